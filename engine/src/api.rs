@@ -1,0 +1,206 @@
+//! The seam: [`ContainerBackend`] is what the dashboard, the CLI and `berth daemon` call.
+//! `LocalEngine` implements it in-process; `DockerBackend` (later) over the Docker Engine
+//! API. Types here are backend-neutral and serialise the way the Docker API spells them, so
+//! `inspect` output is docker-compatible whichever backend produced it.
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+pub use crate::error::{EngineError, Result};
+pub use crate::image::config::ContainerConfig;
+
+/// Bytes in (load, import).
+pub type ByteReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+/// Bytes out (save, export).
+pub type ByteWriter = Pin<Box<dyn tokio::io::AsyncWrite + Send>>;
+
+/// One row of `images`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageSummary {
+    /// `sha256:…` (the config digest).
+    pub id: String,
+    /// Familiar `repo:tag` names.
+    pub repo_tags: Vec<String>,
+    /// Familiar `repo@sha256:…`.
+    pub repo_digests: Vec<String>,
+    /// Unix seconds.
+    pub created: i64,
+    /// Bytes (unpacked).
+    pub size: u64,
+    /// Containers using the image (-1 when the backend does not say).
+    pub containers: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ImageListOptions {
+    /// Include intermediate images (`-a`).
+    pub all: bool,
+    /// Only untagged images.
+    pub dangling: Option<bool>,
+    /// `reference=` patterns (shell globs on familiar name\[:tag\]).
+    pub reference: Vec<String>,
+}
+
+/// `image inspect`, spelled as the Docker API spells it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageInspect {
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+    pub parent: String,
+    pub comment: String,
+    pub created: String,
+    pub docker_version: String,
+    pub author: String,
+    pub config: ContainerConfig,
+    pub architecture: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    pub os: String,
+    pub size: u64,
+    pub graph_driver: GraphDriver,
+    #[serde(rename = "RootFS")]
+    pub root_fs: RootFsInspect,
+    pub metadata: ImageMetadata,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GraphDriver {
+    pub name: String,
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RootFsInspect {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub layers: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageMetadata {
+    pub last_tag_time: String,
+}
+
+/// One row of `history`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    /// Image ID for the top entry, `<missing>` otherwise (as docker prints).
+    pub id: String,
+    pub created: i64,
+    pub created_by: String,
+    pub size: u64,
+    pub comment: String,
+    pub empty_layer: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PullOptions {
+    /// `os/arch[/variant]`; the host's when absent.
+    pub platform: Option<String>,
+}
+
+/// Progress of one layer, in docker's vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LayerStatus {
+    Waiting,
+    AlreadyExists,
+    Downloading,
+    Verifying,
+    DownloadComplete,
+    Extracting,
+    PullComplete,
+    Preparing,
+    Pushing,
+    Pushed,
+    Mounted,
+}
+
+impl LayerStatus {
+    pub fn docker_text(self) -> &'static str {
+        match self {
+            LayerStatus::Waiting => "Waiting",
+            LayerStatus::AlreadyExists => "Already exists",
+            LayerStatus::Downloading => "Downloading",
+            LayerStatus::Verifying => "Verifying Checksum",
+            LayerStatus::DownloadComplete => "Download complete",
+            LayerStatus::Extracting => "Extracting",
+            LayerStatus::PullComplete => "Pull complete",
+            LayerStatus::Preparing => "Preparing",
+            LayerStatus::Pushing => "Pushing",
+            LayerStatus::Pushed => "Pushed",
+            LayerStatus::Mounted => "Layer already exists",
+        }
+    }
+}
+
+/// An item of a pull or push progress stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProgressEvent {
+    /// Free text (e.g. "Using default tag: latest", "latest: Pulling from library/alpine").
+    Message(String),
+    /// A layer's status; `id` is docker's 12-character short digest.
+    Layer { id: String, status: LayerStatus, current: u64, total: Option<u64> },
+    /// The end of a pull: the image now in the store.
+    Pulled { reference: String, image_id: String, digest: Option<String> },
+    /// The end of a push: `tag: digest: sha256:… size: N`.
+    Pushed { reference: String, digest: String, size: u64 },
+}
+
+/// What `rmi`/`image prune` did, as docker prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RemovedImage {
+    Untagged(String),
+    Deleted(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReport {
+    pub removed: Vec<RemovedImage>,
+    pub space_reclaimed: u64,
+}
+
+/// Credentials for a registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// The one interface every front end uses.
+#[async_trait]
+pub trait ContainerBackend: Send + Sync {
+    /// Human description: "local /var/lib/berth", "docker unix:///var/run/docker.sock".
+    fn describe(&self) -> String;
+
+    async fn list_images(&self, opts: &ImageListOptions) -> Result<Vec<ImageSummary>>;
+    async fn inspect_image(&self, name: &str) -> Result<ImageInspect>;
+    async fn image_history(&self, name: &str) -> Result<Vec<HistoryItem>>;
+    /// Pull; the stream ends with [`ProgressEvent::Pulled`] or an error.
+    fn pull_image(&self, reference: &str, opts: PullOptions) -> BoxStream<'static, Result<ProgressEvent>>;
+    /// Push; the stream ends with [`ProgressEvent::Pushed`] or an error.
+    fn push_image(&self, reference: &str) -> BoxStream<'static, Result<ProgressEvent>>;
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()>;
+    async fn remove_image(&self, name: &str, force: bool) -> Result<Vec<RemovedImage>>;
+    async fn prune_images(&self, all: bool) -> Result<PruneReport>;
+    /// Load docker-archive or OCI-layout tars; returns the names (or IDs) loaded.
+    async fn load_images(&self, input: ByteReader) -> Result<Vec<String>>;
+    /// Write a docker-archive tar of the named images.
+    async fn save_images(&self, names: &[String], output: ByteWriter) -> Result<()>;
+    /// Import a plain rootfs tar as a one-layer image; returns its ID.
+    async fn import_image(
+        &self,
+        input: ByteReader,
+        reference: Option<String>,
+        changes: Vec<String>,
+        message: Option<String>,
+    ) -> Result<String>;
+    /// Check credentials against a registry (the caller stores them on success).
+    async fn login(&self, registry: &str, creds: &Credentials) -> Result<String>;
+}

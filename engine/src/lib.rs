@@ -1,0 +1,11 @@
+//! berth's engine: everything that is not drawing. The dashboard, the CLI and (later)
+//! `berth daemon` all talk to it through [`api::ContainerBackend`]; [`local::LocalEngine`]
+//! implements it in-process over the store, registry and (later) runtime modules.
+pub mod api;
+pub mod error;
+pub mod image;
+pub mod local;
+pub mod registry;
+pub mod store;
+
+pub use error::{EngineError, Result};

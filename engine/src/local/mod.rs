@@ -1,0 +1,143 @@
+//! `LocalEngine`: the in-process engine over the state root. Every berth process opens
+//! its own `LocalEngine` on the same root; the database keeps them consistent.
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+
+use crate::api::*;
+use crate::image::digest::Digest;
+use crate::store::images::{ImageRecord, ImageStore, Removed};
+
+mod images;
+
+/// Default state root when running as root.
+pub const DEFAULT_ROOT: &str = "/var/lib/berth";
+
+#[derive(Clone)]
+pub struct LocalEngine {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub root: PathBuf,
+    pub images: ImageStore,
+}
+
+impl LocalEngine {
+    /// Open (creating if needed) the engine state under `root`.
+    pub fn open(root: &Path) -> Result<Self> {
+        let images = ImageStore::open(root)?;
+        Ok(Self { inner: Arc::new(Inner { root: root.to_path_buf(), images }) })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    pub fn image_store(&self) -> &ImageStore {
+        &self.inner.images
+    }
+
+    /// Run blocking store work off the async runtime.
+    pub(crate) async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Inner) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner)).await.map_err(|e| EngineError::Other(format!("engine task failed: {e}")))?
+    }
+
+    /// Whether a container uses this image (containers arrive with the runtime).
+    pub(crate) fn image_in_use(_inner: &Inner, _id: &Digest) -> bool {
+        false
+    }
+}
+
+pub(crate) fn removed(r: Removed) -> RemovedImage {
+    match r {
+        Removed::Untagged(t) => RemovedImage::Untagged(t),
+        Removed::Deleted(d) => RemovedImage::Deleted(d.to_string()),
+    }
+}
+
+pub(crate) fn summary(rec: &ImageRecord, containers: i64) -> ImageSummary {
+    use crate::image::reference::familiar_tagged;
+    ImageSummary {
+        id: rec.id.to_string(),
+        repo_tags: rec.tags.iter().map(|t| familiar_tagged(t)).collect(),
+        repo_digests: rec.repo_digests.iter().map(|t| familiar_tagged(t)).collect(),
+        created: rec.created,
+        size: rec.size,
+        containers,
+    }
+}
+
+#[async_trait]
+impl ContainerBackend for LocalEngine {
+    fn describe(&self) -> String {
+        format!("local {}", self.inner.root.display())
+    }
+
+    async fn list_images(&self, opts: &ImageListOptions) -> Result<Vec<ImageSummary>> {
+        let opts = opts.clone();
+        self.blocking(move |i| images::list(i, &opts)).await
+    }
+
+    async fn inspect_image(&self, name: &str) -> Result<ImageInspect> {
+        let name = name.to_string();
+        self.blocking(move |i| images::inspect(i, &name)).await
+    }
+
+    async fn image_history(&self, name: &str) -> Result<Vec<HistoryItem>> {
+        let name = name.to_string();
+        self.blocking(move |i| images::history(i, &name)).await
+    }
+
+    fn pull_image(&self, reference: &str, opts: PullOptions) -> BoxStream<'static, Result<ProgressEvent>> {
+        crate::registry::pull::pull(self.clone(), reference.to_string(), opts)
+    }
+
+    fn push_image(&self, reference: &str) -> BoxStream<'static, Result<ProgressEvent>> {
+        crate::registry::push::push(self.clone(), reference.to_string())
+    }
+
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        let (s, t) = (source.to_string(), target.to_string());
+        self.blocking(move |i| images::tag(i, &s, &t)).await
+    }
+
+    async fn remove_image(&self, name: &str, force: bool) -> Result<Vec<RemovedImage>> {
+        let name = name.to_string();
+        self.blocking(move |i| Ok(i.images.remove(&name, force, &|d| LocalEngine::image_in_use(i, d))?.into_iter().map(removed).collect()))
+            .await
+    }
+
+    async fn prune_images(&self, all: bool) -> Result<PruneReport> {
+        self.blocking(move |i| {
+            let (r, freed) = i.images.prune(all, &|d| LocalEngine::image_in_use(i, d))?;
+            Ok(PruneReport { removed: r.into_iter().map(removed).collect(), space_reclaimed: freed })
+        })
+        .await
+    }
+
+    async fn load_images(&self, input: ByteReader) -> Result<Vec<String>> {
+        crate::image::archive::load(self, input).await
+    }
+
+    async fn save_images(&self, names: &[String], output: ByteWriter) -> Result<()> {
+        crate::image::archive::save(self, names, output).await
+    }
+
+    async fn import_image(
+        &self,
+        input: ByteReader,
+        reference: Option<String>,
+        changes: Vec<String>,
+        message: Option<String>,
+    ) -> Result<String> {
+        crate::image::import::import(self, input, reference, changes, message).await
+    }
+
+    async fn login(&self, registry: &str, creds: &Credentials) -> Result<String> {
+        crate::registry::auth::check_login(registry, creds).await
+    }
+}

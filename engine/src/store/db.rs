@@ -1,0 +1,135 @@
+//! The state database: one SQLite file (WAL) that every berth process opens at once, the
+//! single source of truth for images, tags and layers (containers, networks and volumes
+//! join later). Schema changes go through `user_version` migrations.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+
+use crate::error::{EngineError, Result};
+
+pub const DB_FILE: &str = "berth.db";
+
+/// Schema, one entry per version; never edit an entry once released, append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE images (
+    id              TEXT PRIMARY KEY,      -- sha256:<config digest>
+    manifest_digest TEXT,                  -- the manifest we keep in the content store
+    manifest_media_type TEXT,
+    created         INTEGER NOT NULL,      -- unix seconds, from the image config
+    size            INTEGER NOT NULL,      -- unpacked bytes of all layers
+    added           INTEGER NOT NULL       -- unix seconds when it entered this store
+);
+CREATE TABLE image_layers (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    idx      INTEGER NOT NULL,
+    diff_id  TEXT NOT NULL,
+    PRIMARY KEY (image_id, idx)
+);
+CREATE INDEX image_layers_diff ON image_layers(diff_id);
+CREATE TABLE tags (
+    name     TEXT PRIMARY KEY,             -- docker.io/library/alpine:latest
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE INDEX tags_image ON tags(image_id);
+CREATE TABLE repo_digests (
+    name     TEXT PRIMARY KEY,             -- docker.io/library/alpine@sha256:...
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE TABLE layers (
+    diff_id  TEXT PRIMARY KEY,             -- sha256 of the uncompressed tar
+    snapshot TEXT NOT NULL,                -- directory name under snapshots/
+    link     TEXT NOT NULL,                -- short name under snapshots/l/
+    size     INTEGER NOT NULL              -- unpacked bytes
+);
+CREATE TABLE layer_blobs (
+    digest     TEXT PRIMARY KEY,           -- blob in the content store
+    diff_id    TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size       INTEGER NOT NULL
+);
+CREATE INDEX layer_blobs_diff ON layer_blobs(diff_id);
+"#];
+
+/// A connection to the state database.
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Db {
+    pub fn open(root: &Path) -> Result<Self> {
+        let path = root.join(DB_FILE);
+        let err = |source| EngineError::Database { path: path.clone(), source };
+        let conn = Connection::open(&path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
+        let mut db = Db { conn, path };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| EngineError::Database { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+        let v: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        if v as usize > MIGRATIONS.len() {
+            return Err(EngineError::Other(format!(
+                "state database {} has schema version {v}, newer than this berth understands ({})",
+                path.display(),
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(v as usize) {
+            tx.execute_batch(m).map_err(err)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn err(&self, source: rusqlite::Error) -> EngineError {
+        EngineError::Database { path: self.path.clone(), source }
+    }
+
+    /// Run `f` in an IMMEDIATE transaction (takes the write lock up front, so two
+    /// processes never deadlock upgrading read locks).
+    pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> Result<T> {
+        let path = self.path.clone();
+        let err = |source| EngineError::Database { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+        let out = f(&tx).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(out)
+    }
+
+    pub fn query_opt<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        self.conn.query_row(sql, p, f).optional().map_err(|e| self.err(e))
+    }
+
+    pub fn query_all<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let rows = st.query_map(p, f).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<T>>>().map_err(|e| self.err(e))
+    }
+}

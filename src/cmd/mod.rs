@@ -1,0 +1,39 @@
+//! One module per group of verbs; `run` dispatches.
+use anyhow::{Context, Result};
+use berth_engine::local::LocalEngine;
+
+use crate::{Cli, Command, ImageCommand};
+
+pub mod archive;
+pub mod images;
+pub mod registry;
+pub mod template;
+
+/// Open the embedded engine on the state root.
+pub fn local_engine(cli: &Cli) -> Result<LocalEngine> {
+    LocalEngine::open(&cli.root).with_context(|| format!("cannot open the state root {}", cli.root.display()))
+}
+
+pub async fn run(cli: Cli) -> Result<u8> {
+    let Some(command) = &cli.command else {
+        // The dashboard lands with its own issue; until then show what there is.
+        let engine = local_engine(&cli)?;
+        return images::images(&engine, &images::ImagesArgs::default()).await;
+    };
+    let engine = local_engine(&cli)?;
+    match command {
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&engine, a).await,
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&engine, a).await,
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => images::tag(&engine, a).await,
+        Command::Login(a) => registry::login(&engine, a).await,
+        Command::Logout(a) => registry::logout(a).await,
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::images(&engine, a).await,
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => images::rmi(&engine, a).await,
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => images::history(&engine, a).await,
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&engine, a).await,
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&engine, a).await,
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(&engine, a).await,
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => images::inspect(&engine, a).await,
+        Command::Image(ImageCommand::Prune(a)) => images::prune(&engine, a).await,
+    }
+}

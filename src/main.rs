@@ -1,0 +1,122 @@
+//! The `berth` binary: docker's verbs on the command line, the dashboard with no
+//! arguments. Parses flags, opens the backend, and turns errors into one line + exit code.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod format;
+
+#[derive(Parser, Debug)]
+#[command(name = "berth", version, about = "A container engine and terminal dashboard in one binary", disable_help_subcommand = true)]
+pub struct Cli {
+    /// State root of the embedded engine.
+    #[arg(long, global = true, env = "BERTH_ROOT", default_value = berth_engine::local::DEFAULT_ROOT)]
+    pub root: PathBuf,
+    /// Log debug output to stderr.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Download an image from a registry
+    Pull(cmd::registry::PullArgs),
+    /// Upload an image to a registry
+    Push(cmd::registry::PushArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(cmd::images::TagArgs),
+    /// Log in to a registry
+    Login(cmd::registry::LoginArgs),
+    /// Log out from a registry
+    Logout(cmd::registry::LogoutArgs),
+    /// List images
+    Images(cmd::images::ImagesArgs),
+    /// Remove one or more images
+    Rmi(cmd::images::RmiArgs),
+    /// Show the history of an image
+    History(cmd::images::HistoryArgs),
+    /// Load images from a tar archive (docker-archive or OCI layout)
+    Load(cmd::archive::LoadArgs),
+    /// Save images to a tar archive (docker-archive)
+    Save(cmd::archive::SaveArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(cmd::archive::ImportArgs),
+    /// Return low-level information on objects
+    Inspect(cmd::images::InspectArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
+    /// List images
+    #[command(visible_alias = "list")]
+    Ls(cmd::images::ImagesArgs),
+    /// Remove one or more images
+    Rm(cmd::images::RmiArgs),
+    /// Display detailed information on one or more images
+    Inspect(cmd::images::InspectArgs),
+    /// Show the history of an image
+    History(cmd::images::HistoryArgs),
+    /// Remove unused images
+    Prune(cmd::images::PruneArgs),
+    /// Download an image from a registry
+    Pull(cmd::registry::PullArgs),
+    /// Upload an image to a registry
+    Push(cmd::registry::PushArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(cmd::images::TagArgs),
+    /// Load images from a tar archive
+    Load(cmd::archive::LoadArgs),
+    /// Save images to a tar archive
+    Save(cmd::archive::SaveArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(cmd::archive::ImportArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 125 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if cli.debug {
+        tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter("debug").init();
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(cmd::run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("Error: {}", one_line(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause the message already has.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for c in e.chain().skip(1) {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+    }
+    out.replace('\n', " ")
+}

@@ -1,0 +1,258 @@
+//! Shared helpers for the end-to-end tests: a berth command on a private state root, the
+//! offline test images from ../shared/fixtures, a loopback registry, and a private dockerd.
+//! Everything a test starts is stopped by `Drop`, by PID.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/fixtures` (CI places `shared/` beside the clone).
+pub fn fixture_scripts() -> PathBuf {
+    let p = std::env::var_os("BERTH_FIXTURES").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/fixtures"));
+    assert!(p.join("make-test-images.sh").is_file(), "test fixtures not found at {} (set BERTH_FIXTURES)", p.display());
+    p
+}
+
+/// Build the offline test images once per machine build (shared by every test binary,
+/// serialised with flock) and return their directory: `oci/<name>`, `<name>.tar`, `digests.txt`.
+pub fn images() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = workspace().join("target/test-images");
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = format!(
+            "exec 9>'{d}.lock'; flock 9; [ -s '{d}/digests.txt' ] || '{s}/make-test-images.sh' '{d}' >/dev/null",
+            d = dir.display(),
+            s = fixture_scripts().display()
+        );
+        run_ok(Command::new("bash").arg("-c").arg(script));
+        dir
+    })
+}
+
+/// Digests recorded by make-test-images.sh: `(name, key) -> value`, e.g. ("busybox", "config").
+pub fn image_digest(name: &str, key: &str) -> String {
+    let txt = std::fs::read_to_string(images().join("digests.txt")).unwrap();
+    for line in txt.lines() {
+        let mut it = line.split_whitespace();
+        let (Some(first), Some(second)) = (it.next(), it.next()) else { continue };
+        if first == "layer" {
+            if second == name {
+                for kv in it {
+                    if let Some(v) = kv.strip_prefix(&format!("{key}=")) {
+                        return v.to_string();
+                    }
+                }
+            }
+            continue;
+        }
+        if first == name {
+            for kv in std::iter::once(second).chain(it) {
+                if let Some(v) = kv.strip_prefix(&format!("{key}=")) {
+                    return v.to_string();
+                }
+            }
+        }
+    }
+    panic!("no {key} for {name} in digests.txt")
+}
+
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A berth state root and config dir of its own.
+pub struct Berth {
+    pub dir: tempfile::TempDir,
+}
+
+impl Berth {
+    pub fn new() -> Self {
+        Self { dir: tempfile::Builder::new().prefix("berth-test-").tempdir().unwrap() }
+    }
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+    /// `berth` with BERTH_ROOT and BERTH_CONFIG_DIR set, and docker's config kept private.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+        c.env("BERTH_ROOT", self.root())
+            .env("BERTH_CONFIG_DIR", self.config_dir())
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
+            .env_remove("DOCKER_HOST")
+            .stdin(Stdio::null());
+        c
+    }
+    /// Run and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        stdout(&run_ok(self.cmd().args(args)))
+    }
+    /// Run and require failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(!out.status.success(), "berth {args:?} should fail but printed {}", stdout(&out));
+        stderr(&out)
+    }
+    /// Everything under the state root, for "nothing changed" checks (ignores the db's WAL files).
+    pub fn snapshot_tree(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        walk(&self.root(), &self.root(), &mut v);
+        v.retain(|p| !p.contains("berth.db"));
+        v.sort();
+        v
+    }
+}
+
+fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
+    let Ok(rd) = std::fs::read_dir(p) else { return };
+    for e in rd.flatten() {
+        let path = e.path();
+        out.push(path.strip_prefix(base).unwrap().display().to_string());
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            walk(base, &path, out);
+        }
+    }
+}
+
+/// A Debian docker-registry on 127.0.0.1, optionally with htpasswd auth.
+pub struct Registry {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub auth: Option<(String, String)>,
+}
+
+impl Registry {
+    pub fn start(auth: Option<(&str, &str)>) -> Self {
+        let dir = tempfile::Builder::new().prefix("berth-registry-").tempdir().unwrap();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut c = Command::new(fixture_scripts().join("start-registry.sh"));
+            c.arg(port.to_string()).arg(dir.path());
+            if let Some((u, p)) = auth {
+                c.arg(u).arg(p);
+            }
+            if c.output().map(|o| o.status.success()).unwrap_or(false) {
+                return Self { dir, port, auth: auth.map(|(u, p)| (u.to_string(), p.to_string())) };
+            }
+        }
+        panic!("could not start docker-registry (apt-get install docker-registry)")
+    }
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+    /// Push every fixture image (NAME:latest as OCI, NAME:v2s2 as Docker v2.2).
+    pub fn push_fixtures(&self) {
+        let mut c = Command::new(fixture_scripts().join("push-test-images.sh"));
+        c.arg(images()).arg(self.addr());
+        if let Some((u, p)) = &self.auth {
+            c.arg(format!("{u}:{p}"));
+        }
+        run_ok(&mut c);
+    }
+    pub fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.dir.path().join("registry.pid")).ok()?.trim().parse().ok()
+    }
+    pub fn stop(&self) {
+        let _ = Command::new(fixture_scripts().join("stop-registry.sh")).arg(self.dir.path()).output();
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A private dockerd (own data root, exec root and socket) for cross-checks with docker.
+pub struct Dockerd {
+    pub dir: tempfile::TempDir,
+    pub pid: i32,
+}
+
+impl Dockerd {
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new().prefix("berth-dockerd-").tempdir_in("/tmp").unwrap();
+        let d = dir.path();
+        let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
+        // Default bridge (never --bridge none: it would delete a docker0 another dockerd uses).
+        let child = Command::new("dockerd")
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("dockerd.pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", d.join("docker.sock").display()))
+            .arg("--iptables=false")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("dockerd not found (apt-get install docker.io)");
+        let me = Self { pid: child.id() as i32, dir };
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(60) {
+            if me.docker().arg("version").output().map(|o| o.status.success()).unwrap_or(false) {
+                return me;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("dockerd did not come up: {}", std::fs::read_to_string(me.dir.path().join("dockerd.log")).unwrap_or_default());
+    }
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("docker.sock").display())
+    }
+    /// The docker CLI talking to this daemon, with a private config dir.
+    pub fn docker(&self) -> Command {
+        let mut c = Command::new("docker");
+        c.env("DOCKER_HOST", self.host()).env("DOCKER_CONFIG", self.dir.path().join("config")).stdin(Stdio::null());
+        c
+    }
+    pub fn ok(&self, args: &[&str]) -> String {
+        stdout(&run_ok(self.docker().args(args)))
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        unsafe {
+            libc::kill(self.pid, libc::SIGTERM);
+        }
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) && Path::new(&format!("/proc/{}", self.pid)).exists() {
+            let mut st = 0;
+            unsafe {
+                libc::waitpid(self.pid, &mut st, libc::WNOHANG);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Overlay mounts under the data root must go before the temp dir is removed.
+        let _ = Command::new("sh").arg("-c").arg(format!("grep -o '{}[^ ]*' /proc/mounts | sort -r | xargs -r umount -l", self.dir.path().display())).status();
+    }
+}
