@@ -7,6 +7,7 @@ pub mod human;
 pub mod image;
 pub mod local;
 pub mod registry;
+pub mod stats;
 pub mod store;
 
 pub use error::{EngineError, Result};
