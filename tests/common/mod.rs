@@ -195,6 +195,8 @@ pub struct Dockerd {
 }
 
 impl Dockerd {
+    // The child is reaped by pid with waitpid in Drop.
+    #[allow(clippy::zombie_processes)]
     pub fn start() -> Self {
         let dir = tempfile::Builder::new().prefix("berth-dockerd-").tempdir_in("/tmp").unwrap();
         let d = dir.path();
@@ -253,6 +255,9 @@ impl Drop for Dockerd {
             std::thread::sleep(Duration::from_millis(100));
         }
         // Overlay mounts under the data root must go before the temp dir is removed.
-        let _ = Command::new("sh").arg("-c").arg(format!("grep -o '{}[^ ]*' /proc/mounts | sort -r | xargs -r umount -l", self.dir.path().display())).status();
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("grep -o '{}[^ ]*' /proc/mounts | sort -r | xargs -r umount -l", self.dir.path().display()))
+            .status();
     }
 }
