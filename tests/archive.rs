@@ -35,6 +35,22 @@ fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// Add a symlink or hard link to a tar being built.
+fn add_link(b: &mut tar::Builder<Vec<u8>>, kind: tar::EntryType, name: &str, target: &str) {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, name, target).unwrap();
+}
+
+fn add_file(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, name, data).unwrap();
+}
+
 /// `tar -C dir -cf out .`
 fn tar_dir(dir: &Path, out: &Path) {
     run_ok(Command::new("tar").arg("-C").arg(dir).arg("-cf").arg(out).arg("."));
@@ -113,6 +129,48 @@ fn loads_docker25_oci_shape_and_pure_oci_layouts() {
     let gz = t.path().join("busybox.tar.gz");
     run_ok(Command::new("sh").arg("-c").arg(format!("gzip -c '{}' > '{}'", images().join("busybox.tar").display(), gz.display())));
     assert_eq!(b.ok(&["load", "-i", s(&gz)]), "Loaded image: testimg/busybox:latest\n");
+}
+
+#[test]
+fn load_follows_symlinks_and_hard_links_inside_the_archive() {
+    let b = Berth::new();
+    let t = tempfile::tempdir().unwrap();
+    let layer = oci_blob("hello-tar", &image_digest("hello-tar", "diff_id"));
+    let config = oci_blob("hello", &image_digest("hello", "config"));
+    let chex = sha256_hex(&config);
+    let manifest = |layer: &str| json!([{"Config": format!("{chex}.json"), "RepoTags": ["linked:1"], "Layers": [layer]}]).to_string();
+    let build = |extra: &dyn Fn(&mut tar::Builder<Vec<u8>>), layer_name: &str| {
+        let mut tb = tar::Builder::new(Vec::new());
+        add_file(&mut tb, "layers/real.tar", &layer);
+        add_file(&mut tb, "configs/c.json", &config);
+        add_link(&mut tb, tar::EntryType::Symlink, &format!("{chex}.json"), "configs/c.json");
+        extra(&mut tb);
+        add_file(&mut tb, "manifest.json", manifest(layer_name).as_bytes());
+        tb.into_inner().unwrap()
+    };
+    let good = build(
+        &|tb| {
+            add_link(tb, tar::EntryType::Link, "a/layer.tar", "layers/real.tar");
+            add_link(tb, tar::EntryType::Symlink, "b/layer.tar", "../a/layer.tar");
+        },
+        "b/layer.tar",
+    );
+    fs::write(t.path().join("good.tar"), good).unwrap();
+    assert_eq!(b.ok(&["load", "-i", s(&t.path().join("good.tar"))]), "Loaded image: linked:1\n");
+    assert_eq!(id_of(&b, "linked:1"), image_digest("hello", "config"));
+
+    let looped = build(
+        &|tb| {
+            add_link(tb, tar::EntryType::Symlink, "x/layer.tar", "../y/layer.tar");
+            add_link(tb, tar::EntryType::Symlink, "y/layer.tar", "../x/layer.tar");
+        },
+        "x/layer.tar",
+    );
+    fs::write(t.path().join("loop.tar"), looped).unwrap();
+    fails_cleanly(&b, &["load", "-i", s(&t.path().join("loop.tar"))], None, "too many levels of links");
+    let escaping = build(&|tb| add_link(tb, tar::EntryType::Symlink, "c/layer.tar", "../../../etc/passwd"), "c/layer.tar");
+    fs::write(t.path().join("escape.tar"), escaping).unwrap();
+    fails_cleanly(&b, &["load", "-i", s(&t.path().join("escape.tar"))], None, "c/layer.tar is missing");
 }
 
 #[test]

@@ -87,6 +87,9 @@ pub async fn import(engine: &dyn ContainerBackend, a: &ImportArgs) -> Result<u8>
         bail!("importing from a URL is not supported: download the tarball and import the file");
     }
     let input: ByteReader = if a.file == "-" {
+        if std::io::stdin().is_terminal() {
+            bail!("requested import from stdin, but stdin is a terminal: pipe a tarball in or give a file");
+        }
         Box::pin(tokio::io::stdin())
     } else {
         Box::pin(tokio::fs::File::open(&a.file).await.with_context(|| format!("open {}", a.file))?)

@@ -84,7 +84,7 @@ fn load_blocking(inner: &Inner, reader: impl Read) -> Result<Vec<String>> {
     if plan.is_empty() {
         return Err(bad("the archive holds no images"));
     }
-    verify_layers(&plan)?;
+    verify_layers(store, &plan)?;
     let out = commit(store, &plan)?;
     drop(staging);
     Ok(out)
@@ -470,12 +470,16 @@ fn merge(plan: Vec<Planned>) -> Vec<Planned> {
 }
 
 /// Check every layer's uncompressed digest against its config before the store is touched
-/// (plain tars were hashed while staged; compressed ones are decompressed once here).
-fn verify_layers(plan: &[Planned]) -> Result<()> {
+/// (plain tars were hashed while staged; compressed ones are decompressed once here, unless
+/// the store already knows this exact blob as this layer).
+fn verify_layers(store: &ImageStore, plan: &[Planned]) -> Result<()> {
     let mut seen = HashSet::new();
     for p in plan {
         for l in &p.layers {
             if !seen.insert((l.file.digest.clone(), l.diff_id.clone())) {
+                continue;
+            }
+            if l.file.digest != l.diff_id && store.layer_blobs(&l.diff_id)?.iter().any(|b| b.digest == l.file.digest) {
                 continue;
             }
             let what = format!("layer {}", l.name);
@@ -766,5 +770,55 @@ mod tests {
         assert_eq!(normalize("", "../etc/passwd"), None);
         assert_eq!(normalize("a", "../../x"), None);
         assert_eq!(normalize("", "./").as_deref(), Some(""));
+    }
+
+    fn small_layer(name: &str) -> Vec<u8> {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_mode(0o644);
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_data(&mut h, name, &b"abc"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn rollback_removes_only_what_no_image_uses() {
+        let t = tempfile::tempdir().unwrap();
+        let store = ImageStore::open(t.path()).unwrap();
+        let hello = crate::image::hello::create(&store).unwrap();
+        let hello_layer = store.get(&hello).unwrap().unwrap().layers[0].clone();
+        let mt = "application/vnd.oci.image.layer.v1.tar";
+
+        let layer = small_layer("x");
+        let blob = store.content.put_bytes(&layer).unwrap();
+        let diff = Digest::of(&layer);
+        {
+            let mut rb = Rollback::new(&store);
+            rb.blobs.push(blob.clone());
+            store.ensure_layer(&blob, mt, Some(&diff)).unwrap();
+            rb.layers.push(diff.clone());
+            // Named by mistake: an image uses these, so they must survive.
+            rb.layers.push(hello_layer.clone());
+            rb.blobs.extend([hello_layer.clone(), hello.clone()]);
+        }
+        assert!(store.layer(&diff).unwrap().is_none());
+        assert!(!store.content.contains(&blob));
+        assert!(store.layer_blobs(&diff).unwrap().is_empty());
+        assert!(store.layer(&hello_layer).unwrap().is_some());
+        assert!(store.content.contains(&hello_layer) && store.content.contains(&hello));
+
+        // Disarmed, it keeps everything.
+        let layer = small_layer("y");
+        let blob = store.content.put_bytes(&layer).unwrap();
+        let diff = Digest::of(&layer);
+        {
+            let mut rb = Rollback::new(&store);
+            rb.blobs.push(blob.clone());
+            store.ensure_layer(&blob, mt, Some(&diff)).unwrap();
+            rb.layers.push(diff.clone());
+            rb.disarm();
+        }
+        assert!(store.layer(&diff).unwrap().is_some());
+        assert!(store.content.contains(&blob));
     }
 }
