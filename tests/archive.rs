@@ -322,6 +322,12 @@ fn import_rootfs_tar_with_changes() {
     // Same rootfs: the layer is shared.
     let layers = |n: &str| b.ok(&["image", "inspect", "-f", "{{json .RootFS.Layers}}", n]);
     assert_eq!(layers(&id2), layers("imported:1"));
+    // zstd-compressed input: same rootfs, same layer.
+    let zst = t.path().join("rootfs.tar.zst");
+    run_ok(Command::new("zstd").arg("-q").arg(&plain).arg("-o").arg(&zst));
+    let id3 = b.ok(&["import", s(&zst), "imported:zstd"]).trim().to_string();
+    assert_eq!(id_of(&b, "imported:zstd"), id3);
+    assert_eq!(layers(&id3), layers("imported:1"));
 }
 
 fn hello_binary_from_save(b: &Berth, dir: &Path) -> PathBuf {
@@ -414,6 +420,29 @@ fn killed_load_leaves_nothing_and_is_cleaned() {
     assert_eq!(fs::read_dir(b.root().join("blobs/sha256")).unwrap().count(), 0);
     // And a retry completes.
     assert_eq!(b.ok(&["load", "-i", s(&images().join("busybox.tar"))]), "Loaded image: testimg/busybox:latest\n");
+}
+
+#[test]
+fn refuses_terminals_for_archive_streams() {
+    let b = Berth::new();
+    b.ok(&["images"]);
+    let before = b.snapshot_tree();
+    // `script` gives the command a pseudo-terminal as stdin and stdout.
+    let on_tty = |args: &str| {
+        let out = Command::new("script")
+            .arg("-qec")
+            .arg(format!("{} {args}", env!("CARGO_BIN_EXE_berth")))
+            .arg("/dev/null")
+            .env("BERTH_ROOT", b.root())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args}");
+        stdout(&out)
+    };
+    assert!(on_tty("save hello").contains("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
+    assert!(on_tty("load").contains("requested load from stdin, but stdin is empty"));
+    assert_eq!(b.snapshot_tree(), before);
 }
 
 /// One clear line on stderr, a non-zero exit, and the state root exactly as before.
