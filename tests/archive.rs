@@ -506,6 +506,7 @@ fn bad_input_is_one_line_and_changes_nothing() {
     // import: garbage, a missing file, a bad reference, an unsupported change.
     fails_cleanly(&b, &["import", s(&p("text.tar")), "junk:1"], None, "not a valid tar archive");
     fails_cleanly(&b, &["import", "-", "junk:1"], Some(&p("text.tar")), "not a valid tar archive");
+    fails_cleanly(&b, &["import", s(&p("truncated.tar")), "junk:1"], None, "truncated");
     fails_cleanly(&b, &["import", s(&p("nonexistent.tar"))], None, "nonexistent.tar");
     let good = p("good.tar");
     fs::write(&good, tar_of(&[("etc/x", b"x")])).unwrap();

@@ -11,7 +11,7 @@ use tokio_util::io::SyncIoBridge;
 use crate::api::{ByteReader, EngineError, Result};
 use crate::error::IoResultExt;
 use crate::image::archive::{Rollback, tar_error};
-use crate::image::compression::decompress;
+use crate::image::compression::{Compression, decompress};
 use crate::image::digest::{Digest, HashingReader, HashingWriter};
 use crate::image::reference::Reference;
 use crate::local::{Inner, LocalEngine};
@@ -69,21 +69,15 @@ fn import_blocking(
     // Check it is a tar and compute its diff_id before it enters the store.
     let what = "the imported tarball";
     let (compression, plain) = decompress(File::open(&staged.0).at(&staged.0)?, what)?;
-    let mut hr = HashingReader::new(plain);
-    {
-        let mut ar = tar::Archive::new(&mut hr);
-        let entries = ar.entries().map_err(|e| tar_error(what, &e))?;
-        for e in entries {
-            let mut e = e.map_err(|e| tar_error(what, &e))?;
-            let want = e.size();
-            let got = io::copy(&mut e, &mut io::sink()).map_err(|err| bad(format!("reading {what}: {err}")))?;
-            if got != want {
-                return Err(bad(format!("{what} is truncated")));
-            }
-        }
-    }
-    io::copy(&mut hr, &mut io::sink()).map_err(|e| bad(format!("reading {what}: {e}")))?;
-    let (_, diff_id, _) = hr.finish();
+    let diff_id = if compression == Compression::None {
+        check_tar(plain, what)?;
+        blob.clone()
+    } else {
+        let mut hr = HashingReader::new(plain);
+        check_tar(&mut hr, what)?;
+        io::copy(&mut hr, &mut io::sink()).map_err(|e| bad(format!("reading {what}: {e}")))?;
+        hr.finish().1
+    };
 
     let mut rb = Rollback::new(store);
     if !store.content.contains(&blob) {
@@ -101,6 +95,20 @@ fn import_blocking(
     let id = store.commit_image(&NewImage { config_digest, manifest: None, tags: tag.into_iter().collect(), repo_digest: None })?;
     rb.disarm();
     Ok(id.to_string())
+}
+
+/// Read through every entry, so a truncated or corrupt tar is refused here.
+fn check_tar(r: impl Read, what: &str) -> Result<()> {
+    let mut ar = tar::Archive::new(r);
+    for e in ar.entries().map_err(|e| tar_error(what, &e))? {
+        let mut e = e.map_err(|e| tar_error(what, &e))?;
+        let want = e.size();
+        let got = io::copy(&mut e, &mut io::sink()).map_err(|err| bad(format!("reading {what}: {err}")))?;
+        if got != want {
+            return Err(bad(format!("{what} is truncated")));
+        }
+    }
+    Ok(())
 }
 
 fn config_json(container: Map<String, Value>, diff_id: &Digest, message: Option<&str>) -> Vec<u8> {
