@@ -499,6 +499,17 @@ fn bad_input_is_one_line_and_changes_nothing() {
     fs::write(p("missing.tar"), archive).unwrap();
     fails_cleanly(&b, &["load", "-i", s(&p("missing.tar"))], None, "nowhere/layer.tar is missing");
 
+    // An image for another operating system.
+    let mut win: Value = serde_json::from_slice(&config).unwrap();
+    win["os"] = json!("windows");
+    let win = serde_json::to_vec(&win).unwrap();
+    let whex = sha256_hex(&win);
+    let manifest = json!([{"Config": format!("{whex}.json"), "RepoTags": ["win:1"], "Layers": ["l.tar"]}]).to_string();
+    let layer = oci_blob("busybox", &image_digest("busybox", "digest"));
+    let archive = tar_of(&[("manifest.json", manifest.as_bytes()), (&format!("{whex}.json"), &win), ("l.tar", &layer)]);
+    fs::write(p("windows.tar"), archive).unwrap();
+    fails_cleanly(&b, &["load", "-i", s(&p("windows.tar"))], None, "image operating system \"windows\" cannot be used on this platform");
+
     // A manifest.json that is not JSON.
     fs::write(p("badjson.tar"), tar_of(&[("manifest.json", b"[{")])).unwrap();
     fails_cleanly(&b, &["load", "-i", s(&p("badjson.tar"))], None, "manifest.json");

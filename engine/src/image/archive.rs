@@ -273,6 +273,9 @@ fn plan_config(files: &Files, name: &str, expected: Option<Digest>) -> Result<(S
         });
     }
     let cfg = ImageConfig::parse(&read_small(&f, name)?)?;
+    if !cfg.os.is_empty() && cfg.os != "linux" {
+        return Err(EngineError::InvalidImage(format!("image operating system {:?} cannot be used on this platform", cfg.os)));
+    }
     Ok((f, cfg))
 }
 
