@@ -45,7 +45,7 @@ pub struct ImageListOptions {
 
 /// `image inspect`, spelled as the Docker API spells it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ImageInspect {
     pub id: String,
     pub repo_tags: Vec<String>,
@@ -68,14 +68,14 @@ pub struct ImageInspect {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct GraphDriver {
     pub name: String,
     pub data: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct RootFsInspect {
     #[serde(rename = "Type")]
     pub kind: String,
@@ -83,7 +83,7 @@ pub struct RootFsInspect {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ImageMetadata {
     pub last_tag_time: String,
 }
