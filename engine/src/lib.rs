@@ -3,6 +3,7 @@
 //! implements it in-process over the store, registry and (later) runtime modules.
 pub mod api;
 pub mod error;
+pub mod human;
 pub mod image;
 pub mod local;
 pub mod registry;
