@@ -60,8 +60,15 @@ pub struct UnpackStats {
 pub fn unpack_layer<R: Read>(reader: R, dest: &Path) -> Result<UnpackStats> {
     let root = nix::fcntl::open(dest, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| EngineError::io(dest, e.into()))?;
-    let mut u =
-        Unpacker { root, dest: dest.to_path_buf(), written: HashSet::new(), dirs: Vec::new(), cache: None, stats: UnpackStats::default() };
+    let mut u = Unpacker {
+        root,
+        dest: dest.to_path_buf(),
+        written: HashSet::new(),
+        dirs: Vec::new(),
+        open_dirs: Vec::new(),
+        buf: vec![0; 128 * 1024],
+        stats: UnpackStats::default(),
+    };
     let mut archive = tar::Archive::new(reader);
     let entries = archive.entries().map_err(|e| EngineError::InvalidArchive(format!("layer tar: {e}")))?;
     for entry in entries {
@@ -89,13 +96,18 @@ struct Unpacker {
     written: HashSet<Vec<u8>>,
     /// Directories whose mode and mtime are applied at the end.
     dirs: Vec<(Components, u32, TimeSpec)>,
-    /// The last parent directory opened. Dropped whenever anything is removed, since a
-    /// removal may have replaced it (e.g. by a symlink).
-    cache: Option<(Components, OwnedFd)>,
+    /// Open directories of the last walk: `open_dirs[i]` is the first `i + 1` components.
+    open_dirs: Vec<(Vec<u8>, OwnedFd)>,
+    /// Copy buffer, reused across files.
+    buf: Vec<u8>,
     stats: UnpackStats,
 }
 
 const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+
+/// How many levels of open parent directories [`Unpacker::dir_fd`] keeps (bounded so a
+/// hostile deep path cannot exhaust file descriptors).
+const CACHED_DEPTH: usize = 32;
 
 fn dir_flags() -> OFlag {
     OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
@@ -150,12 +162,12 @@ impl Unpacker {
         match classify(&comps).map_err(|r| bad(&name, r))? {
             Kind::Skip => Ok(()),
             Kind::Opaque => {
-                let dir = self.dir_fd(&comps[..comps.len() - 1], &name)?;
+                let dir = self.dir_fd(&comps[..comps.len() - 1], &name, true)?;
                 let f = File::from(dir);
                 xattr::FileExt::set_xattr(&f, OPAQUE_XATTR, b"y").ctx(|| format!("layer entry {name:?}: setting {OPAQUE_XATTR}"))
             }
             Kind::Whiteout(target) => {
-                let parent = self.dir_fd(&comps[..comps.len() - 1], &name)?;
+                let parent = self.dir_fd(&comps[..comps.len() - 1], &name, true)?;
                 let mut path = comps[..comps.len() - 1].to_vec();
                 path.push(target.clone());
                 self.remove_existing(&parent, &target, &path, false)?;
@@ -220,17 +232,20 @@ impl Unpacker {
     }
 
     /// Open directory `comps` (relative to the layer root) without following any symlink,
-    /// creating missing components.
-    fn dir_fd(&mut self, comps: &[Vec<u8>], entry: &str) -> Result<OwnedFd> {
-        if let Some((c, fd)) = &self.cache
-            && c.as_slice() == comps
-        {
-            return fd.try_clone().at(&self.dest);
+    /// creating missing components if `create`. The directories of the last walk stay open
+    /// (up to [`CACHED_DEPTH`] levels), so a sorted tar reuses their common prefix; any
+    /// removal drops them, since a removed directory may come back as a symlink.
+    fn dir_fd(&mut self, comps: &[Vec<u8>], entry: &str, create: bool) -> Result<OwnedFd> {
+        let keep = self.open_dirs.iter().zip(comps).take_while(|((n, _), c)| n == *c).count();
+        self.open_dirs.truncate(keep);
+        let mut cur = match self.open_dirs.last() {
+            Some((_, fd)) => fd.try_clone(),
+            None => self.root.try_clone(),
         }
-        let mut cur = self.root.try_clone().at(&self.dest)?;
-        for (i, c) in comps.iter().enumerate() {
+        .at(&self.dest)?;
+        for (i, c) in comps.iter().enumerate().skip(keep) {
             let next = match openat(&cur, c.as_slice(), dir_flags(), Mode::empty()) {
-                Err(Errno::ENOENT) => {
+                Err(Errno::ENOENT) if create => {
                     match mkdirat(&cur, c.as_slice(), Mode::from_bits_truncate(0o755)) {
                         Ok(()) | Err(Errno::EEXIST) => {}
                         Err(e) => return Err(self.err(&comps[..=i], e)),
@@ -239,22 +254,25 @@ impl Unpacker {
                 }
                 r => r,
             };
+            let at = || lossy(&join(&comps[..=i]));
             cur = match next {
                 Ok(fd) => fd,
                 Err(e @ (Errno::ELOOP | Errno::ENOTDIR)) => {
-                    let at = lossy(&join(&comps[..=i]));
                     return Err(match fstatat(&cur, c.as_slice(), AtFlags::AT_SYMLINK_NOFOLLOW) {
                         Ok(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK => {
-                            bad(entry, format!("parent {at:?} is a symlink"))
+                            bad(entry, format!("parent {:?} is a symlink", at()))
                         }
-                        Ok(_) => bad(entry, format!("parent {at:?} is not a directory")),
+                        Ok(_) => bad(entry, format!("parent {:?} is not a directory", at())),
                         Err(_) => self.err(&comps[..=i], e),
                     });
                 }
+                Err(Errno::ENOENT) => return Err(bad(entry, format!("directory {:?} does not exist", at()))),
                 Err(e) => return Err(self.err(&comps[..=i], e)),
             };
+            if self.open_dirs.len() == i && i < CACHED_DEPTH {
+                self.open_dirs.push((c.clone(), cur.try_clone().at(&self.dest)?));
+            }
         }
-        self.cache = Some((comps.to_vec(), cur.try_clone().at(&self.dest)?));
         Ok(cur)
     }
 
@@ -270,7 +288,7 @@ impl Unpacker {
         if is_dir && new_is_dir {
             return Ok(true);
         }
-        self.cache = None;
+        self.open_dirs.clear();
         if is_dir {
             // std's remove_dir_all never follows symlinks inside the tree.
             std::fs::remove_dir_all(fd_path(parent, name)).at(self.dest.join(std::ffi::OsStr::from_bytes(&join(comps))))?;
@@ -297,7 +315,7 @@ impl Unpacker {
         } else {
             None
         };
-        let parent = self.dir_fd(parents, name)?;
+        let parent = self.dir_fd(parents, name, true)?;
         let merge = self.remove_existing(&parent, leaf, &comps, kind.is_dir())?;
         let owner = (Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)));
         let nofollow = AtFlags::AT_SYMLINK_NOFOLLOW;
@@ -354,12 +372,8 @@ impl Unpacker {
             EntryType::Link => {
                 let target = link_target.expect("checked above");
                 let (tleaf, tparents) = target.split_last().expect("non-empty");
-                // Uncached walk: the target's parents are checked for symlinks again, since
-                // a later entry may have replaced one of them.
-                let saved = self.cache.take();
-                let tparent = self.dir_fd(tparents, name);
-                self.cache = saved;
-                let tparent = tparent?;
+                // Walked again, not remembered: a later entry may have replaced a parent by a symlink.
+                let tparent = self.dir_fd(tparents, name, false)?;
                 linkat(&tparent, tleaf.as_slice(), &parent, leaf, AtFlags::empty()).map_err(|e| match e {
                     Errno::ENOENT | Errno::EPERM => {
                         bad(name, format!("hard link target {:?} is no longer a file of this layer", lossy(&join(&target))))
@@ -374,12 +388,22 @@ impl Unpacker {
     }
 
     /// Copy an entry's content; a short read means the tar is truncated.
-    fn copy<R: Read>(&self, e: &mut tar::Entry<'_, R>, f: &mut File, comps: &[Vec<u8>], name: &str) -> Result<u64> {
+    fn copy<R: Read>(&mut self, e: &mut tar::Entry<'_, R>, f: &mut File, comps: &[Vec<u8>], name: &str) -> Result<u64> {
         let want = e.size();
-        let mut buf = vec![0u8; 128 * 1024];
+        let mut buf = std::mem::take(&mut self.buf);
+        let r = self.copy_with(&mut buf, e, f, comps, name);
+        self.buf = buf;
+        let n = r?;
+        if n != want {
+            return Err(invalid(name, format!("truncated: {n} of {want} bytes")));
+        }
+        Ok(n)
+    }
+
+    fn copy_with<R: Read>(&self, buf: &mut [u8], e: &mut tar::Entry<'_, R>, f: &mut File, comps: &[Vec<u8>], name: &str) -> Result<u64> {
         let mut n = 0u64;
         loop {
-            let k = match e.read(&mut buf) {
+            let k = match e.read(buf) {
                 Ok(0) => break,
                 Ok(k) => k,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -387,9 +411,6 @@ impl Unpacker {
             };
             f.write_all(&buf[..k]).at(self.dest.join(std::ffi::OsStr::from_bytes(&join(comps))))?;
             n += k as u64;
-        }
-        if n != want {
-            return Err(invalid(name, format!("truncated: {n} of {want} bytes")));
         }
         Ok(n)
     }

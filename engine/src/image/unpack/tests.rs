@@ -163,6 +163,13 @@ fn write_through_symlinks_is_refused() {
     // A whiteout or opaque marker under a symlinked parent.
     refused_out(|out| vec![symlink("l", out), file("l/.wh.sentinel", "")], "l/.wh.sentinel", "is a symlink");
     refused_out(|out| vec![symlink("l", out), file("l/.wh..wh..opq", "")], "l/.wh..wh..opq", "is a symlink");
+    // A directory already walked (and remembered) replaced by a symlink, then written into.
+    refused_out(|out| vec![dir("d/"), file("d/f", "x"), symlink("d", out), file("d/g", "pwned")], "d/g", "parent \"d\" is a symlink");
+    refused_out(
+        |out| vec![file("a/b/c/f", "x"), file(".wh.a", ""), symlink("a", out), file("a/b/c/g", "pwned")],
+        "a/b/c/g",
+        "parent \"a\" is a symlink",
+    );
     // A file where a parent should be.
     refused(&[file("f", "x"), file("f/g", "y")], "f/g", "parent \"f\" is not a directory");
 }
@@ -390,6 +397,28 @@ fn long_names_xattrs_and_pax_times() {
 }
 
 #[test]
+fn deep_paths() {
+    let deep: String = (0..60).map(|i| format!("d{i}/")).collect();
+    let h = Host::new();
+    h.unpack(&[raw_with(b"x", EntryType::Regular, b"", b"1", |_| {}), {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut hd = tar::Header::new_gnu();
+        hd.set_size(1);
+        hd.set_mode(0o644);
+        b.append_data(&mut hd, format!("{deep}f"), &b"f"[..]).unwrap();
+        b.append_data(&mut hd, format!("{deep}g"), &b"g"[..]).unwrap();
+        b.append_data(&mut hd, format!("{deep}../h"), &b"h"[..]).unwrap();
+        let mut v = b.into_inner().unwrap();
+        v.truncate(v.len() - 1024);
+        v
+    }])
+    .unwrap();
+    assert_eq!(fs::read_to_string(h.dest().join(&deep).join("g")).unwrap(), "g");
+    assert_eq!(fs::read_to_string(h.dest().join(&deep).join("../h")).unwrap(), "h");
+    h.assert_untouched();
+}
+
+#[test]
 fn pax_times() {
     assert_eq!(parse_pax_time("1704067200"), Some(TimeSpec::new(1_704_067_200, 0)));
     assert_eq!(parse_pax_time("1.000000001"), Some(TimeSpec::new(1, 1)));
@@ -432,10 +461,43 @@ fn root_entry_sets_the_root_metadata() {
 
 // ---------------------------------------------------------------- proptest
 
-const PARTS: &[&str] = &["a", "b", "..", ".", "", ".wh.a", ".wh..wh..opq", ".wh..", ".wh..wh.plnk", "outside", "sentinel", "/"];
+/// Path components: mostly plain names (so later entries land under earlier symlinks and
+/// directories), with every hostile spelling mixed in.
+fn arb_component() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        6 => Just("a"),
+        6 => Just("b"),
+        3 => Just("c"),
+        1 => Just(".."),
+        1 => Just("."),
+        1 => Just(""),
+        1 => Just(".wh.a"),
+        1 => Just(".wh..wh..opq"),
+        1 => Just(".wh.."),
+        1 => Just(".wh..wh.plnk"),
+        1 => Just("outside"),
+    ]
+}
 
 fn arb_path() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(PARTS), 1..5).prop_map(|v| v.join("/"))
+    (any::<bool>(), prop::collection::vec(arb_component(), 1..5))
+        .prop_map(|(abs, v)| format!("{}{}", if abs { "/" } else { "" }, v.join("/")))
+}
+
+/// How the archive's bytes are damaged, if at all.
+#[derive(Clone, Debug)]
+enum Damage {
+    None,
+    Truncate(prop::sample::Index),
+    Flip(prop::sample::Index, u8),
+}
+
+fn arb_damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        4 => Just(Damage::None),
+        1 => any::<prop::sample::Index>().prop_map(Damage::Truncate),
+        1 => (any::<prop::sample::Index>(), 1..=255u8).prop_map(|(i, x)| Damage::Flip(i, x)),
+    ]
 }
 
 #[derive(Clone, Debug)]
@@ -474,17 +536,18 @@ fn build(entries: &[Arb], outside: &Path) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
-    fn random_archives_never_escape(entries in prop::collection::vec(arb_entry(), 1..12), cut in any::<prop::sample::Index>(), truncate in any::<bool>(), flip in any::<Option<(prop::sample::Index, u8)>>()) {
+    fn random_archives_never_escape(entries in prop::collection::vec(arb_entry(), 1..12), damage in arb_damage()) {
         let h = Host::new();
         let mut data = build(&entries, &h.outside());
-        if let Some((at, x)) = flip {
-            let i = at.index(data.len());
-            data[i] ^= x;
-        }
-        if truncate {
-            data.truncate(cut.index(data.len()));
+        match damage {
+            Damage::None => {}
+            Damage::Truncate(at) => data.truncate(at.index(data.len())),
+            Damage::Flip(at, x) => {
+                let i = at.index(data.len());
+                data[i] ^= x;
+            }
         }
         let _ = unpack_layer(&data[..], &h.dest());
         h.assert_untouched();
