@@ -139,6 +139,19 @@ fn path_traversal() {
     refused(|_| vec![file("../x", "pwned")], "../x", "escapes the layer root");
     refused(|_| vec![dir("a/"), file("a/../../x", "pwned")], "a/../../x", "escapes the layer root");
     refused(|_| vec![file("../../../outside/sentinel", "pwned")], "../../../outside/sentinel", "escapes the layer root");
+    // The same through a PAX `path` record, which overrides the header's harmless name.
+    let long = format!("{}/../../../../outside/pax", "a".repeat(120));
+    refused(
+        |_| {
+            let mut b = tar::Builder::new(Vec::new());
+            b.append_pax_extensions([("path", long.as_bytes())]).unwrap();
+            let mut pax = b.into_inner().unwrap();
+            pax.truncate(pax.len() - 1024);
+            vec![pax, file("harmless", "pwned")]
+        },
+        &long,
+        "escapes the layer root",
+    );
 }
 
 #[test]

@@ -301,6 +301,10 @@ impl Unpacker {
     fn plain<R: Read>(&mut self, mut e: tar::Entry<'_, R>, kind: EntryType, comps: Components, meta: Meta, name: &str) -> Result<()> {
         let (leaf, parents) = comps.split_last().expect("non-empty");
         let leaf = leaf.as_slice();
+        use EntryType::*;
+        if !matches!(kind, Directory | Regular | Continuous | GNUSparse | Symlink | Link | Char | Block | Fifo) {
+            return Err(invalid(name, format!("unsupported tar entry type {kind:?}")));
+        }
         // A hard link's target is checked before anything is removed: `a` linking to `a` is a no-op.
         let link_target = if kind == EntryType::Link {
             let raw = e.link_name_bytes().ok_or_else(|| bad(name, "hard link without a target"))?.into_owned();

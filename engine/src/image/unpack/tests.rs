@@ -136,6 +136,38 @@ fn traversal_is_refused() {
     refused(&[symlink("../s", "/etc")], "../s", "escapes");
 }
 
+/// A PAX header whose `path` record names the next entry (overriding its header name).
+fn pax_path(path: &str) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([("path", path.as_bytes())]).unwrap();
+    let mut v = b.into_inner().unwrap();
+    v.truncate(v.len() - 1024);
+    v
+}
+
+/// A GNU long-name header naming the next entry.
+fn gnu_long(kind: EntryType, value: &str) -> Vec<u8> {
+    let mut data = value.as_bytes().to_vec();
+    data.push(0);
+    raw(b"././@LongLink", kind, b"", &data)
+}
+
+#[test]
+fn long_name_traversal_is_refused() {
+    let deep = format!("{}/", "a".repeat(99));
+    let pax = format!("{deep}../../outside/pax");
+    refused(&[pax_path(&pax), file("harmless", "pwned")], &pax, "escapes the layer root");
+    let gnu = format!("{deep}../../../outside/gnu");
+    refused(&[gnu_long(EntryType::GNULongName, &gnu), file("harmless", "pwned")], &gnu, "escapes the layer root");
+    refused(
+        &[gnu_long(EntryType::GNULongLink, &format!("/{deep}../../etc/passwd")), hardlink("h", "ignored")],
+        "h",
+        "escapes the layer root",
+    );
+    let through = format!("s/{}", "x".repeat(120));
+    refused_out(|out| vec![symlink("s", out), pax_path(&through), file("harmless", "pwned")], &through, "parent \"s\" is a symlink");
+}
+
 #[test]
 fn absolute_names_stay_inside() {
     let h = Host::new();
