@@ -148,7 +148,11 @@ pub(crate) fn map_error(registry: &str, e: OciDistributionError) -> EngineError 
         }
         OciDistributionError::RequestError(re) => {
             let cause = root_cause(&re);
-            if re.is_connect() {
+            if re.status().is_some_and(|s| s.as_u16() == 401) {
+                EngineError::Unauthorized(registry.to_string())
+            } else if let Some(s) = re.status() {
+                reg(format!("HTTP status {s}"))
+            } else if re.is_connect() {
                 reg(format!("cannot connect: {cause}"))
             } else if re.is_timeout() {
                 reg(format!("timed out: {cause}"))

@@ -46,6 +46,7 @@ async fn run(engine: LocalEngine, reference: String, p: Progress) -> Result<()> 
         engine.blocking(move |i| plan(i, &rec)).await?
     };
     let s = Session::new(&r);
+    s.client.store_auth_if_needed(s.oci_ref.resolve_registry(), &s.auth).await;
     for b in plan.blobs.iter().take(plan.blobs.len() - 1) {
         p.layer(b.digest.short(), LayerStatus::Preparing, 0, None).await;
     }
