@@ -341,6 +341,7 @@ fn registry_killed_mid_blob_then_retry() {
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success(), "pull should fail: {}", stdout(&out));
     let err = stderr(&out);
+    eprintln!("killed registry: {err}");
     one_line_error(&err);
     assert!(err.contains(&format!("127.0.0.1:{}", proxy.port)) && err.contains("download of layer"), "{err}");
     assert_eq!(b.ok(&["images", "-q"]), "");

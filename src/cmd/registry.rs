@@ -119,7 +119,7 @@ impl Display {
         }
         let text = match status {
             LayerStatus::Waiting if !self.last_status.contains_key(id) && !self.tty => "Pulling fs layer".to_string(),
-            LayerStatus::Downloading | LayerStatus::Pushing | LayerStatus::Extracting if self.tty => {
+            LayerStatus::Downloading | LayerStatus::Pushing | LayerStatus::Extracting if self.tty && current > 0 => {
                 format!("{} {}", status.docker_text(), bar(current, total))
             }
             _ => status.docker_text().to_string(),
