@@ -417,3 +417,44 @@ fn make_manifestless_hello(b: &Berth) -> String {
         .unwrap();
     id.to_string()
 }
+
+/// Read from `r` until `want` has been seen (or fail after a while); returns all read.
+fn read_until(r: &mut impl Read, want: &str, seen: &mut String) {
+    let t0 = Instant::now();
+    let mut buf = [0u8; 1024];
+    while !seen.contains(want) {
+        assert!(t0.elapsed() < Duration::from_secs(30), "never saw {want:?} in {seen:?}");
+        let n = r.read(&mut buf).unwrap();
+        assert!(n > 0, "output ended before {want:?}: {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+#[test]
+fn interactive_login_prompts_on_a_tty_without_echo() {
+    let reg = Registry::start(Some(("testuser", "testpassword")));
+    let b = Berth::new();
+    // `script` gives berth a terminal; we type into it once each prompt is shown.
+    let mut child = Command::new("script")
+        .args(["-qec", &format!("{} login {}", env!("CARGO_BIN_EXE_berth"), reg.addr()), "/dev/null"])
+        .env("BERTH_ROOT", b.root())
+        .env("BERTH_CONFIG_DIR", b.config_dir())
+        .env("DOCKER_CONFIG", b.dir.path().join("docker-config"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    read_until(&mut output, "Username: ", &mut seen);
+    input.write_all(b"testuser\n").unwrap();
+    read_until(&mut output, "Password: ", &mut seen);
+    input.write_all(b"testpassword\n").unwrap();
+    read_until(&mut output, "Login Succeeded", &mut seen);
+    drop(input);
+    assert!(child.wait().unwrap().success(), "{seen}");
+    assert!(!seen.contains("testpassword"), "the password was echoed: {seen:?}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(b.config_dir().join("config.json")).unwrap()).unwrap();
+    assert_eq!(v["auths"][reg.addr()]["auth"], "dGVzdHVzZXI6dGVzdHBhc3N3b3Jk");
+}

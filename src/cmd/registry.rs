@@ -193,8 +193,6 @@ pub async fn push(engine: &dyn ContainerBackend, a: &PushArgs) -> Result<u8> {
 
 /// Read a line from the terminal with echo off (for passwords).
 fn read_secret(prompt: &str) -> Result<String> {
-    eprint!("{prompt}");
-    let _ = std::io::stderr().flush();
     let fd = libc::STDIN_FILENO;
     // SAFETY: termios is plain data; tcgetattr/tcsetattr on stdin, restored below.
     let mut t: libc::termios = unsafe { std::mem::zeroed() };
@@ -204,6 +202,9 @@ fn read_secret(prompt: &str) -> Result<String> {
         t.c_lflag &= !libc::ECHO;
         unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t) };
     }
+    // The prompt only once echo is off, so nothing typed after it is shown.
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
     let mut line = String::new();
     let r = std::io::stdin().lock().read_line(&mut line);
     if have {
