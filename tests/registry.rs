@@ -458,3 +458,61 @@ fn interactive_login_prompts_on_a_tty_without_echo() {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(b.config_dir().join("config.json")).unwrap()).unwrap();
     assert_eq!(v["auths"][reg.addr()]["auth"], "dGVzdHVzZXI6dGVzdHBhc3N3b3Jk");
 }
+
+/// A registry front that only speaks Bearer: `/v2/` challenges, `/token` wants Basic
+/// credentials `u:p` (as Docker Hub's token server does). Enough for `login`.
+fn fake_bearer_registry() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let req = String::from_utf8_lossy(&req).to_string();
+            let line = req.lines().next().unwrap_or("").to_string();
+            let authorized = req.lines().any(|l| l.eq_ignore_ascii_case("authorization: basic dTpw")); // u:p
+            let (status, headers, body) = if line.starts_with("GET /v2/ ") {
+                let h = format!("Www-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake\"\r\n");
+                ("401 Unauthorized", h, "{}".to_string())
+            } else if line.starts_with("GET /token?") && line.contains("account=u") && line.contains("service=fake") && authorized {
+                ("200 OK", String::new(), r#"{"token":"t0k3n"}"#.to_string())
+            } else {
+                ("401 Unauthorized", String::new(), "{}".to_string())
+            };
+            let _ = write!(
+                c,
+                "HTTP/1.1 {status}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn login_answers_a_bearer_challenge() {
+    let port = fake_bearer_registry();
+    let b = Berth::new();
+    let server = format!("localhost:{port}");
+    let out = b.cmd().args(["login", "-u", "u", "-p", "wrong", &server]).output().unwrap();
+    assert!(!out.status.success());
+    // docker's warning about -p, then the one error line.
+    let err = stderr(&out);
+    let (warning, error) = err.trim_end().split_once('\n').unwrap();
+    assert!(warning.starts_with("WARNING!"), "{err}");
+    one_line_error(error);
+    assert!(error.contains("incorrect username or password"), "{err}");
+    assert!(!b.config_dir().join("config.json").exists());
+    let out = b.cmd().args(["login", "-u", "u", "-p", "p", &server]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Using --password via the CLI is insecure"), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "Login Succeeded");
+    assert_eq!(b.ok(&["logout", &format!("http://{server}/")]).trim(), format!("Removing login credentials for {server}"));
+    assert_eq!(b.ok(&["logout", &server]).trim(), format!("Not logged in to {server}"));
+}
