@@ -14,6 +14,13 @@ pub struct Cli {
     /// State root of the embedded engine.
     #[arg(long, global = true, env = "BERTH_ROOT", default_value = berth_engine::local::DEFAULT_ROOT)]
     pub root: PathBuf,
+    /// Drive a Docker Engine API at this address instead of the embedded engine
+    /// (unix:///var/run/docker.sock, tcp://HOST:2375, https://HOST:2376, ssh://USER@HOST).
+    #[arg(short = 'H', long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Drive Docker at DOCKER_HOST, the current docker context, or the default socket.
+    #[arg(long, global = true)]
+    pub docker: bool,
     /// Log debug output to stderr.
     #[arg(long, global = true)]
     pub debug: bool,
@@ -119,4 +126,13 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     out.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -45,7 +45,7 @@ pub struct ImageListOptions {
 
 /// `image inspect`, spelled as the Docker API spells it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ImageInspect {
     pub id: String,
     pub repo_tags: Vec<String>,
@@ -68,14 +68,14 @@ pub struct ImageInspect {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct GraphDriver {
     pub name: String,
     pub data: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct RootFsInspect {
     #[serde(rename = "Type")]
     pub kind: String,
@@ -83,7 +83,7 @@ pub struct RootFsInspect {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ImageMetadata {
     pub last_tag_time: String,
 }
@@ -203,4 +203,33 @@ pub trait ContainerBackend: Send + Sync {
     ) -> Result<String>;
     /// Check credentials against a registry (the caller stores them on success).
     async fn login(&self, registry: &str, creds: &Credentials) -> Result<String>;
+}
+
+/// One stats reading of one container (docker's `stats` fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatsSample {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339 with nanoseconds.
+    pub time: String,
+    /// 100 = one core.
+    pub cpu_percent: f64,
+    pub cpu_total_ns: u64,
+    pub online_cpus: u32,
+    /// Usage minus inactive file cache, bytes.
+    pub memory_usage: u64,
+    /// The limit, or the host's memory when unlimited.
+    pub memory_limit: u64,
+    pub pids: u64,
+    pub block_read: u64,
+    pub block_write: u64,
+    pub net_rx: u64,
+    pub net_tx: u64,
+}
+
+impl StatsSample {
+    /// MEM % as docker computes it.
+    pub fn memory_percent(&self) -> f64 {
+        if self.memory_limit == 0 { 0.0 } else { self.memory_usage as f64 / self.memory_limit as f64 * 100.0 }
+    }
 }

@@ -2,10 +2,13 @@
 //! `berth daemon` all talk to it through [`api::ContainerBackend`]; [`local::LocalEngine`]
 //! implements it in-process over the store, registry and (later) runtime modules.
 pub mod api;
+pub mod docker;
 pub mod error;
+pub mod human;
 pub mod image;
 pub mod local;
 pub mod registry;
+pub mod stats;
 pub mod store;
 
 pub use error::{EngineError, Result};

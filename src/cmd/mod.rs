@@ -1,5 +1,9 @@
 //! One module per group of verbs; `run` dispatches.
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
+use berth_engine::api::ContainerBackend;
+use berth_engine::docker::DockerBackend;
 use berth_engine::local::LocalEngine;
 
 use crate::{Cli, Command, ImageCommand};
@@ -14,26 +18,41 @@ pub fn local_engine(cli: &Cli) -> Result<LocalEngine> {
     LocalEngine::open(&cli.root).with_context(|| format!("cannot open the state root {}", cli.root.display()))
 }
 
+/// The backend the flags ask for: Docker with `-H`/`--docker`, else the embedded engine.
+pub async fn backend(cli: &Cli) -> Result<Arc<dyn ContainerBackend>> {
+    if cli.host.is_some() || cli.docker {
+        let host = berth_engine::docker::resolve_host(cli.host.as_deref());
+        return Ok(Arc::new(DockerBackend::connect(&host).await?));
+    }
+    Ok(Arc::new(local_engine(cli)?))
+}
+
 pub async fn run(cli: Cli) -> Result<u8> {
     let Some(command) = &cli.command else {
-        // The dashboard lands with its own issue; until then show what there is.
-        let engine = local_engine(&cli)?;
-        return images::images(&engine, &images::ImagesArgs::default()).await;
+        return dashboard(&cli).await;
     };
-    let engine = local_engine(&cli)?;
+    let engine = backend(&cli).await?;
+    let engine = engine.as_ref();
     match command {
-        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&engine, a).await,
-        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&engine, a).await,
-        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => images::tag(&engine, a).await,
-        Command::Login(a) => registry::login(&engine, a).await,
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(engine, a).await,
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(engine, a).await,
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => images::tag(engine, a).await,
+        Command::Login(a) => registry::login(engine, a).await,
         Command::Logout(a) => registry::logout(a).await,
-        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::images(&engine, a).await,
-        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => images::rmi(&engine, a).await,
-        Command::History(a) | Command::Image(ImageCommand::History(a)) => images::history(&engine, a).await,
-        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&engine, a).await,
-        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&engine, a).await,
-        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(&engine, a).await,
-        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => images::inspect(&engine, a).await,
-        Command::Image(ImageCommand::Prune(a)) => images::prune(&engine, a).await,
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::images(engine, a).await,
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => images::rmi(engine, a).await,
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => images::history(engine, a).await,
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(engine, a).await,
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(engine, a).await,
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(engine, a).await,
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => images::inspect(engine, a).await,
+        Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
     }
+}
+
+/// `berth` with no arguments: the dashboard on the embedded engine.
+async fn dashboard(cli: &Cli) -> Result<u8> {
+    let cfg = berth_ui::Config::load(berth_ui::Config::default_path().as_deref())?;
+    berth_ui::run(backend(cli).await?, cfg).await?;
+    Ok(0)
 }

@@ -4,6 +4,7 @@ pub mod archive;
 pub mod compression;
 pub mod config;
 pub mod digest;
+pub mod hello;
 pub mod import;
 pub mod reference;
 pub mod unpack;

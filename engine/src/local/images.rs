@@ -57,7 +57,7 @@ fn rfc3339(secs: i64) -> String {
 }
 
 pub(crate) fn inspect(i: &Inner, name: &str) -> Result<ImageInspect> {
-    let rec = i.images.resolve(name)?;
+    let rec = i.resolve_image(name)?;
     let (_, cfg) = i.images.config(&rec.id)?;
     let layers = i.images.image_layers(&rec)?;
     let snaps = i.images.snapshots.root();
@@ -90,7 +90,7 @@ pub(crate) fn inspect(i: &Inner, name: &str) -> Result<ImageInspect> {
 }
 
 pub(crate) fn history(i: &Inner, name: &str) -> Result<Vec<HistoryItem>> {
-    let rec = i.images.resolve(name)?;
+    let rec = i.resolve_image(name)?;
     let (_, cfg) = i.images.config(&rec.id)?;
     let layers = i.images.image_layers(&rec)?;
     let mut sizes = layers.iter().map(|l| l.size);
@@ -131,6 +131,6 @@ pub(crate) fn history(i: &Inner, name: &str) -> Result<Vec<HistoryItem>> {
 
 pub(crate) fn tag(i: &Inner, source: &str, target: &str) -> Result<()> {
     let target = Reference::parse_tagged(target)?;
-    let rec = i.images.resolve(source)?;
+    let rec = i.resolve_image(source)?;
     i.images.tag(&rec.id, &target)
 }

@@ -46,9 +46,27 @@ impl LocalEngine {
         tokio::task::spawn_blocking(move || f(&inner)).await.map_err(|e| EngineError::Other(format!("engine task failed: {e}")))?
     }
 
+    /// Resolve what a user typed to an image, creating the built-in `hello` image on first
+    /// use when the name means it and nothing else does (blocking: call from `blocking`).
+    pub fn resolve_image(&self, name: &str) -> Result<ImageRecord> {
+        self.inner.resolve_image(name)
+    }
+
     /// Whether a container uses this image (containers arrive with the runtime).
     pub(crate) fn image_in_use(_inner: &Inner, _id: &Digest) -> bool {
         false
+    }
+}
+
+impl Inner {
+    pub(crate) fn resolve_image(&self, name: &str) -> Result<ImageRecord> {
+        match self.images.resolve(name) {
+            Err(EngineError::ImageNotFound(_)) if crate::image::hello::is_hello_name(name) => {
+                crate::image::hello::create(&self.images)?;
+                self.images.resolve(name)
+            }
+            r => r,
+        }
     }
 }
 

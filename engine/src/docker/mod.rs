@@ -1,0 +1,217 @@
+//! `DockerBackend`: the same [`ContainerBackend`] over a Docker Engine API (dockerd,
+//! Podman's service, remote hosts) through bollard. Every call has a deadline, so an
+//! unreachable daemon is one clear error, never a hang.
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::errors::Error as BollardError;
+use futures_util::stream::{BoxStream, StreamExt};
+
+use crate::api::*;
+
+mod images;
+
+/// How long connecting (and the version handshake) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// bollard's per-request timeout, seconds (streams run past it once headers arrived).
+const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+#[derive(Clone)]
+pub struct DockerBackend {
+    client: Docker,
+    host: String,
+}
+
+/// The endpoint a user means: `-H` first, then DOCKER_HOST, then the docker context
+/// (DOCKER_CONTEXT or the current one in ~/.docker/config.json), then the default socket.
+pub fn resolve_host(flag: Option<&str>) -> String {
+    if let Some(h) = flag.filter(|h| !h.is_empty()) {
+        return h.to_string();
+    }
+    if let Ok(h) = std::env::var("DOCKER_HOST")
+        && !h.is_empty()
+    {
+        return h;
+    }
+    if let Some(h) = context_host() {
+        return h;
+    }
+    "unix:///var/run/docker.sock".to_string()
+}
+
+/// The endpoint of the active docker context, if one other than "default" is selected.
+fn context_host() -> Option<String> {
+    let dir = std::env::var_os("DOCKER_CONFIG").map(std::path::PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")))?;
+    let name = match std::env::var("DOCKER_CONTEXT") {
+        Ok(n) if !n.is_empty() => n,
+        _ => {
+            let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
+            cfg.get("currentContext")?.as_str()?.to_string()
+        }
+    };
+    if name == "default" {
+        return None;
+    }
+    // Contexts live in contexts/meta/<sha256(name)>/meta.json.
+    let hash = crate::image::digest::Digest::of(name.as_bytes());
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("contexts/meta").join(hash.hex()).join("meta.json")).ok()?).ok()?;
+    meta.pointer("/Endpoints/docker/Host")?.as_str().map(String::from)
+}
+
+impl DockerBackend {
+    /// Connect to `host` (unix://, tcp://, https://, ssh://) and negotiate the API version.
+    pub async fn connect(host: &str) -> Result<Self> {
+        let unreachable = |e: String| EngineError::Other(format!("cannot connect to the Docker daemon at {host}: {e}"));
+        let client = if let Some(path) = host.strip_prefix("unix://") {
+            Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+        } else if host.starts_with("tcp://") || host.starts_with("http://") || host.starts_with("https://") {
+            if std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()) || host.starts_with("https://") {
+                let certs = std::env::var_os("DOCKER_CERT_PATH").map(std::path::PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")));
+                match certs {
+                    Some(c) => Docker::connect_with_ssl(host, &c.join("key.pem"), &c.join("cert.pem"), &c.join("ca.pem"), REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION),
+                    None => Docker::connect_with_ssl_defaults(),
+                }
+            } else {
+                Docker::connect_with_http(host, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            }
+        } else if host.starts_with("ssh://") {
+            Docker::connect_with_ssh(host, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION, None)
+        } else {
+            return Err(EngineError::InvalidArgument(format!("unsupported Docker host {host:?} (use unix://, tcp://, https:// or ssh://)")));
+        }
+        .map_err(|e| unreachable(e.to_string()))?;
+        let client = match tokio::time::timeout(CONNECT_TIMEOUT, client.negotiate_version()).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(unreachable(describe(&e))),
+            Err(_) => return Err(unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()))),
+        };
+        let v = tokio::time::timeout(CONNECT_TIMEOUT, client.version()).await.map_err(|_| unreachable("no answer".into()))?.map_err(|e| unreachable(describe(&e)))?;
+        if let Some(api) = v.api_version.as_deref()
+            && api_too_old(api)
+        {
+            return Err(EngineError::Unsupported(format!("the Docker daemon at {host} speaks API {api}; berth needs 1.41 or newer")));
+        }
+        Ok(Self { client, host: host.to_string() })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn client(&self) -> &Docker {
+        &self.client
+    }
+}
+
+fn api_too_old(v: &str) -> bool {
+    let mut it = v.split('.').map(|x| x.parse::<u32>().unwrap_or(0));
+    let (maj, min) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+    (maj, min) < (1, 41)
+}
+
+/// A bollard error as one line a user understands.
+fn describe(e: &BollardError) -> String {
+    match e {
+        BollardError::DockerResponseServerError { message, .. } => message.clone(),
+        BollardError::IOError { err } if err.kind() == std::io::ErrorKind::PermissionDenied => format!("permission denied ({err})"),
+        other => {
+            let mut s = other.to_string();
+            let mut src = std::error::Error::source(other);
+            while let Some(c) = src {
+                let cs = c.to_string();
+                if !s.contains(&cs) {
+                    s.push_str(": ");
+                    s.push_str(&cs);
+                }
+                src = c.source();
+            }
+            s
+        }
+    }
+}
+
+/// Map a daemon error to ours: 404s name the thing, 409s are conflicts.
+pub(crate) fn map_err(what: &str, kind: NotFound) -> impl Fn(BollardError) -> EngineError + '_ {
+    move |e| match &e {
+        BollardError::DockerResponseServerError { status_code: 404, .. } => match kind {
+            NotFound::Image => EngineError::ImageNotFound(what.to_string()),
+            NotFound::Container => EngineError::ContainerNotFound(what.to_string()),
+        },
+        BollardError::DockerResponseServerError { status_code: 409, message } => EngineError::Conflict(message.clone()),
+        BollardError::DockerResponseServerError { status_code: 400, message } => EngineError::InvalidArgument(message.clone()),
+        _ => EngineError::Other(describe(&e)),
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum NotFound {
+    Image,
+    #[allow(dead_code)]
+    Container,
+}
+
+#[async_trait]
+impl ContainerBackend for DockerBackend {
+    fn describe(&self) -> String {
+        format!("docker {}", self.host)
+    }
+
+    async fn list_images(&self, opts: &ImageListOptions) -> Result<Vec<ImageSummary>> {
+        images::list(self, opts).await
+    }
+
+    async fn inspect_image(&self, name: &str) -> Result<ImageInspect> {
+        images::inspect(self, name).await
+    }
+
+    async fn image_history(&self, name: &str) -> Result<Vec<HistoryItem>> {
+        images::history(self, name).await
+    }
+
+    fn pull_image(&self, reference: &str, opts: PullOptions) -> BoxStream<'static, Result<ProgressEvent>> {
+        images::pull(self.clone(), reference.to_string(), opts)
+    }
+
+    fn push_image(&self, reference: &str) -> BoxStream<'static, Result<ProgressEvent>> {
+        images::push(self.clone(), reference.to_string())
+    }
+
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        images::tag(self, source, target).await
+    }
+
+    async fn remove_image(&self, name: &str, force: bool) -> Result<Vec<RemovedImage>> {
+        images::remove(self, name, force).await
+    }
+
+    async fn prune_images(&self, all: bool) -> Result<PruneReport> {
+        images::prune(self, all).await
+    }
+
+    async fn load_images(&self, input: ByteReader) -> Result<Vec<String>> {
+        images::load(self, input).await
+    }
+
+    async fn save_images(&self, names: &[String], output: ByteWriter) -> Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut out = output;
+        let mut s = self.client.export_images(&refs);
+        while let Some(chunk) = s.next().await {
+            let chunk = chunk.map_err(|e| map_err(&names.join(" "), NotFound::Image)(e))?;
+            out.write_all(&chunk).await.map_err(|e| EngineError::io_ctx("writing the archive", e))?;
+        }
+        out.flush().await.map_err(|e| EngineError::io_ctx("writing the archive", e))?;
+        Ok(())
+    }
+
+    async fn import_image(&self, input: ByteReader, reference: Option<String>, changes: Vec<String>, message: Option<String>) -> Result<String> {
+        images::import(self, input, reference, changes, message).await
+    }
+
+    async fn login(&self, registry: &str, creds: &Credentials) -> Result<String> {
+        // bollard has no /auth call; the registry itself is the authority on credentials.
+        crate::registry::auth::check_login(registry, creds).await
+    }
+}
