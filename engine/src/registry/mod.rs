@@ -226,3 +226,67 @@ where
     })
     .boxed()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::api::ProgressEvent;
+
+    struct SetOnDrop(Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn stream_ends_with_the_jobs_error() {
+        let s = spawn_stream(|p| async move {
+            p.message("one").await;
+            Err(EngineError::Other("boom".into()))
+        });
+        let items: Vec<_> = s.collect().await;
+        assert!(matches!(&items[0], Ok(ProgressEvent::Message(m)) if m == "one"));
+        assert!(matches!(&items[1], Err(EngineError::Other(m)) if m == "boom"));
+        assert_eq!(items.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_stream_aborts_the_job() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let d = dropped.clone();
+        let mut s = spawn_stream(move |p| async move {
+            let _guard = SetOnDrop(d);
+            p.message("started").await;
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        assert!(matches!(s.next().await, Some(Ok(ProgressEvent::Message(_)))));
+        drop(s);
+        for _ in 0..100 {
+            if dropped.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the job kept running after its stream was dropped");
+    }
+
+    #[test]
+    fn errors_are_one_line_naming_the_registry() {
+        let e = map_error("r:5000", OciDistributionError::UnauthorizedError { url: "http://r:5000/v2/x".into() });
+        assert_eq!(e.to_string(), "unauthorized: authentication required for r:5000");
+        let env: oci_client::errors::OciEnvelope =
+            serde_json::from_str(r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#).unwrap();
+        let e = OciDistributionError::RegistryError { envelope: env, url: String::new() };
+        assert!(is_not_found(&e));
+        assert_eq!(map_error("r:5000", e).to_string(), "registry r:5000: manifest unknown");
+        let e = map_error("r:5000", OciDistributionError::ServerError { code: 500, url: String::new(), message: "a\nb".into() });
+        assert_eq!(e.to_string(), "registry r:5000: HTTP status 500: a b");
+    }
+}

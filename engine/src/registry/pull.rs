@@ -111,9 +111,10 @@ async fn run(engine: LocalEngine, reference: String, opts: PullOptions, p: Progr
     let tags = if r.digest.is_none() { vec![r.clone()] } else { Vec::new() };
     let repo_digest = format!("{}@{}", r.name(), top_digest);
     let config_digest = manifest.config.digest.clone();
+    let name = r.to_string();
     let (id, up_to_date) = engine
         .blocking(move |i| {
-            let before = i.images.resolve(&r.to_string()).ok().map(|x| x.id);
+            let before = i.images.resolve(&name).ok().map(|x| x.id);
             let m = i.images.content.put_bytes(&bytes)?;
             if m != digest {
                 return Err(EngineError::DigestMismatch { what: "manifest".into(), expected: digest.to_string(), actual: m.to_string() });
@@ -127,7 +128,6 @@ async fn run(engine: LocalEngine, reference: String, opts: PullOptions, p: Progr
             Ok((id.clone(), before.as_ref() == Some(&id)))
         })
         .await?;
-    let r = Reference::parse(&reference)?;
     p.message(format!("Digest: {top_digest}")).await;
     if up_to_date && !downloaded {
         p.message(format!("Status: Image is up to date for {}", familiar_ref(&r))).await;

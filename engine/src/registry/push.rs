@@ -51,9 +51,10 @@ async fn run(engine: LocalEngine, reference: String, p: Progress) -> Result<()> 
         p.layer(b.digest.short(), LayerStatus::Preparing, 0, None).await;
     }
     let (layers, config) = plan.blobs.split_at(plan.blobs.len() - 1);
-    let uploads: Vec<_> = layers.iter().map(|b| futures_util::FutureExt::boxed(upload(&s, &engine, b, &p, true))).collect();
+    let sources = mount_sources(&r, &rec);
+    let uploads: Vec<_> = layers.iter().map(|b| futures_util::FutureExt::boxed(upload(&s, &engine, b, &p, &sources, true))).collect();
     stream::iter(uploads).buffer_unordered(MAX_CONCURRENT).try_collect::<Vec<()>>().await?;
-    upload(&s, &engine, &config[0], &p, false).await?;
+    upload(&s, &engine, &config[0], &p, &[], false).await?;
 
     let header = reqwest::header::HeaderValue::from_str(&plan.media_type)
         .map_err(|_| EngineError::InvalidImage(format!("bad manifest media type {:?}", plan.media_type)))?;
@@ -143,13 +144,43 @@ fn gzip_blob(i: &Inner, diff: &Digest) -> Result<Descriptor> {
     Ok(Descriptor { media_type: GZIP.to_string(), digest, size, platform: None, urls: None })
 }
 
-async fn upload(s: &Session, engine: &LocalEngine, b: &Descriptor, p: &Progress, show: bool) -> Result<()> {
+/// Other repositories of the same registry this image came from or was pushed to: the
+/// registry can link a blob from there instead of receiving it again (docker's "Mounted from").
+fn mount_sources(r: &Reference, rec: &ImageRecord) -> Vec<oci_client::Reference> {
+    let mut out: Vec<oci_client::Reference> = Vec::new();
+    for name in rec.repo_digests.iter().chain(&rec.tags) {
+        let Ok(o) = Reference::parse(name) else { continue };
+        if o.registry == r.registry && o.repository != r.repository && !out.iter().any(|x| x.repository() == o.repository) {
+            out.push(oci_client::Reference::with_tag(o.registry, o.repository, "latest".into()));
+        }
+    }
+    out
+}
+
+/// Upload one blob unless the registry has it (or can mount it from `sources`). The config
+/// shows no progress line (`show`), as in docker.
+async fn upload(
+    s: &Session,
+    engine: &LocalEngine,
+    b: &Descriptor,
+    p: &Progress,
+    sources: &[oci_client::Reference],
+    show: bool,
+) -> Result<()> {
     let id = b.digest.short().to_string();
     if s.client.blob_exists(&s.oci_ref, b.digest.as_str()).await.map_err(|e| s.err(e))? {
         if show {
             p.layer(&id, LayerStatus::Mounted, b.size, Some(b.size)).await;
         }
         return Ok(());
+    }
+    for src in sources {
+        if s.client.mount_blob(&s.oci_ref, src, b.digest.as_str()).await.is_ok() {
+            if show {
+                p.layer(&id, LayerStatus::Mounted, b.size, Some(b.size)).await;
+            }
+            return Ok(());
+        }
     }
     let path = engine.image_store().content.path(&b.digest);
     let file = tokio::fs::File::open(&path).await.map_err(|e| EngineError::io(&path, e))?;
