@@ -87,6 +87,11 @@ pub enum ImageCommand {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`berth images | head`) like any Unix tool, instead of
+    // panicking in println!.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -196,8 +196,6 @@ pub struct Dockerd {
 }
 
 impl Dockerd {
-    // The child is reaped by pid with waitpid in Drop.
-    #[allow(clippy::zombie_processes)]
     pub fn start() -> Self {
         let dir = tempfile::Builder::new().prefix("berth-dockerd-").tempdir_in("/tmp").unwrap();
         let d = dir.path();
