@@ -10,7 +10,7 @@
 # Needs: docker.io, docker-registry, skopeo (see ../shared/fixtures/REGISTRY-NOTES.md).
 #
 # Measured 2026-11-23 (2 vCPU VM, dockerd 20.10 overlay2, 55 MB / 6 layers, 5 runs):
-#   median berth 0.53 s, docker 1.54 s, ratio berth/docker 0.34.
+#   median berth 0.53 s, docker 1.41 s, ratio berth/docker 0.37.
 # berth fetches 3 layers at once and unpacks each as soon as it is verified (its own
 # snapshot, so no ordering wait); docker extracts layers one after another.
 set -euo pipefail
