@@ -49,7 +49,14 @@ pub(super) async fn inspect(d: &DockerBackend, name: &str) -> Result<ImageInspec
 pub(super) async fn history(d: &DockerBackend, name: &str) -> Result<Vec<HistoryItem>> {
     let h = d.client.image_history(name).await.map_err(map_err(name, NotFound::Image))?;
     Ok(h.into_iter()
-        .map(|i| HistoryItem { id: i.id, created: i.created, created_by: i.created_by, size: i.size.max(0) as u64, comment: i.comment, empty_layer: i.size == 0 })
+        .map(|i| HistoryItem {
+            id: i.id,
+            created: i.created,
+            created_by: i.created_by,
+            size: i.size.max(0) as u64,
+            comment: i.comment,
+            empty_layer: i.size == 0,
+        })
         .collect())
 }
 
@@ -120,7 +127,12 @@ fn progress(id: Option<String>, status: Option<String>, current: Option<i64>, to
         s if s.starts_with("Mounted from") => LayerStatus::Mounted,
         _ => return Some(ProgressEvent::Message(format!("{id}: {status}"))),
     };
-    Some(ProgressEvent::Layer { id, status: st, current: current.unwrap_or(0).max(0) as u64, total: total.filter(|t| *t > 0).map(|t| t as u64) })
+    Some(ProgressEvent::Layer {
+        id,
+        status: st,
+        current: current.unwrap_or(0).max(0) as u64,
+        total: total.filter(|t| *t > 0).map(|t| t as u64),
+    })
 }
 
 fn credentials_for(r: &Reference) -> Option<bollard::auth::DockerCredentials> {
@@ -153,7 +165,11 @@ pub(super) fn pull(d: DockerBackend, reference: String, opts: PullOptions) -> Bo
         let image = image.clone();
         stream::once(async move {
             let i = d.client.inspect_image(&image).await.map_err(map_err(&image, NotFound::Image))?;
-            Ok(ProgressEvent::Pulled { reference: image, image_id: i.id.unwrap_or_default(), digest: i.repo_digests.and_then(|v| v.into_iter().next()) })
+            Ok(ProgressEvent::Pulled {
+                reference: image,
+                image_id: i.id.unwrap_or_default(),
+                digest: i.repo_digests.and_then(|v| v.into_iter().next()),
+            })
         })
     };
     let img = image.clone();
@@ -161,9 +177,17 @@ pub(super) fn pull(d: DockerBackend, reference: String, opts: PullOptions) -> Bo
         let img = img.clone();
         async move {
             match item {
-                Ok(i) => progress(i.id, i.status, i.progress_detail.as_ref().and_then(|p| p.current), i.progress_detail.as_ref().and_then(|p| p.total)).map(Ok),
+                Ok(i) => progress(
+                    i.id,
+                    i.status,
+                    i.progress_detail.as_ref().and_then(|p| p.current),
+                    i.progress_detail.as_ref().and_then(|p| p.total),
+                )
+                .map(Ok),
                 Err(e) => Some(Err(match &e {
-                    bollard::errors::Error::DockerResponseServerError { status_code: 404, message } => EngineError::ImageNotFound(format!("{img}: {message}")),
+                    bollard::errors::Error::DockerResponseServerError { status_code: 404, message } => {
+                        EngineError::ImageNotFound(format!("{img}: {message}"))
+                    }
                     _ => other(e),
                 })),
             }
@@ -239,7 +263,13 @@ pub(super) async fn load(d: &DockerBackend, input: ByteReader) -> Result<Vec<Str
     Ok(out)
 }
 
-pub(super) async fn import(d: &DockerBackend, input: ByteReader, reference: Option<String>, changes: Vec<String>, message: Option<String>) -> Result<String> {
+pub(super) async fn import(
+    d: &DockerBackend,
+    input: ByteReader,
+    reference: Option<String>,
+    changes: Vec<String>,
+    message: Option<String>,
+) -> Result<String> {
     let mut b = CreateImageOptionsBuilder::default().from_src("-").changes(changes.clone());
     if let Some(r) = &reference {
         let r = Reference::parse_tagged(r)?;

@@ -42,7 +42,9 @@ pub fn resolve_host(flag: Option<&str>) -> String {
 
 /// The endpoint of the active docker context, if one other than "default" is selected.
 fn context_host() -> Option<String> {
-    let dir = std::env::var_os("DOCKER_CONFIG").map(std::path::PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")))?;
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")))?;
     let name = match std::env::var("DOCKER_CONTEXT") {
         Ok(n) if !n.is_empty() => n,
         _ => {
@@ -55,7 +57,8 @@ fn context_host() -> Option<String> {
     }
     // Contexts live in contexts/meta/<sha256(name)>/meta.json.
     let hash = crate::image::digest::Digest::of(name.as_bytes());
-    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("contexts/meta").join(hash.hex()).join("meta.json")).ok()?).ok()?;
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("contexts/meta").join(hash.hex()).join("meta.json")).ok()?).ok()?;
     meta.pointer("/Endpoints/docker/Host")?.as_str().map(String::from)
 }
 
@@ -67,9 +70,18 @@ impl DockerBackend {
             Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
         } else if host.starts_with("tcp://") || host.starts_with("http://") || host.starts_with("https://") {
             if std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()) || host.starts_with("https://") {
-                let certs = std::env::var_os("DOCKER_CERT_PATH").map(std::path::PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")));
+                let certs = std::env::var_os("DOCKER_CERT_PATH")
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")));
                 match certs {
-                    Some(c) => Docker::connect_with_ssl(host, &c.join("key.pem"), &c.join("cert.pem"), &c.join("ca.pem"), REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION),
+                    Some(c) => Docker::connect_with_ssl(
+                        host,
+                        &c.join("key.pem"),
+                        &c.join("cert.pem"),
+                        &c.join("ca.pem"),
+                        REQUEST_TIMEOUT_SECS,
+                        bollard::API_DEFAULT_VERSION,
+                    ),
                     None => Docker::connect_with_ssl_defaults(),
                 }
             } else {
@@ -78,7 +90,9 @@ impl DockerBackend {
         } else if host.starts_with("ssh://") {
             Docker::connect_with_ssh(host, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION, None)
         } else {
-            return Err(EngineError::InvalidArgument(format!("unsupported Docker host {host:?} (use unix://, tcp://, https:// or ssh://)")));
+            return Err(EngineError::InvalidArgument(format!(
+                "unsupported Docker host {host:?} (use unix://, tcp://, https:// or ssh://)"
+            )));
         }
         .map_err(|e| unreachable(e.to_string()))?;
         let client = match tokio::time::timeout(CONNECT_TIMEOUT, client.negotiate_version()).await {
@@ -86,7 +100,10 @@ impl DockerBackend {
             Ok(Err(e)) => return Err(unreachable(describe(&e))),
             Err(_) => return Err(unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()))),
         };
-        let v = tokio::time::timeout(CONNECT_TIMEOUT, client.version()).await.map_err(|_| unreachable("no answer".into()))?.map_err(|e| unreachable(describe(&e)))?;
+        let v = tokio::time::timeout(CONNECT_TIMEOUT, client.version())
+            .await
+            .map_err(|_| unreachable("no answer".into()))?
+            .map_err(|e| unreachable(describe(&e)))?;
         if let Some(api) = v.api_version.as_deref()
             && api_too_old(api)
         {
@@ -206,7 +223,13 @@ impl ContainerBackend for DockerBackend {
         Ok(())
     }
 
-    async fn import_image(&self, input: ByteReader, reference: Option<String>, changes: Vec<String>, message: Option<String>) -> Result<String> {
+    async fn import_image(
+        &self,
+        input: ByteReader,
+        reference: Option<String>,
+        changes: Vec<String>,
+        message: Option<String>,
+    ) -> Result<String> {
         images::import(self, input, reference, changes, message).await
     }
 
