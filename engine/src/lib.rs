@@ -6,6 +6,7 @@ pub mod error;
 pub mod image;
 pub mod local;
 pub mod registry;
+pub mod runtime;
 pub mod store;
 
 pub use error::{EngineError, Result};

@@ -253,6 +253,9 @@ impl Drop for Dockerd {
             std::thread::sleep(Duration::from_millis(100));
         }
         // Overlay mounts under the data root must go before the temp dir is removed.
-        let _ = Command::new("sh").arg("-c").arg(format!("grep -o '{}[^ ]*' /proc/mounts | sort -r | xargs -r umount -l", self.dir.path().display())).status();
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("grep -o '{}[^ ]*' /proc/mounts | sort -r | xargs -r umount -l", self.dir.path().display()))
+            .status();
     }
 }
