@@ -14,6 +14,27 @@ pub struct UnpackStats {
 }
 
 /// Unpack one layer tar (already decompressed) into `dest`, an empty directory.
-pub fn unpack_layer<R: Read>(_reader: R, _dest: &Path) -> Result<UnpackStats> {
-    Err(EngineError::Unsupported("layer unpacking is being written".into()))
+// TEMP (runtime branch): a naive unpack so containers can be tested before the safe
+// unpacker lands; no whiteouts, no path checks. Drop this commit when merging.
+pub fn unpack_layer<R: Read>(reader: R, dest: &Path) -> Result<UnpackStats> {
+    let mut a = tar::Archive::new(reader);
+    a.set_preserve_permissions(true);
+    a.set_preserve_ownerships(true);
+    a.unpack(dest).map_err(|e| EngineError::InvalidArchive(e.to_string()))?;
+    let bytes = walk_size(dest);
+    Ok(UnpackStats { bytes, entries: 0 })
+}
+
+fn walk_size(p: &Path) -> u64 {
+    let mut n = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => n += walk_size(&e.path()),
+                Ok(t) if t.is_file() => n += e.metadata().map(|m| m.len()).unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+    n
 }
