@@ -5,6 +5,7 @@ pub mod api;
 pub mod error;
 pub mod image;
 pub mod local;
+pub mod monitor;
 pub mod registry;
 pub mod runtime;
 pub mod store;
