@@ -173,6 +173,121 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// What `create`/`run` asked for, in backend-neutral terms (docker's flags).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerCreate {
+    pub image: String,
+    pub name: Option<String>,
+    /// Overrides the image's CMD when non-empty.
+    pub cmd: Vec<String>,
+    /// `--entrypoint` (`Some("")` clears the image's).
+    pub entrypoint: Option<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub restart: Option<String>,
+    pub auto_remove: bool,
+    /// `default`, `none` or `host`.
+    pub network: Option<String>,
+    pub privileged: bool,
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub cpu_shares: Option<u64>,
+    pub pids_limit: Option<i64>,
+}
+
+/// One row of `ps`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSummary {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub image_id: String,
+    /// The command line as docker shows it (entrypoint and cmd joined).
+    pub command: String,
+    /// Unix seconds.
+    pub created: i64,
+    /// created, running, paused, exited, dead.
+    pub state: String,
+    /// docker's "Up 3 minutes", "Exited (0) 2 hours ago", "Created".
+    pub status: String,
+    pub exit_code: i64,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ContainerListOptions {
+    pub all: bool,
+}
+
+/// `inspect` of a container: the State part docker users script against.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerInspect {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub path: String,
+    pub args: Vec<String>,
+    pub state: ContainerState,
+    pub image: String,
+    pub restart_count: i64,
+    pub config: ContainerInspectConfig,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerState {
+    pub status: String,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub dead: bool,
+    pub pid: i64,
+    pub exit_code: i64,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerInspectConfig {
+    pub hostname: String,
+    pub user: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub env: Vec<String>,
+    pub cmd: Vec<String>,
+    pub image: String,
+    pub working_dir: String,
+    pub entrypoint: Vec<String>,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// One line of container output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub stream: String,
+    /// RFC 3339 with nanoseconds.
+    pub time: String,
+    pub line: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LogOptions {
+    pub follow: bool,
+    /// Last N lines only.
+    pub tail: Option<usize>,
+}
+
 /// The one interface every front end uses.
 #[async_trait]
 pub trait ContainerBackend: Send + Sync {
@@ -203,4 +318,21 @@ pub trait ContainerBackend: Send + Sync {
     ) -> Result<String>;
     /// Check credentials against a registry (the caller stores them on success).
     async fn login(&self, registry: &str, creds: &Credentials) -> Result<String>;
+
+    /// Create a container (not started); returns its ID.
+    async fn create_container(&self, opts: &ContainerCreate) -> Result<String>;
+    /// Start a created or exited container; returns when it runs.
+    async fn start_container(&self, id: &str) -> Result<()>;
+    /// SIGTERM (or the image's stop signal), then SIGKILL after `timeout` seconds (default 10).
+    async fn stop_container(&self, id: &str, timeout: Option<u32>) -> Result<()>;
+    /// Send a signal (`KILL`, `SIGTERM`, `9`...).
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<()>;
+    /// Remove; a running container only with `force` (it is killed first).
+    async fn remove_container(&self, id: &str, force: bool) -> Result<()>;
+    async fn list_containers(&self, opts: &ContainerListOptions) -> Result<Vec<ContainerSummary>>;
+    async fn inspect_container(&self, id: &str) -> Result<ContainerInspect>;
+    /// Block until the container is not running; its exit code.
+    async fn wait_container(&self, id: &str) -> Result<i64>;
+    /// The container's output; with `follow` the stream ends when the container does.
+    async fn container_logs(&self, id: &str, opts: &LogOptions) -> Result<BoxStream<'static, Result<LogLine>>>;
 }

@@ -304,8 +304,10 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
         "env": env,
         "cwd": cwd,
         "capabilities": { "bounding": caps, "effective": caps, "permitted": caps },
-        "noNewPrivileges": false,
     });
+    // No `noNewPrivileges: false`: libcontainer 0.7 loads the seccomp filter early (while
+    // it still holds CAP_SYS_ADMIN) only when the field is absent; with `false` it loads it
+    // after dropping capabilities and the kernel refuses.
     if !user.additional_gids.is_empty() {
         process["user"]["additionalGids"] = json!(user.additional_gids);
     }

@@ -69,6 +69,19 @@ fn kernel_at_least(min: &str) -> bool {
     parse(&rel) >= parse(min)
 }
 
+/// Docker's profile (like runc) reads `SCMP_CMP_MASKED_EQ` as `(arg & value) == valueTwo`;
+/// libcontainer 0.7 passes `valueTwo` as the mask and `value` as the datum. Swap them so
+/// the filter means what the profile says.
+fn libcontainer_arg(a: &Value) -> Value {
+    let mut a = a.clone();
+    if a["op"] == "SCMP_CMP_MASKED_EQ" {
+        let mask = a["value"].clone();
+        a["value"] = a.get("valueTwo").cloned().unwrap_or(json!(0));
+        a["valueTwo"] = mask;
+    }
+    a
+}
+
 /// The `linux.seccomp` JSON for a container holding `caps` (names like `CAP_CHOWN`).
 pub fn default_profile(caps: &[String]) -> Result<Value> {
     let p: Profile = serde_json::from_str(PROFILE).map_err(|e| EngineError::Other(format!("built-in seccomp profile: {e}")))?;
@@ -105,7 +118,7 @@ pub fn default_profile(caps: &[String]) -> Result<Value> {
             s["errnoRet"] = json!(e);
         }
         if !r.args.is_empty() {
-            s["args"] = json!(r.args);
+            s["args"] = json!(r.args.iter().map(libcontainer_arg).collect::<Vec<_>>());
         }
         syscalls.push(s);
     }
@@ -139,6 +152,9 @@ mod tests {
         let admin = default_profile(&["CAP_SYS_ADMIN".into()]).unwrap();
         assert!(names(&admin).contains(&"mount".to_string()));
         assert_eq!(plain["defaultAction"], "SCMP_ACT_ERRNO");
+        let clone = plain["syscalls"].as_array().unwrap().iter().find(|s| s["names"] == json!(["clone"])).unwrap();
+        assert_eq!(clone["args"][0]["valueTwo"], json!(2114060288u64));
+        assert_eq!(clone["args"][0]["value"], json!(0));
         // The spec must accept it.
         let _: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(plain).unwrap();
     }

@@ -1,0 +1,559 @@
+//! Container verbs with docker's flags, output and exit codes: `run`, `create`, `start`,
+//! `stop`, `kill`, `rm`, `ps`, `logs`, `wait`, `inspect`. `run` without `-d` streams the
+//! container's output from its log and exits with the container's code; berth's own errors
+//! before the start exit 125, a command that cannot be executed 126/127, as docker does.
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+use berth_engine::api::{ContainerBackend, ContainerCreate, ContainerListOptions, EngineError, LogLine, LogOptions};
+use berth_engine::local::LocalEngine;
+use clap::Args;
+use futures_util::StreamExt;
+
+use crate::format::{Table, ago};
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct CreateFlags {
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Set meta data on a container
+    #[arg(short, long = "label")]
+    pub label: Vec<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Memory limit
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Connect a container to a network (default, none, host)
+    #[arg(long, alias = "net")]
+    pub network: Option<String>,
+    /// Restart policy to apply when a container exits
+    #[arg(long)]
+    pub restart: Option<String>,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    pub privileged: bool,
+    /// Automatically remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    pub image: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Print help (`-h` is --hostname, as in docker)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Run container in background and print container ID
+    #[arg(short, long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub flags: CreateFlags,
+}
+
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct CreateArgs {
+    /// Print help (`-h` is --hostname, as in docker)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    #[command(flatten)]
+    pub flags: CreateFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short, long)]
+    pub attach: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(short, long, alias = "time")]
+    pub timeout: Option<u32>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display container IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show the latest created container (includes all states)
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last")]
+    pub last: Option<usize>,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Number of lines to show from the end of the logs ("all")
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct WaitArgs {
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// docker's `RAMInBytes`: `16m`, `1.5g`, `512k`, `100` (bytes), `1GiB`...
+pub fn parse_bytes(s: &str) -> Result<i64> {
+    let t = s.trim().to_ascii_lowercase();
+    let num_end = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(num_end);
+    let v: f64 = num.parse().map_err(|_| anyhow::anyhow!("invalid size: '{s}'"))?;
+    let mult: f64 = match unit.trim_end_matches("ib").trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024f64.powi(4),
+        "p" => 1024f64.powi(5),
+        _ => bail!("invalid size: '{s}'"),
+    };
+    if !v.is_finite() || v < 0.0 {
+        bail!("invalid size: '{s}'");
+    }
+    Ok((v * mult) as i64)
+}
+
+fn parse_env_file(path: &str) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("open {path}"))?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
+}
+
+impl CreateFlags {
+    /// Flags to the backend's request; bad values fail here, before anything changes.
+    pub fn to_create(&self) -> Result<ContainerCreate> {
+        let mut env = Vec::new();
+        for f in &self.env_file {
+            env.extend(parse_env_file(f)?);
+        }
+        env.extend(self.env.iter().cloned());
+        let mut labels = BTreeMap::new();
+        for l in &self.label {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            labels.insert(k.to_string(), v.to_string());
+        }
+        let memory = self.memory.as_deref().map(parse_bytes).transpose().context("invalid argument for --memory")?;
+        let memory_swap = match self.memory_swap.as_deref() {
+            Some("-1") => Some(-1),
+            Some(s) => Some(parse_bytes(s).context("invalid argument for --memory-swap")?),
+            None => None,
+        };
+        let nano_cpus = match &self.cpus {
+            Some(c) => {
+                let v: f64 = c.parse().map_err(|_| {
+                    anyhow::anyhow!("invalid argument {c:?} for \"--cpus\" flag: failed to parse {c:?} as a rational number")
+                })?;
+                if !(v > 0.0 && v.is_finite()) {
+                    bail!("invalid argument {c:?} for \"--cpus\" flag: range of CPUs is from 0.01 to the number of CPUs");
+                }
+                Some((v * 1e9) as i64)
+            }
+            None => None,
+        };
+        if self.tty || self.interactive {
+            bail!("interactive containers (-i, -t) are not supported by this build of berth yet");
+        }
+        Ok(ContainerCreate {
+            image: self.image.clone(),
+            name: self.name.clone(),
+            cmd: self.command.clone(),
+            entrypoint: self.entrypoint.clone(),
+            env,
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            tty: self.tty,
+            open_stdin: self.interactive,
+            labels,
+            restart: self.restart.clone(),
+            auto_remove: self.rm,
+            network: self.network.clone(),
+            privileged: self.privileged,
+            memory,
+            memory_swap,
+            nano_cpus,
+            cpu_shares: self.cpu_shares,
+            pids_limit: self.pids_limit.filter(|p| *p > 0),
+        })
+    }
+}
+
+fn error_line(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for c in e.chain().skip(1) {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+    }
+    out.replace('\n', " ")
+}
+
+fn start_code(e: &EngineError) -> u8 {
+    match e {
+        EngineError::StartFailed { code, .. } => (*code).clamp(1, 255) as u8,
+        _ => 125,
+    }
+}
+
+pub async fn create(engine: &LocalEngine, a: &CreateArgs) -> Result<u8> {
+    let req = match a.flags.to_create() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: {}", error_line(&e));
+            return Ok(125);
+        }
+    };
+    match engine.create_container(&req).await {
+        Ok(id) => {
+            println!("{id}");
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            Ok(125)
+        }
+    }
+}
+
+pub async fn run(engine: &LocalEngine, a: &RunArgs) -> Result<u8> {
+    if a.detach && a.flags.rm && a.flags.restart.is_some() {
+        eprintln!("Error: conflicting options: cannot specify both --restart and --rm");
+        return Ok(125);
+    }
+    let req = match a.flags.to_create() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: {}", error_line(&e));
+            return Ok(125);
+        }
+    };
+    let id = match engine.create_container(&req).await {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
+    if a.detach {
+        return match engine.start_container(&id).await {
+            Ok(()) => {
+                println!("{id}");
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                Ok(start_code(&e))
+            }
+        };
+    }
+    attach_run(engine, &id).await
+}
+
+/// Start `id` and relay its output until it exits; the container's exit code.
+async fn attach_run(engine: &LocalEngine, id: &str) -> Result<u8> {
+    // Open the log before the start: with --rm it is removed as soon as the container ends.
+    let (_, log) = engine.container_log_path(id).await?;
+    let file = std::fs::File::open(&log).with_context(|| format!("open {}", log.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let started = match engine.start_attached(id).await {
+        Ok(Some(s)) => Some(s),
+        Ok(None) => None,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(start_code(&e));
+        }
+    };
+    let waiter = started.map(|mut s| tokio::task::spawn_blocking(move || s.wait_exit()));
+    let mut lines = Vec::new();
+    let code = loop {
+        berth_engine::local::read_log_entries(&mut reader, &mut lines);
+        print_lines(&mut lines, false)?;
+        match &waiter {
+            Some(w) if w.is_finished() => {
+                let Some(w) = waiter else { break None };
+                let c = w.await.ok().flatten();
+                break match c {
+                    Some(c) => Some(c as i64),
+                    None => None,
+                };
+            }
+            Some(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            None => break None,
+        }
+    };
+    berth_engine::local::read_log_entries(&mut reader, &mut lines);
+    print_lines(&mut lines, false)?;
+    let code = match code {
+        Some(c) => c,
+        // The monitor went away without telling us, or the container was already running.
+        None => engine.wait_container(id).await.unwrap_or(255),
+    };
+    Ok(code.clamp(0, 255) as u8)
+}
+
+fn print_lines(lines: &mut Vec<LogLine>, timestamps: bool) -> Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    for l in lines.drain(..) {
+        let w: &mut dyn Write = if l.stream == "stderr" { &mut err } else { &mut out };
+        if timestamps {
+            write!(w, "{} ", l.time)?;
+        }
+        w.write_all(l.line.as_bytes())?;
+    }
+    out.flush()?;
+    err.flush()?;
+    Ok(())
+}
+
+pub async fn start(engine: &LocalEngine, a: &StartArgs) -> Result<u8> {
+    if a.attach {
+        if a.containers.len() > 1 {
+            bail!("you cannot start and attach multiple containers at once");
+        }
+        let id = match engine.inspect_container(&a.containers[0]).await {
+            Ok(i) => i.id,
+            Err(e) => bail!(e),
+        };
+        return attach_run(engine, &id).await;
+    }
+    let mut code = 0;
+    for c in &a.containers {
+        match engine.start_container(c).await {
+            Ok(()) => println!("{c}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+async fn each(names: &[String], f: impl AsyncFn(&str) -> berth_engine::Result<()>) -> Result<u8> {
+    let mut code = 0;
+    for n in names {
+        match f(n).await {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+pub async fn stop(engine: &LocalEngine, a: &StopArgs) -> Result<u8> {
+    each(&a.containers, async |c| engine.stop_container(c, a.timeout).await).await
+}
+
+pub async fn kill(engine: &LocalEngine, a: &KillArgs) -> Result<u8> {
+    each(&a.containers, async |c| engine.kill_container(c, &a.signal).await).await
+}
+
+pub async fn rm(engine: &LocalEngine, a: &RmArgs) -> Result<u8> {
+    each(&a.containers, async |c| engine.remove_container(c, a.force).await).await
+}
+
+pub async fn wait(engine: &LocalEngine, a: &WaitArgs) -> Result<u8> {
+    let mut code = 0;
+    for c in &a.containers {
+        match engine.wait_container(c).await {
+            Ok(x) => println!("{x}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// docker's COMMAND cell: quoted, truncated to 20 characters with an ellipsis.
+fn command_cell(cmd: &str, no_trunc: bool) -> String {
+    let c: String = if !no_trunc && cmd.chars().count() > 20 { cmd.chars().take(19).chain(['…']).collect() } else { cmd.to_string() };
+    format!("\"{c}\"")
+}
+
+pub async fn ps(engine: &dyn ContainerBackend, a: &PsArgs) -> Result<u8> {
+    let all = a.all || a.latest || a.last.is_some();
+    let mut v = engine.list_containers(&ContainerListOptions { all }).await?;
+    let limit = if a.latest { Some(1) } else { a.last };
+    if let Some(n) = limit {
+        v.truncate(n);
+    }
+    if a.quiet {
+        for c in &v {
+            println!("{}", if a.no_trunc { &c.id[..] } else { &c.id[..12] });
+        }
+        return Ok(0);
+    }
+    let mut t = Table::new(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]);
+    for c in &v {
+        t.row(vec![
+            if a.no_trunc { c.id.clone() } else { c.id[..12].to_string() },
+            c.image.clone(),
+            command_cell(&c.command, a.no_trunc),
+            ago(c.created),
+            c.status.clone(),
+            String::new(),
+            c.name.clone(),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(0)
+}
+
+pub async fn logs(engine: &dyn ContainerBackend, a: &LogsArgs) -> Result<u8> {
+    let tail = match a.tail.as_str() {
+        "all" | "-1" => None,
+        n => Some(n.parse::<usize>().map_err(|_| anyhow::anyhow!("invalid value for --tail: {n:?}"))?),
+    };
+    let mut s = engine.container_logs(&a.container, &LogOptions { follow: a.follow, tail }).await?;
+    while let Some(l) = s.next().await {
+        let mut v = vec![l?];
+        print_lines(&mut v, a.timestamps)?;
+    }
+    Ok(0)
+}
+
+/// `inspect`: containers first, then images (as docker resolves an untyped name).
+pub async fn inspect(engine: &dyn ContainerBackend, a: &crate::cmd::images::InspectArgs) -> Result<u8> {
+    let kind = a.kind.as_deref();
+    if let Some(k) = kind
+        && k != "container"
+        && k != "image"
+    {
+        bail!("unsupported --type {k:?} (container or image)");
+    }
+    let mut out = Vec::new();
+    let mut code = 0;
+    for n in &a.names {
+        let mut found = None;
+        if kind != Some("image") {
+            match engine.inspect_container(n).await {
+                Ok(c) => found = Some(serde_json::to_value(c)?),
+                Err(EngineError::ContainerNotFound(_)) => {}
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    code = 1;
+                    continue;
+                }
+            }
+        }
+        if found.is_none() && kind != Some("container") {
+            match engine.inspect_image(n).await {
+                Ok(i) => found = Some(serde_json::to_value(i)?),
+                Err(EngineError::ImageNotFound(_)) => {}
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    code = 1;
+                    continue;
+                }
+            }
+        }
+        match found {
+            Some(v) => out.push(v),
+            None => {
+                eprintln!("Error: No such object: {n}");
+                code = 1;
+            }
+        }
+    }
+    match &a.format {
+        Some(f) => {
+            for v in &out {
+                println!("{}", crate::cmd::template::render(f, v)?);
+            }
+        }
+        None => println!("{}", serde_json::to_string_pretty(&out)?),
+    }
+    Ok(code)
+}
