@@ -171,7 +171,7 @@ fn start_failure_code(msg: &str) -> i32 {
     let m = msg.to_ascii_lowercase();
     if m.contains("not found") || m.contains("no such file") {
         127
-    } else if m.contains("permission denied") || m.contains("not executable") || m.contains("is a directory") {
+    } else if m.contains("permission") || m.contains("not executable") || m.contains("is a directory") {
         126
     } else {
         125
@@ -255,7 +255,19 @@ impl Monitor {
                 src = s.source();
             }
             m
+        })
+        .map_err(|m| match m.rsplit_once("error in executing process : ") {
+            // libcontainer wraps the reason in three layers of context; docker says "exec: …".
+            Some((_, reason)) => format!("exec: {reason}"),
+            None => m,
         })?;
+        let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
+        if self.rec.config.network != "host"
+            && let Err(e) = loopback_up(pid)
+        {
+            let _ = container.delete(true);
+            return Err(format!("bringing up the loopback interface: {e}"));
+        }
         if let Err(e) = container.start() {
             let _ = container.delete(true);
             return Err(e.to_string());
@@ -339,6 +351,36 @@ impl Monitor {
             let _ = remove_container_files(&self.paths);
             let _ = state::delete(&mut self.db, &self.rec.id);
         }
+    }
+}
+
+/// Set `lo` up in the network namespace of `pid`, as docker does. A forked child joins the
+/// namespace so the monitor's own stays untouched (the monitor is single-threaded: fork is safe).
+fn loopback_up(pid: i32) -> std::io::Result<()> {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))?;
+    // SAFETY: single-threaded process; the child only makes async-signal-safe calls.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if child == 0 {
+        unsafe {
+            let mut ok = libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) == 0;
+            let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+            ok &= sock >= 0;
+            let mut req: libc::ifreq = std::mem::zeroed();
+            for (i, b) in b"lo\0".iter().enumerate() {
+                req.ifr_name[i] = *b as libc::c_char;
+            }
+            ok = ok && libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) == 0;
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            ok = ok && libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) == 0;
+            libc::_exit(if ok { 0 } else { 1 });
+        }
+    }
+    match waitpid(Pid::from_raw(child), None) {
+        Ok(WaitStatus::Exited(_, 0)) => Ok(()),
+        _ => Err(std::io::Error::other("could not set lo up in the container's network namespace")),
     }
 }
 

@@ -29,9 +29,14 @@ pub const DEFAULT_CAPS: [&str; 14] = [
     "CAP_AUDIT_WRITE",
 ];
 
-/// Every capability this kernel knows (for `--privileged`).
+/// Every capability we can hand out (for `--privileged`): those in our own bounding set, as
+/// asking for more makes capset fail (this machine's root lacks CAP_SYS_RESOURCE).
 fn all_caps() -> Vec<String> {
-    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(40);
+    let bnd = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string())))
+        .and_then(|v| u64::from_str_radix(&v, 16).ok())
+        .unwrap_or(u64::MAX);
     const NAMES: [&str; 41] = [
         "CHOWN",
         "DAC_OVERRIDE",
@@ -75,7 +80,7 @@ fn all_caps() -> Vec<String> {
         "BPF",
         "CHECKPOINT_RESTORE",
     ];
-    NAMES.iter().take(last as usize + 1).map(|n| format!("CAP_{n}")).collect()
+    NAMES.iter().enumerate().filter(|(i, _)| bnd & (1 << i) != 0).map(|(_, n)| format!("CAP_{n}")).collect()
 }
 
 const MASKED_PATHS: [&str; 12] = [
