@@ -114,6 +114,264 @@ fn run_rm_echo_prints_and_leaves_nothing() {
     assert!(processes_with(&b.root().display().to_string()).is_empty());
 }
 
+/// Nothing of container `id` is left: no mount, no cgroup, no state dir, no monitor, no row.
+fn assert_gone(b: &Berth, id: &str) {
+    wait_until("the monitor to exit", Duration::from_secs(10), || processes_with(id).is_empty());
+    assert!(mounts_under(&b.root()).is_empty(), "{:?}", mounts_under(&b.root()));
+    assert!(cgroup_dirs(id).is_empty(), "{:?}", cgroup_dirs(id));
+    assert!(!b.root().join("containers").join(id).exists());
+    assert!(!b.root().join("rt").join(id).exists());
+    assert!(!b.ok(&["ps", "-aq", "--no-trunc"]).contains(id));
+}
+
+#[test]
+fn exit_codes_like_docker() {
+    let b = busybox();
+    assert_eq!(run(&b, &["run", "--rm", "busybox", "true"]).0, 0);
+    assert_eq!(run(&b, &["run", "--rm", "busybox", "sh", "-c", "exit 7"]).0, 7);
+    let (code, _, err) = run(&b, &["run", "--rm", "busybox", "nosuchcmd"]);
+    assert_eq!(code, 127, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("nosuchcmd"), "{err}");
+    let (code, _, err) = run(&b, &["run", "--rm", "busybox", "/etc"]);
+    assert_eq!(code, 126, "{err}");
+    // Output on both streams, in order per stream.
+    let (code, out, err) = run(&b, &["run", "--rm", "busybox", "sh", "-c", "echo a; echo b >&2; echo c; exit 3"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (3, "a\nc\n", "b\n"));
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn detached_ps_stop_and_kill() {
+    let b = busybox();
+    let id = b.ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "1000"]).trim().to_string();
+    assert_eq!(id.len(), 64);
+    let ps = b.ok(&["ps"]);
+    let row = ps.lines().find(|l| l.starts_with(&id[..12])).unwrap_or_else(|| panic!("{ps}"));
+    assert!(row.contains("Up "), "{row}");
+    assert!(row.contains("\"sleep 1000\"") && row.ends_with("sleeper"), "{row}");
+    assert_eq!(ps.lines().next().unwrap().split("   ").map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>(), [
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES"
+    ]);
+    // sleep as PID 1 ignores SIGTERM: stop escalates to SIGKILL after -t.
+    let t0 = Instant::now();
+    assert_eq!(b.ok(&["stop", "-t", "1", "sleeper"]), "sleeper\n");
+    assert!(t0.elapsed() >= Duration::from_secs(1), "{:?}", t0.elapsed());
+    assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+    assert_eq!(b.ok(&["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "sleeper"]), "exited 137\n");
+    assert!(b.ok(&["ps"]).lines().count() == 1);
+    let all = b.ok(&["ps", "-a"]);
+    assert!(all.contains("Exited (137)"), "{all}");
+    // A process that handles SIGTERM exits on its own, within the timeout.
+    b.ok(&["run", "-d", "--name", "polite", "busybox", "sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.1; done"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    b.ok(&["stop", "-t", "20", "polite"]);
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!(b.ok(&["wait", "polite"]), "143\n");
+    // kill: SIGKILL by default.
+    b.ok(&["run", "-d", "--name", "victim", "busybox", "sleep", "1000"]);
+    assert_eq!(b.ok(&["kill", "victim"]), "victim\n");
+    assert_eq!(b.ok(&["wait", "victim"]), "137\n");
+    let err = b.fails(&["kill", "victim"]);
+    assert!(err.contains("is not running"), "{err}");
+    // start again: it runs again under the same id.
+    b.ok(&["start", "victim"]);
+    assert!(b.ok(&["ps", "-q"]).contains(&b.ok(&["inspect", "-f", "{{.Id}}", "victim"])[..12]));
+    b.ok(&["rm", "-f", "victim", "sleeper", "polite"]);
+    for n in ["victim", "sleeper", "polite"] {
+        assert!(b.fails(&["inspect", n]).contains("No such object"));
+    }
+    assert_gone(&b, &id);
+}
+
+#[test]
+fn isolation_from_inside() {
+    let b = busybox();
+    let sh = |script: &str| -> (i32, String, String) { run(&b, &["run", "--rm", "busybox", "sh", "-c", script]) };
+    // Docker's 14 default capabilities, nothing more.
+    let (_, out, _) = sh("grep CapEff /proc/self/status");
+    assert_eq!(out.trim(), "CapEff:\t00000000a80425fb");
+    // Own hostname: the short ID by default, or -h.
+    let (_, out, _) = sh("hostname");
+    assert_eq!(out.trim().len(), 12);
+    assert_ne!(out.trim(), nix_hostname());
+    assert_eq!(run(&b, &["run", "--rm", "-h", "box1", "busybox", "cat", "/etc/hostname"]).1, "box1\n");
+    // Host processes are invisible: ps, as PID 1, is all there is.
+    let (_, out, _) = run(&b, &["run", "--rm", "busybox", "ps", "-o", "pid,comm"]);
+    assert_eq!(out.lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>(), ["1 ps"], "{out}");
+    // Privileged operations fail (seccomp + capabilities).
+    for script in ["mount -t tmpfs none /tmp", "unshare -n true", "echo h > /proc/sysrq-trigger", "hostname other"] {
+        let (code, _, _) = sh(script);
+        assert_ne!(code, 0, "{script} should fail in a container");
+    }
+    // Masked paths read as empty, read-only ones refuse writes.
+    if Path::new("/proc/kcore").exists() {
+        assert_eq!(sh("wc -c < /proc/kcore").1.trim(), "0");
+    }
+    assert_eq!(sh("cat /proc/keys | wc -l").1.trim(), "0");
+    // Network: only loopback, and it is up.
+    let (_, out, _) = sh("ls /sys/class/net; ping -c1 -W2 127.0.0.1 >/dev/null && echo pong");
+    assert_eq!(out, "lo\npong\n");
+    // --network host sees the host's interfaces.
+    let host_ifs = std::fs::read_dir("/sys/class/net").unwrap().count();
+    let (_, out, _) = run(&b, &["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]);
+    assert_eq!(out.lines().count(), host_ifs);
+    // --privileged: all capabilities we hold, no seccomp, mount works.
+    let (code, out, err) = run(&b, &["run", "--rm", "--privileged", "busybox", "sh", "-c", "mount -t tmpfs none /tmp && grep Seccomp: /proc/self/status"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.split_whitespace().nth(1), Some("0"), "{out}");
+}
+
+fn nix_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string()
+}
+
+#[test]
+fn user_env_workdir_from_flags_and_image() {
+    let b = busybox();
+    let (_, out, _) = run(&b, &["run", "--rm", "-u", "nobody", "busybox", "id"]);
+    assert_eq!(out.trim(), "uid=65534(nobody) gid=65534(nobody)");
+    let (_, out, _) = run(&b, &["run", "--rm", "-u", "1234:5678", "busybox", "id", "-u"]);
+    assert_eq!(out.trim(), "1234");
+    let (code, _, err) = run(&b, &["run", "--rm", "-u", "nosuchuser", "busybox", "true"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("unable to find user nosuchuser"), "{err}");
+    let (_, out, _) = run(&b, &["run", "--rm", "-w", "/made/for/you", "busybox", "pwd"]);
+    assert_eq!(out, "/made/for/you\n");
+    let envf = b.dir.path().join("env");
+    std::fs::write(&envf, "# comment\nFROM_FILE=yes\n").unwrap();
+    let (_, out, _) = run(&b, &["run", "--rm", "-e", "A=1", "--env-file", envf.to_str().unwrap(), "busybox", "env"]);
+    assert!(out.lines().any(|l| l == "A=1") && out.lines().any(|l| l == "FROM_FILE=yes"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("PATH=/usr/local/sbin")), "{out}");
+    let (_, out, _) = run(&b, &["run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint"]);
+    assert_eq!(out, "via entrypoint\n");
+}
+
+#[test]
+fn memory_hog_is_oom_killed() {
+    let b = busybox();
+    let (code, _, err) = run(&b, &["run", "--name", "hog", "--memory", "16m", "busybox", "tail", "/dev/zero"]);
+    assert_eq!(code, 137, "{err}");
+    assert_eq!(b.ok(&["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "hog"]), "true 137\n");
+    // A container within its limit is not marked.
+    run(&b, &["run", "--name", "fine", "--memory", "16m", "busybox", "true"]);
+    assert_eq!(b.ok(&["inspect", "-f", "{{.State.OOMKilled}}", "fine"]), "false\n");
+}
+
+#[test]
+fn limits_reach_the_cgroup() {
+    let b = busybox();
+    let id = b
+        .ok(&["run", "-d", "--memory", "32m", "--cpus", "0.5", "--pids-limit", "20", "--cpu-shares", "512", "busybox", "sleep", "1000"])
+        .trim()
+        .to_string();
+    let read = |sub: &str, f: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/{sub}/berth/{id}/{f}")).map(|s| s.trim().to_string());
+    if Path::new("/sys/fs/cgroup/memory").is_dir() {
+        assert_eq!(read("memory", "memory.limit_in_bytes").unwrap(), (32 << 20).to_string());
+        assert_eq!(read("pids", "pids.max").unwrap(), "20");
+        assert_eq!(read("cpu", "cpu.cfs_quota_us").unwrap(), "50000");
+        assert_eq!(read("cpu", "cpu.shares").unwrap(), "512");
+    } else {
+        assert_eq!(read("", "memory.max").unwrap(), (32 << 20).to_string());
+        assert_eq!(read("", "pids.max").unwrap(), "20");
+        assert_eq!(read("", "cpu.max").unwrap(), "50000 100000");
+    }
+    // A fork bomb stops at the pids limit instead of hurting the host.
+    let (code, _, err) = run(&b, &["run", "--rm", "--pids-limit", "5", "busybox", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("fork"), "{err}");
+    b.ok(&["rm", "-f", &id]);
+    assert_gone(&b, &id);
+}
+
+#[test]
+fn container_outlives_a_killed_front_end() {
+    let b = busybox();
+    let mut child = b
+        .cmd()
+        .args(["run", "--name", "survivor", "busybox", "sh", "-c", "echo first; sleep 2; echo second; exit 3"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the container to run", Duration::from_secs(20), || b.ok(&["ps", "-q"]).lines().count() == 1);
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    assert!(b.ok(&["ps"]).contains("survivor"));
+    assert_eq!(b.ok(&["wait", "survivor"]), "3\n");
+    assert_eq!(b.ok(&["logs", "survivor"]), "first\nsecond\n");
+    assert!(b.ok(&["ps", "-a"]).contains("Exited (3)"));
+    assert_eq!(b.ok(&["logs", "--tail", "1", "survivor"]), "second\n");
+    // Follow a running container's log until it ends.
+    b.ok(&["run", "-d", "--name", "talker", "busybox", "sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.2; done"]);
+    assert_eq!(b.ok(&["logs", "-f", "talker"]), "1\n2\n3\n");
+    let ts = b.ok(&["logs", "-t", "talker"]);
+    let first = ts.lines().next().unwrap();
+    let (t, rest) = first.split_once(' ').unwrap();
+    assert_eq!(rest, "1");
+    assert!(t.ends_with('Z') && t.contains('T'), "{first}");
+    let raw = std::fs::read_to_string(b.root().join("containers").join(b.ok(&["inspect", "-f", "{{.Id}}", "talker"]).trim()).join(format!("{}-json.log", b.ok(&["inspect", "-f", "{{.Id}}", "talker"]).trim()))).unwrap();
+    let v: serde_json::Value = serde_json::from_str(raw.lines().next().unwrap()).unwrap();
+    assert_eq!((v["log"].as_str(), v["stream"].as_str()), (Some("1\n"), Some("stdout")));
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let b = busybox();
+    let id = b.ok(&["run", "-d", "--name", "taken", "busybox", "sleep", "1000"]).trim().to_string();
+    let before = b.snapshot_tree();
+    let ps_before = b.ok(&["ps", "-aq", "--no-trunc"]);
+    for (args, want) in [
+        (&["run", "--rm", "nosuchimage", "true"][..], "No such image"),
+        (&["run", "--rm", "--memory", "abc", "busybox", "true"], "invalid"),
+        (&["run", "--name", "taken", "busybox", "true"], "already in use"),
+        (&["create", "--name", "bad name", "busybox"], "Invalid container name"),
+        (&["run", "--rm", "--network", "nosuchnet", "busybox", "true"], "network nosuchnet not found"),
+        (&["run", "--rm", "--cpus", "lots", "busybox", "true"], "--cpus"),
+        (&["rm", "taken"], "container is running"),
+        (&["stop", "nosuch"], "No such container"),
+        (&["rm", "nosuch"], "No such container"),
+    ] {
+        let out = b.cmd().args(args).output().unwrap();
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    assert_eq!(run(&b, &["run", "--rm", "nosuchimage", "true"]).0, 125);
+    assert_eq!(b.snapshot_tree(), before);
+    assert_eq!(b.ok(&["ps", "-aq", "--no-trunc"]), ps_before);
+    assert!(b.ok(&["ps"]).contains("taken"));
+    b.ok(&["rm", "-f", "taken"]);
+    assert_gone(&b, &id);
+}
+
+#[test]
+fn names_and_id_prefixes_resolve_like_docker() {
+    let b = busybox();
+    let a = b.ok(&["create", "busybox", "true"]).trim().to_string();
+    let name = b.ok(&["inspect", "-f", "{{.Name}}", &a]).trim().trim_start_matches('/').to_string();
+    let (adj, sur) = name.split_once('_').unwrap_or_else(|| panic!("{name}"));
+    assert!(!adj.is_empty() && !sur.is_empty());
+    assert_eq!(b.ok(&["inspect", "-f", "{{.Id}}", &a[..5]]).trim(), a);
+    assert_eq!(b.ok(&["inspect", "-f", "{{.Id}}", &name]).trim(), a);
+    assert!(b.ok(&["ps", "-a"]).contains("Created"));
+    assert_eq!(b.ok(&["ps", "-q"]), "");
+    assert_eq!(b.ok(&["start", "-a", &name]), "");
+    assert_eq!(b.ok(&["ps", "-aq"]).trim(), &a[..12]);
+    assert_eq!(b.ok(&["ps", "-l", "-q", "--no-trunc"]).trim(), a);
+    b.ok(&["rm", &a[..12]]);
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]

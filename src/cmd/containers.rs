@@ -356,10 +356,7 @@ async fn attach_run(engine: &LocalEngine, id: &str) -> Result<u8> {
             Some(w) if w.is_finished() => {
                 let Some(w) = waiter else { break None };
                 let c = w.await.ok().flatten();
-                break match c {
-                    Some(c) => Some(c as i64),
-                    None => None,
-                };
+                break c.map(i64::from);
             }
             Some(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
             None => break None,
