@@ -336,3 +336,32 @@ pub trait ContainerBackend: Send + Sync {
     /// The container's output; with `follow` the stream ends when the container does.
     async fn container_logs(&self, id: &str, opts: &LogOptions) -> Result<BoxStream<'static, Result<LogLine>>>;
 }
+
+/// One stats reading of one container (docker's `stats` fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatsSample {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339 with nanoseconds.
+    pub time: String,
+    /// 100 = one core.
+    pub cpu_percent: f64,
+    pub cpu_total_ns: u64,
+    pub online_cpus: u32,
+    /// Usage minus inactive file cache, bytes.
+    pub memory_usage: u64,
+    /// The limit, or the host's memory when unlimited.
+    pub memory_limit: u64,
+    pub pids: u64,
+    pub block_read: u64,
+    pub block_write: u64,
+    pub net_rx: u64,
+    pub net_tx: u64,
+}
+
+impl StatsSample {
+    /// MEM % as docker computes it.
+    pub fn memory_percent(&self) -> f64 {
+        if self.memory_limit == 0 { 0.0 } else { self.memory_usage as f64 / self.memory_limit as f64 * 100.0 }
+    }
+}

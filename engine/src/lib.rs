@@ -3,11 +3,13 @@
 //! implements it in-process over the store, registry and (later) runtime modules.
 pub mod api;
 pub mod error;
+pub mod human;
 pub mod image;
 pub mod local;
 pub mod monitor;
 pub mod registry;
 pub mod runtime;
+pub mod stats;
 pub mod store;
 
 pub use error::{EngineError, Result};

@@ -17,9 +17,7 @@ pub fn local_engine(cli: &Cli) -> Result<LocalEngine> {
 
 pub async fn run(cli: Cli) -> Result<u8> {
     let Some(command) = &cli.command else {
-        // The dashboard lands with its own issue; until then show what there is.
-        let engine = local_engine(&cli)?;
-        return images::images(&engine, &images::ImagesArgs::default()).await;
+        return dashboard(&cli).await;
     };
     let engine = local_engine(&cli)?;
     match command {
@@ -52,4 +50,12 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => containers::wait(&engine, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(&engine, a).await,
     }
+}
+
+/// `berth` with no arguments: the dashboard on the embedded engine.
+async fn dashboard(cli: &Cli) -> Result<u8> {
+    let cfg = berth_ui::Config::load(berth_ui::Config::default_path().as_deref())?;
+    let engine = local_engine(cli)?;
+    berth_ui::run(std::sync::Arc::new(engine), cfg).await?;
+    Ok(0)
 }

@@ -192,6 +192,7 @@ impl Drop for Registry {
 pub struct Dockerd {
     pub dir: tempfile::TempDir,
     pub pid: i32,
+    child: std::process::Child,
 }
 
 impl Dockerd {
@@ -215,11 +216,14 @@ impl Dockerd {
             .stdin(Stdio::null())
             .spawn()
             .expect("dockerd not found (apt-get install docker.io)");
-        let me = Self { pid: child.id() as i32, dir };
+        let mut me = Self { pid: child.id() as i32, dir, child };
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(60) {
             if me.docker().arg("version").output().map(|o| o.status.success()).unwrap_or(false) {
                 return me;
+            }
+            if let Ok(Some(st)) = me.child.try_wait() {
+                panic!("dockerd exited ({st}): {}", std::fs::read_to_string(me.dir.path().join("dockerd.log")).unwrap_or_default());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -245,13 +249,11 @@ impl Drop for Dockerd {
             libc::kill(self.pid, libc::SIGTERM);
         }
         let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(20) && Path::new(&format!("/proc/{}", self.pid)).exists() {
-            let mut st = 0;
-            unsafe {
-                libc::waitpid(self.pid, &mut st, libc::WNOHANG);
-            }
+        while t0.elapsed() < Duration::from_secs(20) && !matches!(self.child.try_wait(), Ok(Some(_))) {
             std::thread::sleep(Duration::from_millis(100));
         }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         // Overlay mounts under the data root must go before the temp dir is removed.
         let _ = Command::new("sh")
             .arg("-c")

@@ -198,6 +198,18 @@ impl fmt::Display for Reference {
     }
 }
 
+/// Familiar form of a stored `name:tag` or `name@digest`.
+pub fn familiar_tagged(full: &str) -> String {
+    if let Some((n, d)) = full.split_once('@') {
+        return format!("{}@{d}", familiar(n));
+    }
+    let slash = full.rfind('/').unwrap_or(0);
+    match full[slash..].rfind(':') {
+        Some(i) => format!("{}:{}", familiar(&full[..slash + i]), &full[slash + i + 1..]),
+        None => familiar(full),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,17 +242,5 @@ mod tests {
         for s in ["", "UPPER", "a//b", "a:", ":tag", "a@sha256:zz", "-a", "a_-b", "a:t!g", "Docker.io/x/Y", "a b", "x/../y", "/a"] {
             assert!(Reference::parse(s).is_err(), "{s:?} should be rejected");
         }
-    }
-}
-
-/// Familiar form of a stored `name:tag` or `name@digest`.
-pub fn familiar_tagged(full: &str) -> String {
-    if let Some((n, d)) = full.split_once('@') {
-        return format!("{}@{d}", familiar(n));
-    }
-    let slash = full.rfind('/').unwrap_or(0);
-    match full[slash..].rfind(':') {
-        Some(i) => format!("{}:{}", familiar(&full[..slash + i]), &full[slash + i + 1..]),
-        None => familiar(full),
     }
 }

@@ -11,6 +11,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use crate::api::*;
+use crate::human::human_duration;
 use crate::local::Inner;
 use crate::monitor::{self, log::Entry};
 use crate::runtime::bundle::Paths;
@@ -310,33 +311,6 @@ fn rfc3339(nanos: i64) -> String {
     chrono::DateTime::from_timestamp(secs(nanos), (nanos % 1_000_000_000) as u32)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
         .unwrap_or_default()
-}
-
-/// Docker's `units.HumanDuration` (the CLI has its own copy for images; this one is for
-/// the Status text every backend returns).
-fn human_duration(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0 => "Less than a second".into(),
-        1 => "1 second".into(),
-        2..60 => format!("{s} seconds"),
-        60..120 => "About a minute".into(),
-        120..3600 => format!("{} minutes", s / 60),
-        3600..7200 => "About an hour".into(),
-        7200..172800 => format!("{} hours", s / 3600),
-        _ => {
-            let h = s / 3600;
-            if h < 24 * 7 * 2 {
-                format!("{} days", h / 24)
-            } else if h < 24 * 30 * 2 {
-                format!("{} weeks", h / 24 / 7)
-            } else if h < 24 * 365 * 2 {
-                format!("{} months", h / 24 / 30)
-            } else {
-                format!("{} years", h / 24 / 365)
-            }
-        }
-    }
 }
 
 /// docker's Status column.
