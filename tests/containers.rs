@@ -150,15 +150,10 @@ fn detached_ps_stop_and_kill() {
     let row = ps.lines().find(|l| l.starts_with(&id[..12])).unwrap_or_else(|| panic!("{ps}"));
     assert!(row.contains("Up "), "{row}");
     assert!(row.contains("\"sleep 1000\"") && row.ends_with("sleeper"), "{row}");
-    assert_eq!(ps.lines().next().unwrap().split("   ").map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>(), [
-        "CONTAINER ID",
-        "IMAGE",
-        "COMMAND",
-        "CREATED",
-        "STATUS",
-        "PORTS",
-        "NAMES"
-    ]);
+    assert_eq!(
+        ps.lines().next().unwrap().split("   ").map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    );
     // sleep as PID 1 ignores SIGTERM: stop escalates to SIGKILL after -t.
     let t0 = Instant::now();
     assert_eq!(b.ok(&["stop", "-t", "1", "sleeper"]), "sleeper\n");
@@ -224,7 +219,8 @@ fn isolation_from_inside() {
     let (_, out, _) = run(&b, &["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]);
     assert_eq!(out.lines().count(), host_ifs);
     // --privileged: all capabilities we hold, no seccomp, mount works.
-    let (code, out, err) = run(&b, &["run", "--rm", "--privileged", "busybox", "sh", "-c", "mount -t tmpfs none /tmp && grep Seccomp: /proc/self/status"]);
+    let (code, out, err) =
+        run(&b, &["run", "--rm", "--privileged", "busybox", "sh", "-c", "mount -t tmpfs none /tmp && grep Seccomp: /proc/self/status"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.split_whitespace().nth(1), Some("0"), "{out}");
 }
@@ -284,7 +280,8 @@ fn limits_reach_the_cgroup() {
         assert_eq!(read("", "cpu.max").unwrap(), "50000 100000");
     }
     // A fork bomb stops at the pids limit instead of hurting the host.
-    let (code, _, err) = run(&b, &["run", "--rm", "--pids-limit", "5", "busybox", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done"]);
+    let (code, _, err) =
+        run(&b, &["run", "--rm", "--pids-limit", "5", "busybox", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done"]);
     assert_ne!(code, 0);
     assert!(err.contains("fork"), "{err}");
     b.ok(&["rm", "-f", &id]);
@@ -318,7 +315,13 @@ fn container_outlives_a_killed_front_end() {
     let (t, rest) = first.split_once(' ').unwrap();
     assert_eq!(rest, "1");
     assert!(t.ends_with('Z') && t.contains('T'), "{first}");
-    let raw = std::fs::read_to_string(b.root().join("containers").join(b.ok(&["inspect", "-f", "{{.Id}}", "talker"]).trim()).join(format!("{}-json.log", b.ok(&["inspect", "-f", "{{.Id}}", "talker"]).trim()))).unwrap();
+    let raw = std::fs::read_to_string(
+        b.root()
+            .join("containers")
+            .join(b.ok(&["inspect", "-f", "{{.Id}}", "talker"]).trim())
+            .join(format!("{}-json.log", b.ok(&["inspect", "-f", "{{.Id}}", "talker"]).trim())),
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(raw.lines().next().unwrap()).unwrap();
     assert_eq!((v["log"].as_str(), v["stream"].as_str()), (Some("1\n"), Some("stdout")));
 }
