@@ -162,12 +162,13 @@ fn main() -> ExitCode {
 
 /// `berth monitor --root DIR --status-fd N ID` (hidden; spawned by `start`).
 fn monitor_main(args: &[std::ffi::OsString]) -> ExitCode {
-    let (mut root, mut fd, mut id) = (None, None, None);
+    let (mut root, mut fd, mut id, mut wait_attach) = (None, None, None, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.to_str() {
             Some("--root") => root = it.next().map(PathBuf::from),
             Some("--status-fd") => fd = it.next().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()),
+            Some("--wait-attach") => wait_attach = true,
             Some(s) => id = Some(s.to_string()),
             None => {}
         }
@@ -179,7 +180,7 @@ fn monitor_main(args: &[std::ffi::OsString]) -> ExitCode {
         tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(f)).with_env_filter("debug").with_ansi(false).init();
     }
     match (root, fd, id) {
-        (Some(r), Some(f), Some(i)) => berth_engine::monitor::main(&r, &i, f),
+        (Some(r), Some(f), Some(i)) => berth_engine::monitor::main(&r, &i, f, wait_attach),
         _ => {
             eprintln!("Error: usage: berth monitor --root DIR --status-fd N ID (internal)");
             ExitCode::from(125)

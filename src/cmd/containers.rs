@@ -232,9 +232,6 @@ impl CreateFlags {
             }
             None => None,
         };
-        if self.tty || self.interactive {
-            bail!("interactive containers (-i, -t) are not supported by this build of berth yet");
-        }
         Ok(ContainerCreate {
             image: self.image.clone(),
             name: self.name.clone(),
@@ -330,7 +327,146 @@ pub async fn run(engine: &LocalEngine, a: &RunArgs) -> Result<u8> {
             }
         };
     }
+    if req.tty || req.open_stdin {
+        return attach_interactive(engine, &id, req.tty, req.open_stdin).await;
+    }
     attach_run(engine, &id).await
+}
+
+/// `run -i`/`-t`: the monitor waits for us on the attach socket before it starts the
+/// container, so no output is lost; stdin and window sizes go the other way.
+async fn attach_interactive(engine: &LocalEngine, id: &str, tty: bool, stdin_open: bool) -> Result<u8> {
+    let (_, log) = engine.container_log_path(id).await?;
+    let dir = log.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let started = match engine.start_interactive(id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => bail!("container {id} is already running"),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(start_code(&e));
+        }
+    };
+    let sock = berth_engine::monitor::attach::connect(&dir).with_context(|| format!("attaching to container {}", &id[..12]))?;
+    let short = id[..12].to_string();
+    match tokio::task::spawn_blocking(move || interactive_session(started, sock, tty, stdin_open, &short)).await {
+        Ok(r) => r,
+        Err(e) => bail!("attach session failed: {e}"),
+    }
+}
+
+/// The terminal in raw mode for as long as this lives (only when stdin is a terminal).
+struct RawMode(Option<libc::termios>);
+
+impl RawMode {
+    fn enter(tty: bool) -> Self {
+        if !tty || unsafe { libc::isatty(0) } != 1 {
+            return Self(None);
+        }
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(0, &mut t) } != 0 {
+            return Self(None);
+        }
+        let saved = t;
+        unsafe {
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(0, libc::TCSANOW, &t);
+        }
+        Self(Some(saved))
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(t) = &self.0 {
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, t) };
+        }
+    }
+}
+
+fn window_size() -> Option<(u16, u16)> {
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    for fd in [0, 1, 2] {
+        if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_row > 0 {
+            return Some((ws.ws_row, ws.ws_col));
+        }
+    }
+    None
+}
+
+fn interactive_session(
+    mut started: berth_engine::monitor::Started,
+    sock: std::os::unix::net::UnixStream,
+    tty: bool,
+    stdin_open: bool,
+    short: &str,
+) -> Result<u8> {
+    use berth_engine::monitor::attach;
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    let writer = Arc::new(Mutex::new(sock.try_clone()?));
+    let send = {
+        let w = writer.clone();
+        move |f: Vec<u8>| -> bool { w.lock().map(|mut s| s.write_all(&f).is_ok()).unwrap_or(false) }
+    };
+    if tty && let Some((r, c)) = window_size() {
+        send(attach::resize_frame(r, c));
+    }
+    if let Err(e) = started.wait_running() {
+        eprintln!("Error: failed to start container {short}: {}", e.message);
+        return Ok(e.code.clamp(1, 255) as u8);
+    }
+    let raw = RawMode::enter(tty);
+    if stdin_open {
+        let send = send.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => {
+                        send(attach::frame(attach::CLOSE_STDIN, b""));
+                        return;
+                    }
+                    Ok(n) => {
+                        if !send(attach::frame(attach::STDIN, &buf[..n])) {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    if tty {
+        // Follow the window size (polling keeps this free of process-wide signal masks).
+        let send = send.clone();
+        std::thread::spawn(move || {
+            let mut last = window_size();
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let now = window_size();
+                if now != last
+                    && let Some((r, c)) = now
+                    && !send(attach::resize_frame(r, c))
+                {
+                    return;
+                }
+                last = now;
+            }
+        });
+    }
+    let mut reader = sock;
+    while let Ok(Some((kind, data))) = attach::read_frame(&mut reader) {
+        let res = if kind == attach::STDERR {
+            std::io::stderr().write_all(&data).and_then(|_| std::io::stderr().flush())
+        } else {
+            std::io::stdout().write_all(&data).and_then(|_| std::io::stdout().flush())
+        };
+        if res.is_err() {
+            break;
+        }
+    }
+    drop(raw);
+    Ok(started.wait_exit().unwrap_or(255).clamp(0, 255) as u8)
 }
 
 /// Start `id` and relay its output until it exits; the container's exit code.

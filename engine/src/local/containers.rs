@@ -182,7 +182,7 @@ pub(crate) fn is_running(rec: &ContainerRecord) -> bool {
 }
 
 /// Spawn the monitor for `id`; returns its status pipe once the container runs.
-pub(crate) fn start(i: &Inner, exe: &Path, id: &str) -> Result<Option<monitor::Started>> {
+pub(crate) fn start(i: &Inner, exe: &Path, id: &str, wait_attach: bool) -> Result<Option<monitor::Started>> {
     let rec = lookup(i, id)?;
     if is_running(&rec) {
         return Ok(None);
@@ -190,7 +190,7 @@ pub(crate) fn start(i: &Inner, exe: &Path, id: &str) -> Result<Option<monitor::S
     if rec.monitor_pid > 0 && alive(rec.monitor_pid, rec.monitor_start) {
         return Err(EngineError::Conflict(format!("container {} is being started or stopped", rec.id)));
     }
-    match monitor::spawn(exe, &i.root, &rec.id) {
+    match monitor::spawn(exe, &i.root, &rec.id, wait_attach) {
         Ok(s) => Ok(Some(s)),
         Err(e) => {
             Err(EngineError::StartFailed { code: e.code, message: format!("failed to start container {}: {}", &rec.id[..12], e.message) })

@@ -64,7 +64,15 @@ impl LocalEngine {
     pub async fn start_attached(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
         let id = id.to_string();
         let exe = Self::monitor_exe()?;
-        self.blocking(move |i| containers::start(i, &exe, &id)).await
+        self.blocking(move |i| containers::start(i, &exe, &id, false)).await
+    }
+
+    /// Like [`Self::start_attached`], but the monitor waits for a client on the attach
+    /// socket before the container starts (`run -i/-t`): connect, then `wait_running()`.
+    pub async fn start_interactive(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
+        let id = id.to_string();
+        let exe = Self::monitor_exe()?;
+        self.blocking(move |i| containers::start(i, &exe, &id, true)).await
     }
 
     /// Path of a container's json-file log (and its full ID).

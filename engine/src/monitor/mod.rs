@@ -25,6 +25,7 @@ use crate::runtime::rootfs;
 use crate::runtime::state::{self, ContainerRecord, now_nanos};
 use crate::store::db::Db;
 
+pub mod attach;
 pub mod log;
 
 /// Where libcontainer keeps its per-container state.
@@ -42,10 +43,25 @@ pub enum Status {
 /// A started monitor: its status pipe.
 pub struct Started {
     pub pid: i32,
+    /// The monitor waits for an attach client before it starts the container.
+    pub attach_pending: bool,
     reader: BufReader<std::fs::File>,
 }
 
 impl Started {
+    /// After connecting to the attach socket: wait until the container runs.
+    pub fn wait_running(&mut self) -> std::result::Result<i32, StartError> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 => {}
+            _ => return Err(StartError { code: 125, message: "the container monitor exited before starting the container".into() }),
+        }
+        self.attach_pending = false;
+        let pid = status_line(line.trim_end())?.unwrap_or(0);
+        self.pid = pid;
+        Ok(pid)
+    }
+
     /// Block until the container exits; its exit code. None if the monitor went away
     /// without saying (killed).
     pub fn wait_exit(&mut self) -> Option<i32> {
@@ -77,7 +93,9 @@ pub struct StartError {
 
 /// Spawn `exe monitor --root ROOT ID` and wait until the container runs. Safe to call from
 /// a multi-threaded process (it only spawns a process).
-pub fn spawn(exe: &Path, root: &Path, id: &str) -> std::result::Result<Started, StartError> {
+/// With `wait_attach` it returns as soon as the attach socket is up (`attach_pending`):
+/// connect, then [`Started::wait_running`].
+pub fn spawn(exe: &Path, root: &Path, id: &str, wait_attach: bool) -> std::result::Result<Started, StartError> {
     let err = |m: String| StartError { code: 125, message: m };
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| err(format!("pipe: {e}")))?;
     let wfd = w.as_raw_fd();
@@ -87,6 +105,7 @@ pub fn spawn(exe: &Path, root: &Path, id: &str) -> std::result::Result<Started, 
         .arg(root)
         .arg("--status-fd")
         .arg(wfd.to_string())
+        .args(if wait_attach { &["--wait-attach"][..] } else { &[] })
         .arg(id)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -110,19 +129,29 @@ pub fn spawn(exe: &Path, root: &Path, id: &str) -> std::result::Result<Started, 
         Ok(n) if n > 0 => {}
         _ => return Err(err("the container monitor exited before starting the container".into())),
     }
-    let line = line.trim_end();
+    match status_line(line.trim_end())? {
+        Some(pid) => Ok(Started { pid, attach_pending: false, reader }),
+        None => Ok(Started { pid: 0, attach_pending: true, reader }),
+    }
+}
+
+/// `ok PID` -> Some(pid); `attach` -> None; `error CODE MSG` -> Err.
+fn status_line(line: &str) -> std::result::Result<Option<i32>, StartError> {
     if let Some(pid) = line.strip_prefix("ok ") {
-        return Ok(Started { pid: pid.parse().unwrap_or(0), reader });
+        return Ok(Some(pid.parse().unwrap_or(0)));
+    }
+    if line == "attach" {
+        return Ok(None);
     }
     if let Some(rest) = line.strip_prefix("error ") {
         let (code, msg) = rest.split_once(' ').unwrap_or(("125", rest));
         return Err(StartError { code: code.parse().unwrap_or(125), message: msg.to_string() });
     }
-    Err(err(format!("unexpected message from the container monitor: {line}")))
+    Err(StartError { code: 125, message: format!("unexpected message from the container monitor: {line}") })
 }
 
 /// Entry point of `berth monitor`: never returns.
-pub fn main(root: &Path, id: &str, status_fd: RawFd) -> ! {
+pub fn main(root: &Path, id: &str, status_fd: RawFd, wait_attach: bool) -> ! {
     // SAFETY: the fd was passed to us by the starter; we own it from here.
     let status = unsafe { OwnedFd::from_raw_fd(status_fd) };
     unsafe {
@@ -146,7 +175,7 @@ pub fn main(root: &Path, id: &str, status_fd: RawFd) -> ! {
     }
     let mut status = std::fs::File::from(status);
     let code = match Monitor::new(root, id) {
-        Ok(mut m) => m.run(&mut status),
+        Ok(mut m) => m.run(&mut status, wait_attach),
         Err(e) => {
             let _ = writeln!(status, "error 125 {}", one_line(&e.to_string()));
             1
@@ -164,6 +193,17 @@ struct Monitor {
     db: Db,
     rec: ContainerRecord,
     paths: Paths,
+    /// Where client stdin goes: the PTY master (-t) or the stdin pipe (-i).
+    input: Option<OwnedFd>,
+    /// The PTY master, for window sizes.
+    pty: Option<OwnedFd>,
+    attach: Option<std::os::unix::net::UnixListener>,
+    clients: Vec<Client>,
+}
+
+struct Client {
+    sock: std::os::unix::net::UnixStream,
+    buf: Vec<u8>,
 }
 
 /// docker's exit codes for a process that could not be started.
@@ -183,7 +223,7 @@ impl Monitor {
         let db = Db::open(root)?;
         let rec = state::get(&db, id)?.ok_or_else(|| EngineError::ContainerNotFound(id.to_string()))?;
         let paths = Paths::new(root, id);
-        Ok(Self { root: root.to_path_buf(), db, rec, paths })
+        Ok(Self { root: root.to_path_buf(), db, rec, paths, input: None, pty: None, attach: None, clients: Vec::new() })
     }
 
     fn layer_links(&self) -> Result<Vec<String>> {
@@ -194,10 +234,10 @@ impl Monitor {
         )
     }
 
-    fn run(&mut self, status: &mut std::fs::File) -> i32 {
+    fn run(&mut self, status: &mut std::fs::File, wait_attach: bool) -> i32 {
         let me = std::process::id() as i32;
         let _ = state::set_monitor(&mut self.db, &self.rec.id, me, state::proc_start_time(me).unwrap_or(0));
-        let (container, out_r, err_r) = match self.create() {
+        let (container, streams) = match self.create(status, wait_attach) {
             Ok(x) => x,
             Err(msg) => {
                 let code = start_failure_code(&msg);
@@ -210,7 +250,7 @@ impl Monitor {
         let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
         let _ = state::set_running(&mut self.db, &self.rec.id, pid, state::proc_start_time(pid).unwrap_or(0), now_nanos());
         let _ = writeln!(status, "ok {pid}");
-        let code = self.supervise(pid, out_r, err_r);
+        let code = self.supervise(pid, streams);
         let oom = oom_killed(&self.rec.id);
         let _ = state::set_exited(&mut self.db, &self.rec.id, code, oom, "");
         self.cleanup(Some(container));
@@ -219,7 +259,12 @@ impl Monitor {
     }
 
     /// Mount, write the bundle, build and start the container. Errors are one line.
-    fn create(&mut self) -> std::result::Result<(libcontainer::container::Container, OwnedFd, OwnedFd), String> {
+    #[allow(clippy::type_complexity)]
+    fn create(
+        &mut self,
+        status: &mut std::fs::File,
+        wait_attach: bool,
+    ) -> std::result::Result<(libcontainer::container::Container, Vec<(OwnedFd, &'static str)>), String> {
         let links = self.layer_links().map_err(|e| e.to_string())?;
         let snapshots = self.root.join("snapshots");
         rootfs::mount_rootfs(&snapshots, &links, &self.paths).map_err(|e| e.to_string())?;
@@ -227,40 +272,78 @@ impl Monitor {
         let log_path = self.paths.log(&self.rec.id);
         std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
         let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
-        let (out_r, out_w) = nix::unistd::pipe2(cloexec).map_err(|e| format!("pipe: {e}"))?;
-        let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(|e| format!("pipe: {e}"))?;
-        let null = std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
+        let dir = self.paths.dir.clone();
+        self.attach = Some(attach::bind(&dir, attach::SOCKET).map_err(|e| format!("attach socket in {}: {e}", dir.display()))?);
+        let tty = self.rec.config.tty;
+        let console = if tty { Some(attach::bind(&dir, "console.sock").map_err(|e| format!("console socket: {e}"))?) } else { None };
+        let mut streams = Vec::new();
+        let (mut stdin, mut stdout, mut stderr) = (None, None, None);
+        if !tty {
+            let (out_r, out_w) = nix::unistd::pipe2(cloexec).map_err(|e| format!("pipe: {e}"))?;
+            let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(|e| format!("pipe: {e}"))?;
+            streams.push((out_r, "stdout"));
+            streams.push((err_r, "stderr"));
+            stdout = Some(out_w);
+            stderr = Some(err_w);
+            if self.rec.config.open_stdin {
+                let (in_r, in_w) = nix::unistd::pipe2(cloexec).map_err(|e| format!("pipe: {e}"))?;
+                stdin = Some(in_r);
+                self.input = Some(in_w);
+            } else {
+                stdin = Some(OwnedFd::from(std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?));
+            }
+        }
         let rt = runtime_root(&self.root);
         std::fs::create_dir_all(&rt).map_err(|e| format!("{}: {e}", rt.display()))?;
         let lc = |e: libcontainer::error::LibcontainerError| e.to_string();
-        let mut container = libcontainer::container::builder::ContainerBuilder::new(
+        let mut builder = libcontainer::container::builder::ContainerBuilder::new(
             self.rec.id.clone(),
             libcontainer::syscall::syscall::SyscallType::default(),
         )
         .with_root_path(&rt)
-        .map_err(lc)?
-        .with_stdin(OwnedFd::from(null))
-        .with_stdout(out_w)
-        .with_stderr(err_w)
-        .as_init(&self.paths.dir)
-        .with_systemd(false)
-        .with_detach(true)
-        .build()
-        .map_err(|e| {
-            let mut m = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                m.push_str(": ");
-                m.push_str(&s.to_string());
-                src = s.source();
+        .map_err(lc)?;
+        if let (Some(i), Some(o), Some(e)) = (stdin, stdout, stderr) {
+            builder = builder.with_stdin(i).with_stdout(o).with_stderr(e);
+        }
+        if tty {
+            builder = builder.with_console_socket(Some(dir.join("console.sock")));
+        }
+        let mut container = builder
+            .as_init(&self.paths.dir)
+            .with_systemd(false)
+            .with_detach(true)
+            .build()
+            .map_err(|e| {
+                let mut m = e.to_string();
+                let mut src = std::error::Error::source(&e);
+                while let Some(s) = src {
+                    m.push_str(": ");
+                    m.push_str(&s.to_string());
+                    src = s.source();
+                }
+                m
+            })
+            .map_err(|m| match m.rsplit_once("error in executing process : ") {
+                // libcontainer wraps the reason in three layers of context; docker says "exec: …".
+                Some((_, reason)) => format!("exec: {reason}"),
+                None => m,
+            })?;
+        if let Some(c) = console {
+            match receive_pty(&c) {
+                Ok(m) => {
+                    let dup = m.try_clone().map_err(|e| format!("dup pty: {e}"))?;
+                    let dup2 = m.try_clone().map_err(|e| format!("dup pty: {e}"))?;
+                    streams.push((dup, "stdout"));
+                    self.input = Some(dup2);
+                    self.pty = Some(m);
+                }
+                Err(e) => {
+                    let _ = container.delete(true);
+                    return Err(format!("receiving the container's terminal: {e}"));
+                }
             }
-            m
-        })
-        .map_err(|m| match m.rsplit_once("error in executing process : ") {
-            // libcontainer wraps the reason in three layers of context; docker says "exec: …".
-            Some((_, reason)) => format!("exec: {reason}"),
-            None => m,
-        })?;
+            let _ = std::fs::remove_file(dir.join("console.sock"));
+        }
         let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
         if self.rec.config.network != "host"
             && let Err(e) = loopback_up(pid)
@@ -268,21 +351,92 @@ impl Monitor {
             let _ = container.delete(true);
             return Err(format!("bringing up the loopback interface: {e}"));
         }
+        if wait_attach {
+            // `run -i/-t`: the client attaches before the container can print anything.
+            let _ = writeln!(status, "attach");
+            let l = self.attach.as_ref().expect("attach socket");
+            let mut fds = [PollFd::new(l.as_fd(), PollFlags::POLLIN)];
+            if !matches!(poll(&mut fds, PollTimeout::from(30_000u16)), Ok(n) if n > 0) {
+                let _ = container.delete(true);
+                return Err("no client attached within 30 seconds".into());
+            }
+            self.accept();
+        }
         if let Err(e) = container.start() {
             let _ = container.delete(true);
             return Err(e.to_string());
         }
-        Ok((container, out_r, err_r))
+        Ok((container, streams))
     }
 
     /// Copy output to the log until the init exits; its exit code (128+signal if killed).
-    fn supervise(&mut self, pid: i32, out_r: OwnedFd, err_r: OwnedFd) -> i32 {
+    fn accept(&mut self) {
+        if let Some(l) = &self.attach
+            && let Ok((sock, _)) = l.accept()
+        {
+            let _ = sock.set_nonblocking(true);
+            self.clients.push(Client { sock, buf: Vec::new() });
+        }
+    }
+
+    /// Handle what a client sent; false when it is gone.
+    fn client_input(&mut self, i: usize) -> bool {
+        let mut tmp = [0u8; 8192];
+        let n = match self.clients[i].sock.read(&mut tmp) {
+            Ok(0) => return false,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => return true,
+            Err(_) => return false,
+        };
+        self.clients[i].buf.extend_from_slice(&tmp[..n]);
+        let Ok(frames) = attach::parse(&mut self.clients[i].buf) else { return false };
+        for (kind, p) in frames {
+            match kind {
+                attach::STDIN => {
+                    if let Some(fd) = &self.input {
+                        let _ = nix::unistd::write(fd, &p);
+                    }
+                }
+                attach::CLOSE_STDIN if self.pty.is_none() => self.input = None,
+                attach::RESIZE if p.len() == 4 => {
+                    if let Some(m) = &self.pty {
+                        let ws = libc::winsize {
+                            ws_row: u16::from_be_bytes([p[0], p[1]]),
+                            ws_col: u16::from_be_bytes([p[2], p[3]]),
+                            ws_xpixel: 0,
+                            ws_ypixel: 0,
+                        };
+                        unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn broadcast(&mut self, stream: &str, data: &[u8]) {
+        if self.clients.is_empty() {
+            return;
+        }
+        let f = attach::frame(if stream == "stderr" { attach::STDERR } else { attach::STDOUT }, data);
+        self.clients.retain_mut(|c| {
+            // A client that cannot keep up is dropped rather than stalling the container.
+            let _ = c.sock.set_nonblocking(false);
+            let _ = c.sock.set_write_timeout(Some(std::time::Duration::from_secs(2)));
+            let ok = c.sock.write_all(&f).is_ok();
+            let _ = c.sock.set_nonblocking(true);
+            ok
+        });
+    }
+
+    fn supervise(&mut self, pid: i32, streams: Vec<(OwnedFd, &'static str)>) -> i32 {
         let mut mask = SigSet::empty();
         mask.add(Signal::SIGCHLD);
         let _ = mask.thread_block();
         let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok();
         let mut log = log::JsonLog::open(&self.paths.log(&self.rec.id));
-        let mut streams: Vec<Option<(OwnedFd, &'static str)>> = vec![Some((out_r, "stdout")), Some((err_r, "stderr"))];
+        let mut streams: Vec<Option<(OwnedFd, &'static str)>> = streams.into_iter().map(Some).collect();
         let mut code: Option<i32> = None;
         let mut deadline: Option<std::time::Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
@@ -308,6 +462,14 @@ impl Monitor {
             if let Some(s) = &sfd {
                 fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
             }
+            let attach_at = fds.len();
+            if let Some(l) = &self.attach {
+                fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+            }
+            let clients_at = fds.len();
+            for c in &self.clients {
+                fds.push(PollFd::new(c.sock.as_fd(), PollFlags::POLLIN));
+            }
             let timeout = if sfd.is_some() && code.is_none() { PollTimeout::from(1000u16) } else { PollTimeout::from(50u16) };
             if let Err(e) = poll(&mut fds, timeout)
                 && e != nix::errno::Errno::EINTR
@@ -321,9 +483,12 @@ impl Monitor {
                     continue;
                 }
                 let Some((fd, stream)) = &streams[i] else { continue };
+                let stream = *stream;
                 let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
                 if n > 0 {
                     log.write(stream, &buf[..n as usize]);
+                    let data = buf[..n as usize].to_vec();
+                    self.broadcast(stream, &data);
                 } else if n == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
                     log.finish(stream);
                     streams[i] = None;
@@ -331,6 +496,19 @@ impl Monitor {
             }
             if let Some(s) = &sfd {
                 while let Ok(Some(_)) = s.read_signal() {}
+            }
+            if self.attach.is_some() && ready.get(attach_at).copied().unwrap_or(false) {
+                self.accept();
+            }
+            let n_clients = ready.len().saturating_sub(clients_at);
+            let mut gone = Vec::new();
+            for k in 0..n_clients.min(self.clients.len()) {
+                if ready[clients_at + k] && !self.client_input(k) {
+                    gone.push(k);
+                }
+            }
+            for k in gone.into_iter().rev() {
+                self.clients.remove(k);
             }
         }
         log.finish("stdout");
@@ -352,6 +530,29 @@ impl Monitor {
             let _ = state::delete(&mut self.db, &self.rec.id);
         }
     }
+}
+
+/// Receive the PTY master that the container's init sends over the console socket.
+fn receive_pty(l: &std::os::unix::net::UnixListener) -> std::io::Result<OwnedFd> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut fds = [PollFd::new(l.as_fd(), PollFlags::POLLIN)];
+    if !matches!(poll(&mut fds, PollTimeout::from(10_000u16)), Ok(n) if n > 0) {
+        return Err(std::io::Error::other("timed out"));
+    }
+    let (conn, _) = l.accept()?;
+    let mut data = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut data)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).map_err(std::io::Error::from)?;
+    for c in msg.cmsgs().map_err(std::io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(v) = c
+            && let Some(&fd) = v.first()
+        {
+            // SAFETY: the kernel just gave us this descriptor.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+    }
+    Err(std::io::Error::other("no descriptor received"))
 }
 
 /// Set `lo` up in the network namespace of `pid`, as docker does. A forked child joins the
