@@ -375,6 +375,99 @@ fn names_and_id_prefixes_resolve_like_docker() {
     assert_eq!(b.ok(&["ps", "-aq"]), "");
 }
 
+/// Read from a PTY master until `want` shows up (or panic after `secs`).
+fn read_until(master: i32, want: &str, secs: u64, seen: &mut String) {
+    let t0 = Instant::now();
+    while !seen.contains(want) {
+        assert!(t0.elapsed() < Duration::from_secs(secs), "timed out waiting for {want:?}; got {seen:?}");
+        let mut pfd = libc::pollfd { fd: master, events: libc::POLLIN, revents: 0 };
+        if unsafe { libc::poll(&mut pfd, 1, 100) } <= 0 {
+            continue;
+        }
+        let mut buf = [0u8; 4096];
+        let n = unsafe { libc::read(master, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            continue;
+        }
+        seen.push_str(&String::from_utf8_lossy(&buf[..n as usize]));
+    }
+}
+
+fn set_size(fd: i32, rows: u16, cols: u16) {
+    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+}
+
+#[test]
+fn interactive_shell_through_a_real_pty() {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    let b = busybox();
+    let (mut master, mut slave) = (0, 0);
+    assert_eq!(unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) }, 0);
+    set_size(master, 30, 100);
+    let io = |fd: i32| unsafe { std::process::Stdio::from(std::fs::File::from_raw_fd(libc::dup(fd))) };
+    let mut cmd = b.cmd();
+    cmd.args(["run", "--rm", "-it", "busybox", "sh"]).stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    unsafe { libc::close(slave) };
+    let mut seen = String::new();
+    read_until(master, "# ", 20, &mut seen);
+    let write = |s: &str| assert_eq!(unsafe { libc::write(master, s.as_ptr().cast(), s.len()) }, s.len() as isize);
+    // Typed input reaches the shell; the window size is right from the start.
+    write("stty size; echo $((6*7))\r");
+    read_until(master, "42", 10, &mut seen);
+    assert!(seen.contains("30 100"), "{seen:?}");
+    // A resize of the outer terminal reaches the container.
+    set_size(master, 40, 120);
+    std::thread::sleep(Duration::from_millis(600));
+    seen.clear();
+    write("stty size\r");
+    read_until(master, "40 120", 10, &mut seen);
+    // ctrl-c reaches the container's shell (not berth): the shell survives it.
+    write("sleep 30\r");
+    std::thread::sleep(Duration::from_millis(300));
+    write("\x03");
+    seen.clear();
+    write("echo still-here\r");
+    read_until(master, "still-here\r\n", 10, &mut seen);
+    write("exit 3\r");
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "berth run -it did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(3));
+    unsafe { libc::close(master) };
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn stdin_is_piped_with_dash_i() {
+    let b = busybox();
+    let mut child = b
+        .cmd()
+        .args(["run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z; exit 4"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"hello\nworld\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(4), "HELLO\nWORLD\n"));
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]
