@@ -468,6 +468,35 @@ fn stdin_is_piped_with_dash_i() {
     assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(4), "HELLO\nWORLD\n"));
 }
 
+#[test]
+fn restart_policies() {
+    let b = busybox();
+    // on-failure:2 -> three runs in all, then it stays down.
+    b.ok(&["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 1"]);
+    wait_until("two restarts", Duration::from_secs(20), || {
+        b.ok(&["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"]) == "2 exited\n"
+    });
+    assert_eq!(b.ok(&["logs", "flaky"]), "run\nrun\nrun\n");
+    assert_eq!(b.ok(&["wait", "flaky"]), "1\n");
+    // A clean exit is not a failure.
+    b.ok(&["run", "-d", "--name", "fine", "--restart", "on-failure", "busybox", "true"]);
+    assert_eq!(b.ok(&["wait", "fine"]), "0\n");
+    assert_eq!(b.ok(&["inspect", "-f", "{{.RestartCount}}", "fine"]), "0\n");
+    // always: comes back after it exits, until `stop`.
+    b.ok(&["run", "-d", "--name", "phoenix", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2"]);
+    wait_until("a restart", Duration::from_secs(20), || b.ok(&["inspect", "-f", "{{.RestartCount}}", "phoenix"]).trim() != "0");
+    b.ok(&["stop", "-t", "1", "phoenix"]);
+    let n = b.ok(&["inspect", "-f", "{{.RestartCount}}", "phoenix"]);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(b.ok(&["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "phoenix"]), format!("{} exited\n", n.trim()));
+    let err = b.fails(&["run", "--rm", "--restart", "always", "busybox", "true"]);
+    assert!(err.contains("conflicting options"), "{err}");
+    let err = b.fails(&["run", "--restart", "sometimes", "busybox", "true"]);
+    assert!(err.contains("invalid restart policy"), "{err}");
+    b.ok(&["rm", "-f", "flaky", "fine", "phoenix"]);
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]

@@ -162,19 +162,20 @@ pub(crate) fn lookup(i: &Inner, id: &str) -> Result<ContainerRecord> {
     refresh(i, rec)
 }
 
-fn refresh(i: &Inner, mut rec: ContainerRecord) -> Result<ContainerRecord> {
-    if matches!(rec.state, State::Running | State::Paused)
-        && !alive(rec.monitor_pid, rec.monitor_start)
-        && !alive(rec.pid, rec.pid_start)
-        && let Some(fresh) = state::get(&i.images.db(), &rec.id)?
-    {
-        rec = fresh;
-        if matches!(rec.state, State::Running | State::Paused) && !alive(rec.monitor_pid, rec.monitor_start) {
-            state::set_exited(&mut i.images.db(), &rec.id, 255, false, "the container's monitor exited unexpectedly")?;
-            rec = state::get(&i.images.db(), &rec.id)?.ok_or_else(|| EngineError::ContainerNotFound(rec.id.clone()))?;
-        }
+fn refresh(i: &Inner, rec: ContainerRecord) -> Result<ContainerRecord> {
+    let active = |r: &ContainerRecord| matches!(r.state, State::Running | State::Paused | State::Restarting);
+    if !active(&rec) || alive(rec.monitor_pid, rec.monitor_start) || alive(rec.pid, rec.pid_start) {
+        return Ok(rec);
     }
-    Ok(rec)
+    // The monitor is gone without recording an exit (killed, or the host rebooted).
+    let mut db = i.images.db();
+    let Some(fresh) = state::get(&db, &rec.id)? else { return Ok(rec) };
+    if !active(&fresh) || alive(fresh.monitor_pid, fresh.monitor_start) {
+        return Ok(fresh);
+    }
+    state::set_exited(&mut db, &fresh.id, 255, false, "the container's monitor exited unexpectedly")?;
+    state::clear_monitor(&mut db, &fresh.id)?;
+    state::get(&db, &fresh.id)?.ok_or_else(|| EngineError::ContainerNotFound(fresh.id.clone()))
 }
 
 pub(crate) fn is_running(rec: &ContainerRecord) -> bool {
@@ -190,6 +191,7 @@ pub(crate) fn start(i: &Inner, exe: &Path, id: &str, wait_attach: bool) -> Resul
     if rec.monitor_pid > 0 && alive(rec.monitor_pid, rec.monitor_start) {
         return Err(EngineError::Conflict(format!("container {} is being started or stopped", rec.id)));
     }
+    state::set_manual_stop(&mut i.images.db(), &rec.id, false)?;
     match monitor::spawn(exe, &i.root, &rec.id, wait_attach) {
         Ok(s) => Ok(Some(s)),
         Err(e) => {
@@ -226,11 +228,12 @@ pub(crate) fn kill(i: &Inner, id: &str, sig: &str) -> Result<()> {
 fn wait_stopped(i: &Inner, id: &str, timeout: Duration) -> Result<bool> {
     let t0 = Instant::now();
     loop {
-        match state::get(&i.images.db(), id)? {
+        let cur = state::get(&i.images.db(), id)?;
+        match cur {
             None => return Ok(true),
             Some(r) => {
                 let r = refresh(i, r)?;
-                if !matches!(r.state, State::Running | State::Paused) {
+                if !matches!(r.state, State::Running | State::Paused | State::Restarting) {
                     return Ok(true);
                 }
             }
@@ -244,7 +247,11 @@ fn wait_stopped(i: &Inner, id: &str, timeout: Duration) -> Result<bool> {
 
 pub(crate) fn stop(i: &Inner, id: &str, timeout: Option<u32>) -> Result<()> {
     let rec = lookup(i, id)?;
+    state::set_manual_stop(&mut i.images.db(), &rec.id, true)?;
     if !is_running(&rec) {
+        if rec.state == State::Restarting {
+            wait_stopped(i, &rec.id, Duration::from_secs(30))?;
+        }
         return Ok(());
     }
     let sig = rec.config.stop_signal.as_deref().map(parse_signal).transpose()?.unwrap_or(Signal::SIGTERM);
@@ -261,13 +268,14 @@ pub(crate) fn stop(i: &Inner, id: &str, timeout: Option<u32>) -> Result<()> {
 
 pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
     let rec = lookup(i, id)?;
-    if is_running(&rec) {
+    if is_running(&rec) || rec.state == State::Restarting {
         if !force {
             return Err(EngineError::Conflict(format!(
                 "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
                 rec.name
             )));
         }
+        state::set_manual_stop(&mut i.images.db(), &rec.id, true)?;
         let _ = signal(&rec, Signal::SIGKILL);
         wait_stopped(i, &rec.id, Duration::from_secs(30))?;
     }
@@ -287,7 +295,8 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
 pub(crate) fn wait(i: &Inner, id: &str) -> Result<i64> {
     let rec = lookup(i, id)?;
     loop {
-        match state::get(&i.images.db(), &rec.id)? {
+        let cur = state::get(&i.images.db(), &rec.id)?;
+        match cur {
             None => return Err(EngineError::ContainerNotFound(id.to_string())),
             Some(r) => {
                 let r = refresh(i, r)?;
@@ -319,6 +328,7 @@ pub(crate) fn status_text(rec: &ContainerRecord, now: i64) -> String {
         State::Created => "Created".into(),
         State::Running => format!("Up {}", human_duration(secs(now - rec.started_at))),
         State::Paused => format!("Up {} (Paused)", human_duration(secs(now - rec.started_at))),
+        State::Restarting => format!("Restarting ({}) {} ago", rec.exit_code, human_duration(secs(now - rec.finished_at))),
         State::Exited if rec.finished_at == 0 => format!("Exited ({})", rec.exit_code),
         State::Exited => format!("Exited ({}) {} ago", rec.exit_code, human_duration(secs(now - rec.finished_at))),
         State::Dead => "Dead".into(),
@@ -364,7 +374,7 @@ pub(crate) fn inspect(i: &Inner, id: &str) -> Result<ContainerInspect> {
             status: r.state.as_str().into(),
             running,
             paused: r.state == State::Paused,
-            restarting: false,
+            restarting: r.state == State::Restarting,
             oom_killed: r.oom_killed,
             dead: r.state == State::Dead,
             pid: if running { r.pid as i64 } else { 0 },
@@ -444,7 +454,8 @@ pub(crate) fn follow_logs(
         return;
     }
     loop {
-        let done = match state::get(&i.images.db(), &rec.id) {
+        let cur = state::get(&i.images.db(), &rec.id);
+        let done = match cur {
             Ok(Some(r)) => refresh(i, r).map(|r| !matches!(r.state, State::Running | State::Paused)).unwrap_or(true),
             _ => true,
         };

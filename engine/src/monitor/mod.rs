@@ -237,25 +237,79 @@ impl Monitor {
     fn run(&mut self, status: &mut std::fs::File, wait_attach: bool) -> i32 {
         let me = std::process::id() as i32;
         let _ = state::set_monitor(&mut self.db, &self.rec.id, me, state::proc_start_time(me).unwrap_or(0));
-        let (container, streams) = match self.create(status, wait_attach) {
-            Ok(x) => x,
-            Err(msg) => {
-                let code = start_failure_code(&msg);
-                let _ = writeln!(status, "error {code} {}", one_line(&msg));
-                let _ = state::set_exited(&mut self.db, &self.rec.id, code, false, &msg);
-                self.cleanup(None);
-                return 1;
+        let mut first = true;
+        let mut delay = std::time::Duration::from_millis(100);
+        let code = loop {
+            let (container, streams) = match self.create(status, wait_attach && first) {
+                Ok(x) => x,
+                Err(msg) => {
+                    let code = start_failure_code(&msg);
+                    if first {
+                        let _ = writeln!(status, "error {code} {}", one_line(&msg));
+                    }
+                    let _ = state::set_exited(&mut self.db, &self.rec.id, code, false, &msg);
+                    self.cleanup(None, true);
+                    let _ = state::clear_monitor(&mut self.db, &self.rec.id);
+                    if first {
+                        return 1;
+                    }
+                    break code;
+                }
+            };
+            let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
+            let started = std::time::Instant::now();
+            let _ = state::set_running(&mut self.db, &self.rec.id, pid, state::proc_start_time(pid).unwrap_or(0), now_nanos());
+            if first {
+                let _ = writeln!(status, "ok {pid}");
+            }
+            first = false;
+            let code = self.supervise(pid, streams);
+            let oom = oom_killed(&self.rec.id);
+            let _ = state::set_exited(&mut self.db, &self.rec.id, code, oom, "");
+            if !self.should_restart(code) {
+                self.cleanup(Some(container), true);
+                break code;
+            }
+            // Restart policy: docker's back-off, doubling from 100 ms, reset after 10 s of running.
+            self.cleanup(Some(container), false);
+            let _ = state::set_restarting(&mut self.db, &self.rec.id);
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                delay = std::time::Duration::from_millis(100);
+            }
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(std::time::Duration::from_secs(60));
+            // Stopped or removed while we waited?
+            if !matches!(state::manual_stop(&self.db, &self.rec.id), Ok(Some(false))) {
+                let _ = state::set_exited(&mut self.db, &self.rec.id, code, oom, "");
+                self.cleanup(None, true);
+                break code;
+            }
+            if let Ok(Some(r)) = state::get(&self.db, &self.rec.id) {
+                self.rec = r;
             }
         };
-        let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
-        let _ = state::set_running(&mut self.db, &self.rec.id, pid, state::proc_start_time(pid).unwrap_or(0), now_nanos());
-        let _ = writeln!(status, "ok {pid}");
-        let code = self.supervise(pid, streams);
-        let oom = oom_killed(&self.rec.id);
-        let _ = state::set_exited(&mut self.db, &self.rec.id, code, oom, "");
-        self.cleanup(Some(container));
+        if !self.rec.config.auto_remove {
+            let _ = state::clear_monitor(&mut self.db, &self.rec.id);
+        }
         let _ = writeln!(status, "exit {code}");
         0
+    }
+
+    /// Whether the restart policy starts the container again after it exited with `code`.
+    fn should_restart(&self, code: i32) -> bool {
+        let Ok(Some(manual)) = state::manual_stop(&self.db, &self.rec.id) else { return false };
+        if manual {
+            return false;
+        }
+        let count = state::get(&self.db, &self.rec.id).ok().flatten().map(|r| r.restart_count).unwrap_or(0);
+        match self.rec.config.restart.split_once(':') {
+            Some(("on-failure", n)) => code != 0 && n.parse::<i64>().map(|n| n == 0 || count < n).unwrap_or(true),
+            _ => match self.rec.config.restart.as_str() {
+                "always" | "unless-stopped" => true,
+                "on-failure" => code != 0,
+                _ => false,
+            },
+        }
     }
 
     /// Mount, write the bundle, build and start the container. Errors are one line.
@@ -517,7 +571,8 @@ impl Monitor {
     }
 
     /// Remove the runtime state and cgroup, unmount, and with --rm remove everything.
-    fn cleanup(&mut self, container: Option<libcontainer::container::Container>) {
+    /// `last`: the monitor is done with this container (not restarting it).
+    fn cleanup(&mut self, container: Option<libcontainer::container::Container>, last: bool) {
         if let Some(mut c) = container {
             let _ = c.refresh_status();
             let _ = c.delete(true);
@@ -525,7 +580,7 @@ impl Monitor {
             let _ = c.delete(true);
         }
         let _ = rootfs::unmount_rootfs(&self.paths);
-        if self.rec.config.auto_remove {
+        if last && self.rec.config.auto_remove {
             let _ = remove_container_files(&self.paths);
             let _ = state::delete(&mut self.db, &self.rec.id);
         }

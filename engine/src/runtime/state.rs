@@ -52,6 +52,8 @@ pub enum State {
     Created,
     Running,
     Paused,
+    /// Exited, and the restart policy will start it again.
+    Restarting,
     Exited,
     Dead,
 }
@@ -62,6 +64,7 @@ impl State {
             State::Created => "created",
             State::Running => "running",
             State::Paused => "paused",
+            State::Restarting => "restarting",
             State::Exited => "exited",
             State::Dead => "dead",
         }
@@ -71,6 +74,7 @@ impl State {
             "created" => State::Created,
             "running" => State::Running,
             "paused" => State::Paused,
+            "restarting" => State::Restarting,
             "exited" => State::Exited,
             _ => State::Dead,
         }
@@ -220,6 +224,28 @@ pub fn set_running(db: &mut Db, id: &str, pid: i32, pid_start: u64, started_at: 
     Ok(())
 }
 
+/// Mark that the user stopped the container (or clear it on start).
+pub fn set_manual_stop(db: &mut Db, id: &str, on: bool) -> Result<()> {
+    db.write(|tx| tx.execute("UPDATE containers SET manual_stop = ?2 WHERE id = ?1", params![id, on as i64]))?;
+    Ok(())
+}
+
+pub fn manual_stop(db: &Db, id: &str) -> Result<Option<bool>> {
+    db.query_opt("SELECT manual_stop FROM containers WHERE id = ?1", [id], |r| r.get::<_, i64>(0).map(|v| v != 0))
+}
+
+/// Between two runs of a restarting container.
+pub fn set_restarting(db: &mut Db, id: &str) -> Result<()> {
+    db.write(|tx| tx.execute("UPDATE containers SET state = 'restarting', restart_count = restart_count + 1 WHERE id = ?1", [id]))?;
+    Ok(())
+}
+
+/// The monitor is done with the container.
+pub fn clear_monitor(db: &mut Db, id: &str) -> Result<()> {
+    db.write(|tx| tx.execute("UPDATE containers SET monitor_pid = 0, monitor_start = 0 WHERE id = ?1", [id]))?;
+    Ok(())
+}
+
 pub fn set_monitor(db: &mut Db, id: &str, pid: i32, start: u64) -> Result<()> {
     db.write(|tx| tx.execute("UPDATE containers SET monitor_pid = ?2, monitor_start = ?3 WHERE id = ?1", params![id, pid, start as i64]))?;
     Ok(())
@@ -229,7 +255,7 @@ pub fn set_monitor(db: &mut Db, id: &str, pid: i32, start: u64) -> Result<()> {
 pub fn set_exited(db: &mut Db, id: &str, exit_code: i32, oom: bool, error: &str) -> Result<()> {
     db.write(|tx| {
         tx.execute(
-            "UPDATE containers SET state = 'exited', pid = 0, pid_start = 0, monitor_pid = 0, monitor_start = 0, exit_code = ?2, \
+            "UPDATE containers SET state = 'exited', pid = 0, pid_start = 0, exit_code = ?2, \
              oom_killed = ?3, error = ?4, finished_at = ?5 WHERE id = ?1",
             params![id, exit_code, oom as i64, error, now_nanos()],
         )

@@ -73,6 +73,10 @@ CREATE TABLE containers (
 );
 CREATE INDEX containers_image ON containers(image_id);
 "#,
+    r#"
+-- set by stop/rm so the restart policy leaves the container down; cleared by start
+ALTER TABLE containers ADD COLUMN manual_stop INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// A connection to the state database.
