@@ -105,13 +105,22 @@ fn run_rm_echo_prints_and_leaves_nothing() {
     let b = busybox();
     let (code, out, err) = run(&b, &["run", "--rm", "--name", "hi", "busybox", "echo", "hi"]);
     assert_eq!((code, out.as_str()), (0, "hi\n"), "{err}");
+    // Gone for the user as soon as run returns: the name is free again.
     assert_eq!(b.ok(&["ps", "-aq"]), "");
+    assert_eq!(run(&b, &["run", "--rm", "--name", "hi", "busybox", "true"]).0, 0);
+    // Everything else once the monitor has finished.
+    wait_until("the monitors to exit", Duration::from_secs(10), || processes_with(&b.root().display().to_string()).is_empty());
+    let trash: Vec<_> = std::fs::read_dir(b.root().join("trash")).map(|r| r.flatten().collect()).unwrap_or_default();
+    assert!(trash.is_empty(), "{trash:?}");
     assert!(mounts_under(&b.root()).is_empty(), "{:?}", mounts_under(&b.root()));
     let left: Vec<_> = std::fs::read_dir(b.root().join("containers")).unwrap().flatten().collect();
     assert!(left.is_empty(), "{left:?}");
     let rt: Vec<_> = std::fs::read_dir(b.root().join("rt")).map(|r| r.flatten().collect()).unwrap_or_default();
     assert!(rt.is_empty(), "{rt:?}");
-    assert!(processes_with(&b.root().display().to_string()).is_empty());
+    // A detached --rm container, whose id we know: no cgroup either.
+    let id = b.ok(&["run", "-d", "--rm", "busybox", "sleep", "0.3"]).trim().to_string();
+    assert!(!cgroup_dirs(&id).is_empty());
+    assert_gone(&b, &id);
 }
 
 /// Nothing of container `id` is left: no mount, no cgroup, no state dir, no monitor, no row.

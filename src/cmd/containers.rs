@@ -483,19 +483,20 @@ async fn attach_run(engine: &LocalEngine, id: &str) -> Result<u8> {
             return Ok(start_code(&e));
         }
     };
-    let waiter = started.map(|mut s| tokio::task::spawn_blocking(move || s.wait_exit()));
     let mut lines = Vec::new();
-    let code = loop {
-        berth_engine::local::read_log_entries(&mut reader, &mut lines);
-        print_lines(&mut lines, false)?;
-        match &waiter {
-            Some(w) if w.is_finished() => {
-                let Some(w) = waiter else { break None };
-                let c = w.await.ok().flatten();
-                break c.map(i64::from);
+    let code = match started {
+        None => None,
+        Some(mut s) => {
+            // The exit arrives on the status pipe; meanwhile the log is relayed every 10 ms.
+            let mut waiter = tokio::task::spawn_blocking(move || s.wait_exit());
+            loop {
+                berth_engine::local::read_log_entries(&mut reader, &mut lines);
+                print_lines(&mut lines, false)?;
+                tokio::select! {
+                    r = &mut waiter => break r.ok().flatten().map(i64::from),
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(10)) => {}
+                }
             }
-            Some(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-            None => break None,
         }
     };
     berth_engine::local::read_log_entries(&mut reader, &mut lines);

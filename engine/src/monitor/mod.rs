@@ -239,7 +239,8 @@ impl Monitor {
         let _ = state::set_monitor(&mut self.db, &self.rec.id, me, state::proc_start_time(me).unwrap_or(0));
         let mut first = true;
         let mut delay = std::time::Duration::from_millis(100);
-        let code = loop {
+        // The loop ends with the exit code and what is left to clean (None: already clean).
+        let (code, pending) = loop {
             let (container, streams) = match self.create(status, wait_attach && first) {
                 Ok(x) => x,
                 Err(msg) => {
@@ -248,12 +249,12 @@ impl Monitor {
                         let _ = writeln!(status, "error {code} {}", one_line(&msg));
                     }
                     let _ = state::set_exited(&mut self.db, &self.rec.id, code, false, &msg);
-                    self.cleanup(None, true);
-                    let _ = state::clear_monitor(&mut self.db, &self.rec.id);
                     if first {
+                        self.cleanup(None, true);
+                        let _ = state::clear_monitor(&mut self.db, &self.rec.id);
                         return 1;
                     }
-                    break code;
+                    break (code, Some(None));
                 }
             };
             let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
@@ -264,11 +265,11 @@ impl Monitor {
             }
             first = false;
             let code = self.supervise(pid, streams);
+            tracing::debug!(code, "container exited");
             let oom = oom_killed(&self.rec.id);
             let _ = state::set_exited(&mut self.db, &self.rec.id, code, oom, "");
             if !self.should_restart(code) {
-                self.cleanup(Some(container), true);
-                break code;
+                break (code, Some(Some(container)));
             }
             // Restart policy: docker's back-off, doubling from 100 ms, reset after 10 s of running.
             self.cleanup(Some(container), false);
@@ -281,18 +282,38 @@ impl Monitor {
             // Stopped or removed while we waited?
             if !matches!(state::manual_stop(&self.db, &self.rec.id), Ok(Some(false))) {
                 let _ = state::set_exited(&mut self.db, &self.rec.id, code, oom, "");
-                self.cleanup(None, true);
-                break code;
+                break (code, Some(None));
             }
             if let Ok(Some(r)) = state::get(&self.db, &self.rec.id) {
                 self.rec = r;
             }
         };
-        if !self.rec.config.auto_remove {
-            let _ = state::clear_monitor(&mut self.db, &self.rec.id);
+        if let Some(container) = pending {
+            self.finish(container, code, status);
         }
-        let _ = writeln!(status, "exit {code}");
         0
+    }
+
+    /// The last cleanup, then `exit CODE` to the starter. With --rm the part a user can see
+    /// (mount, row, directory: renamed into trash/) goes first and the slow part (cgroups,
+    /// runtime state, deleting files: unlinks cost milliseconds each on this ext4) after the
+    /// starter has its exit code.
+    fn finish(&mut self, container: Option<libcontainer::container::Container>, code: i32, status: &mut std::fs::File) {
+        if !self.rec.config.auto_remove {
+            self.cleanup(container, true);
+            let _ = state::clear_monitor(&mut self.db, &self.rec.id);
+            let _ = writeln!(status, "exit {code}");
+            return;
+        }
+        let _ = rootfs::unmount_rootfs(&self.paths);
+        let trash = self.root.join("trash").join(format!("{}-{:016x}", self.rec.id, fastrand::u64(..)));
+        let moved = std::fs::create_dir_all(self.root.join("trash")).is_ok() && std::fs::rename(&self.paths.dir, &trash).is_ok();
+        let _ = state::delete(&mut self.db, &self.rec.id);
+        let _ = writeln!(status, "exit {code}");
+        self.cleanup(container, true);
+        if moved {
+            let _ = crate::store::snapshots::remove_tree(&trash);
+        }
     }
 
     /// Whether the restart policy starts the container again after it exited with `code`.
@@ -579,10 +600,14 @@ impl Monitor {
         } else if let Ok(mut c) = libcontainer::container::Container::load(runtime_root(&self.root).join(&self.rec.id)) {
             let _ = c.delete(true);
         }
+        tracing::debug!("cleanup: runtime state removed");
         let _ = rootfs::unmount_rootfs(&self.paths);
+        tracing::debug!("cleanup: unmounted");
         if last && self.rec.config.auto_remove {
             let _ = remove_container_files(&self.paths);
+            tracing::debug!("cleanup: files removed");
             let _ = state::delete(&mut self.db, &self.rec.id);
+            tracing::debug!("cleanup: row deleted");
         }
     }
 }

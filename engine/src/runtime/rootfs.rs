@@ -38,18 +38,15 @@ pub fn mount_rootfs(snapshots_root: &Path, links_top_first: &[String], paths: &P
     res.map_err(|e| EngineError::io_ctx(format!("mounting the overlay rootfs at {}", target.display()), e.into()))
 }
 
-/// Unmount the rootfs if it is mounted (lazily if busy).
+/// Unmount the rootfs if it is mounted. Detached: the container is gone, nothing else uses
+/// the mount, and a synchronous overlay unmount took 3–34 ms here.
 pub fn unmount_rootfs(paths: &Paths) -> Result<()> {
     let target = paths.rootfs();
     if !is_mounted(&target) {
         return Ok(());
     }
-    match umount2(&target, MntFlags::empty()) {
-        Ok(()) => Ok(()),
-        Err(nix::errno::Errno::EBUSY) => {
-            umount2(&target, MntFlags::MNT_DETACH).map_err(|e| EngineError::io_ctx(format!("unmounting {}", target.display()), e.into()))
-        }
-        Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+    match umount2(&target, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
         Err(e) => Err(EngineError::io_ctx(format!("unmounting {}", target.display()), e.into())),
     }
 }
