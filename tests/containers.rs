@@ -506,6 +506,49 @@ fn restart_policies() {
     assert_eq!(b.ok(&["ps", "-aq"]), "");
 }
 
+#[test]
+fn fifty_concurrent_containers_start_and_go_without_leaks() {
+    let b = busybox();
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..50).map(|_| s.spawn(|| run(&b, &["run", "-d", "busybox", "sleep", "1000"]))).collect();
+        hs.into_iter()
+            .map(|h| {
+                let (code, out, err) = h.join().unwrap();
+                assert_eq!(code, 0, "{err}");
+                out.trim().to_string()
+            })
+            .collect()
+    });
+    let running = b.ok(&["ps", "-q", "--no-trunc"]);
+    assert_eq!(running.lines().count(), 50);
+    for id in &ids {
+        assert!(running.contains(id.as_str()));
+    }
+    let names: std::collections::HashSet<String> =
+        b.ok(&["ps", "-a"]).lines().skip(1).map(|l| l.split_whitespace().last().unwrap().to_string()).collect();
+    assert_eq!(names.len(), 50, "random names must not collide");
+    std::thread::scope(|s| {
+        for chunk in ids.chunks(10) {
+            let b = &b;
+            s.spawn(move || {
+                let mut args = vec!["rm", "-f"];
+                args.extend(chunk.iter().map(String::as_str));
+                b.ok(&args);
+            });
+        }
+    });
+    for id in &ids {
+        assert_gone(&b, id);
+    }
+    assert!(mounts_under(&b.root()).is_empty());
+    let rows: i64 = berth_engine::store::db::Db::open(&b.root())
+        .unwrap()
+        .query_opt("SELECT COUNT(*) FROM containers", [], |r| r.get(0))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]
