@@ -5,6 +5,11 @@
 #   runc run on a prepared bundle (busybox rootfs)
 # Prints the median of N runs (default 20) of each and berth's ratios. Needs root, the
 # release build (cargo build --release) and the fixture images (built on demand).
+#
+# Measured here (2 vCPU VM, ext4 with discard, cgroup v1), N=10:
+#   berth 46.6 ms, docker 275.4 ms (5.9x), runc 36.6 ms. Of berth's time, ~9 ms is the
+#   kernel moving the init into the v1 cgroups (cgroup.procs write) and ~12 ms is libseccomp
+#   compiling Docker's profile (runc's bundle here has no seccomp).
 set -euo pipefail
 N=${1:-20}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +31,7 @@ if [ ! -s "$IMG/digests.txt" ]; then "$FIX/make-test-images.sh" "$IMG" >/dev/nul
 
 # berth: a state root holding busybox (imported through the test helper until `load` lands).
 export BERTH_ROOT=$WORK/berth
-(cd "$HERE" && BERTH_FIXTURES=$FIX BERTH_DEV_ROOT=$BERTH_ROOT cargo test -q --release --test containers dev_import -- --ignored >/dev/null 2>&1)
+(cd "$HERE" && BERTH_FIXTURES=$FIX BERTH_DEV_ROOT=$BERTH_ROOT cargo test -q --test containers dev_import -- --ignored >/dev/null 2>&1)
 "$BERTH" run --rm busybox true
 
 # docker: a private daemon with the same image.

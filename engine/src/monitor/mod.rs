@@ -78,10 +78,6 @@ impl Started {
             }
         }
     }
-    /// The pipe's fd, to poll it alongside other work.
-    pub fn fd(&self) -> RawFd {
-        self.reader.get_ref().as_raw_fd()
-    }
 }
 
 /// An error starting a container, with the exit code docker would use (125/126/127).
@@ -712,11 +708,4 @@ pub fn remove_container_files(paths: &Paths) -> Result<()> {
         rootfs::unmount_rootfs(paths)?;
     }
     crate::store::snapshots::remove_tree(&paths.dir).map_err(|e| EngineError::io(&paths.dir, e))
-}
-
-/// Read a whole status pipe line by line (for tests and tools).
-pub fn read_all(mut r: impl Read) -> String {
-    let mut s = String::new();
-    let _ = r.read_to_string(&mut s);
-    s
 }
