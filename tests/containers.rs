@@ -43,10 +43,32 @@ fn import_fixture(b: &Berth, name: &str) {
         .unwrap();
 }
 
-fn busybox() -> Berth {
+/// A state root holding busybox; a failing test still removes its containers (mounts,
+/// cgroups and monitors would otherwise outlive the temp dir).
+struct TestBerth(Berth);
+
+impl std::ops::Deref for TestBerth {
+    type Target = Berth;
+    fn deref(&self) -> &Berth {
+        &self.0
+    }
+}
+
+impl Drop for TestBerth {
+    fn drop(&mut self) {
+        if let Ok(o) = self.0.cmd().args(["ps", "-aq", "--no-trunc"]).output() {
+            let ids: Vec<String> = stdout(&o).lines().map(String::from).collect();
+            if !ids.is_empty() {
+                let _ = self.0.cmd().arg("rm").arg("-f").args(&ids).output();
+            }
+        }
+    }
+}
+
+fn busybox() -> TestBerth {
     let b = Berth::new();
     import_fixture(&b, "busybox");
-    b
+    TestBerth(b)
 }
 
 /// Run berth; (exit code, stdout, stderr).
@@ -547,6 +569,30 @@ fn fifty_concurrent_containers_start_and_go_without_leaks() {
         .unwrap()
         .unwrap();
     assert_eq!(rows, 0);
+}
+
+#[test]
+fn a_killed_monitor_is_noticed_and_cleaned_up() {
+    let b = busybox();
+    let id = b.ok(&["run", "-d", "--name", "orphan", "busybox", "sleep", "1000"]).trim().to_string();
+    let monitors: Vec<i32> = processes_with(&id).into_iter().filter(|p| processes_cmdline(*p).contains("monitor")).collect();
+    assert_eq!(monitors.len(), 1);
+    unsafe { libc::kill(monitors[0], libc::SIGKILL) };
+    // The container itself is still there; kill it and the record says what happened.
+    b.ok(&["kill", "orphan"]);
+    wait_until("the exit to be noticed", Duration::from_secs(10), || b.ok(&["ps", "-a"]).contains("Exited (255)"));
+    assert!(b.ok(&["inspect", "-f", "{{.State.Error}}", "orphan"]).contains("monitor exited unexpectedly"));
+    // It starts again (stale runtime state and mount are cleared first) and stops normally.
+    b.ok(&["start", "orphan"]);
+    assert!(b.ok(&["ps"]).contains("orphan"));
+    b.ok(&["stop", "-t", "1", "orphan"]);
+    assert_eq!(b.ok(&["wait", "orphan"]), "137\n");
+    b.ok(&["rm", "orphan"]);
+    assert_gone(&b, &id);
+}
+
+fn processes_cmdline(pid: i32) -> String {
+    String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default()).replace('\0', " ")
 }
 
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.

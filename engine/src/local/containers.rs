@@ -192,6 +192,15 @@ pub(crate) fn start(i: &Inner, exe: &Path, id: &str, wait_attach: bool) -> Resul
         return Err(EngineError::Conflict(format!("container {} is being started or stopped", rec.id)));
     }
     state::set_manual_stop(&mut i.images.db(), &rec.id, false)?;
+    // A monitor killed mid-run leaves libcontainer's state, the cgroup and the mount behind.
+    let stale = monitor::runtime_root(&i.root).join(&rec.id);
+    if stale.exists() {
+        if let Ok(mut c) = libcontainer::container::Container::load(stale.clone()) {
+            let _ = c.delete(true);
+        }
+        let _ = crate::store::snapshots::remove_tree(&stale);
+    }
+    let _ = crate::runtime::rootfs::unmount_rootfs(&Paths::new(&i.root, &rec.id));
     match monitor::spawn(exe, &i.root, &rec.id, wait_attach) {
         Ok(s) => Ok(Some(s)),
         Err(e) => {

@@ -276,7 +276,12 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // comm may contain spaces and parens: fields start after the last ')'.
     let rest = &s[s.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut f = rest.split_whitespace();
+    // A zombie is dead for our purposes (its parent may never reap it).
+    if matches!(f.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    f.nth(18)?.parse().ok()
 }
 
 /// Whether the process recorded as (`pid`, `start`) is still the same live process.
