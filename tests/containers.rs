@@ -595,6 +595,41 @@ fn processes_cmdline(pid: i32) -> String {
     String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default()).replace('\0', " ")
 }
 
+#[test]
+fn ps_filters_and_formats_like_docker() {
+    let b = busybox();
+    b.ok(&["run", "-d", "--name", "web", "-l", "tier=front", "busybox", "sleep", "1000"]);
+    b.ok(&["run", "--name", "done", "busybox", "true"]);
+    run(&b, &["run", "--name", "failed", "busybox", "sh", "-c", "exit 3"]);
+    b.ok(&["create", "--name", "fresh", "busybox"]);
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut a = vec!["ps", "--format", "{{.Names}}"];
+        a.extend_from_slice(args);
+        let mut v: Vec<String> = b.ok(&a).lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&[]), ["web"]);
+    assert_eq!(names(&["-a"]), ["done", "failed", "fresh", "web"]);
+    assert_eq!(names(&["--filter", "status=exited"]), ["done", "failed"]);
+    assert_eq!(names(&["--filter", "status=created"]), ["fresh"]);
+    assert_eq!(names(&["--filter", "exited=3"]), ["failed"]);
+    assert_eq!(names(&["-a", "--filter", "label=tier=front"]), ["web"]);
+    assert_eq!(names(&["-a", "--filter", "label=tier"]), ["web"]);
+    assert_eq!(names(&["-a", "--filter", "name=e", "--filter", "status=exited"]), ["done", "failed"]);
+    assert_eq!(names(&["-a", "--filter", "ancestor=busybox", "--filter", "name=web"]), ["web"]);
+    assert_eq!(names(&["-a", "--filter", "ancestor=alpine"]), Vec::<String>::new());
+    let t = b.ok(&["ps", "-a", "--filter", "name=failed", "--format", "table {{.Names}}\\t{{.Status}}\\t{{.State}}"]);
+    let rows: Vec<Vec<&str>> = t.lines().map(|l| l.split("   ").map(str::trim).filter(|s| !s.is_empty()).collect()).collect();
+    assert_eq!(rows[0], ["NAMES", "STATUS", "STATE"]);
+    assert_eq!(rows[1][0], "failed");
+    assert!(rows[1][1].starts_with("Exited (3)"), "{t}");
+    assert_eq!(rows[1][2], "exited");
+    let err = b.fails(&["ps", "--filter", "bogus=1"]);
+    assert_eq!(err.lines().count(), 1);
+    assert!(err.contains("invalid filter"), "{err}");
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]

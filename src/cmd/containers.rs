@@ -153,6 +153,12 @@ pub struct PsArgs {
     /// Don't truncate output
     #[arg(long)]
     pub no_trunc: bool,
+    /// Filter output based on conditions provided (status=, name=, label=, ancestor=, exited=, id=)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format output using a Go-style template ({{.ID}} {{.Names}} {{.Status}}); "table ..." adds headers
+    #[arg(long)]
+    pub format: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -596,9 +602,90 @@ fn command_cell(cmd: &str, no_trunc: bool) -> String {
     format!("\"{c}\"")
 }
 
+/// `ps --filter`: the same key ORs, different keys AND (docker's rule).
+struct PsFilter(BTreeMap<String, Vec<String>>);
+
+impl PsFilter {
+    fn parse(filters: &[String]) -> Result<Self> {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in filters {
+            let Some((k, v)) = f.split_once('=') else { bail!("bad format of filter (expected name=value): {f:?}") };
+            match k {
+                "status" => {
+                    if !["created", "restarting", "running", "removing", "paused", "exited", "dead"].contains(&v) {
+                        bail!("invalid filter 'status={v}'");
+                    }
+                }
+                "exited" => {
+                    v.parse::<i64>().map_err(|_| anyhow::anyhow!("invalid filter 'exited={v}'"))?;
+                }
+                "name" | "label" | "ancestor" | "id" => {}
+                _ => bail!("invalid filter {k:?}"),
+            }
+            m.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        Ok(Self(m))
+    }
+
+    /// Filters on status or exit code look at stopped containers too.
+    fn needs_all(&self) -> bool {
+        self.0.contains_key("status") || self.0.contains_key("exited")
+    }
+
+    fn matches(&self, c: &berth_engine::api::ContainerSummary) -> bool {
+        self.0.iter().all(|(k, vs)| {
+            vs.iter().any(|v| match k.as_str() {
+                "status" => c.state == *v,
+                "exited" => c.state == "exited" && v.parse::<i64>().ok() == Some(c.exit_code),
+                "name" => c.name.contains(v.trim_start_matches('/')),
+                "id" => c.id.starts_with(v.as_str()),
+                "label" => match v.split_once('=') {
+                    Some((lk, lv)) => c.labels.get(lk).is_some_and(|x| x == lv),
+                    None => c.labels.contains_key(v.as_str()),
+                },
+                "ancestor" => {
+                    let short = c.image_id.trim_start_matches("sha256:");
+                    c.image == *v
+                        || c.image.split(':').next() == Some(v.as_str()) && !v.contains(':')
+                        || (v.len() >= 4 && short.starts_with(v.trim_start_matches("sha256:")))
+                }
+                _ => false,
+            })
+        })
+    }
+}
+
+/// A container as `ps --format` sees it (docker's field names).
+fn ps_fields(c: &berth_engine::api::ContainerSummary, no_trunc: bool) -> serde_json::Value {
+    let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    serde_json::json!({
+        "ID": if no_trunc { c.id.clone() } else { c.id[..12].to_string() },
+        "Names": c.name,
+        "Image": c.image,
+        "Command": command_cell(&c.command, no_trunc),
+        "CreatedAt": chrono::DateTime::from_timestamp(c.created, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string()).unwrap_or_default(),
+        "RunningFor": ago(c.created),
+        "Status": c.status,
+        "State": c.state,
+        "Ports": "",
+        "Labels": labels.join(","),
+    })
+}
+
+fn header_of(field: &str) -> String {
+    match field {
+        "ID" => "CONTAINER ID".into(),
+        "RunningFor" => "CREATED".into(),
+        "CreatedAt" => "CREATED AT".into(),
+        f => f.to_ascii_uppercase(),
+    }
+}
+
 pub async fn ps(engine: &dyn ContainerBackend, a: &PsArgs) -> Result<u8> {
-    let all = a.all || a.latest || a.last.is_some();
+    let filter = PsFilter::parse(&a.filter)?;
+    let all = a.all || a.latest || a.last.is_some() || filter.needs_all();
     let mut v = engine.list_containers(&ContainerListOptions { all }).await?;
+    v.retain(|c| filter.matches(c));
     let limit = if a.latest { Some(1) } else { a.last };
     if let Some(n) = limit {
         v.truncate(n);
@@ -607,6 +694,42 @@ pub async fn ps(engine: &dyn ContainerBackend, a: &PsArgs) -> Result<u8> {
         for c in &v {
             println!("{}", if a.no_trunc { &c.id[..] } else { &c.id[..12] });
         }
+        return Ok(0);
+    }
+    if let Some(f) = &a.format {
+        let (table, tpl) = match f.strip_prefix("table") {
+            Some(rest) => (true, rest.trim_start().to_string()),
+            None => (false, f.clone()),
+        };
+        let tpl = if table && tpl.is_empty() {
+            "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".to_string()
+        } else {
+            tpl
+        };
+        if !table {
+            for c in &v {
+                println!("{}", crate::cmd::template::render(&tpl, &ps_fields(c, a.no_trunc))?);
+            }
+            return Ok(0);
+        }
+        // Header: each {{.Field}} replaced by docker's column name.
+        let mut head = String::new();
+        let mut rest = tpl.as_str();
+        while let Some(i) = rest.find("{{") {
+            head.push_str(&rest[..i]);
+            let Some(j) = rest[i..].find("}}") else { bail!("template: unclosed action in {tpl:?}") };
+            let field = rest[i + 2..i + j].trim().trim_start_matches('.').to_string();
+            head.push_str(&header_of(&field));
+            rest = &rest[i + j + 2..];
+        }
+        head.push_str(rest);
+        let head = head.replace("\\t", "\t");
+        let mut t = Table::new(&head.split('\t').collect::<Vec<_>>());
+        for c in &v {
+            let line = crate::cmd::template::render(&tpl, &ps_fields(c, a.no_trunc))?;
+            t.row(line.split('\t').map(String::from).collect());
+        }
+        print!("{}", t.render());
         return Ok(0);
     }
     let mut t = Table::new(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]);
