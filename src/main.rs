@@ -68,6 +68,8 @@ pub enum Command {
     Logs(cmd::containers::LogsArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(cmd::containers::WaitArgs),
+    /// Attach to a running container's input and output
+    Attach(cmd::containers::AttachArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -96,6 +98,8 @@ pub enum ContainerCommand {
     Wait(cmd::containers::WaitArgs),
     /// Display detailed information on one or more containers
     Inspect(cmd::images::InspectArgs),
+    /// Attach to a running container's input and output
+    Attach(cmd::containers::AttachArgs),
 }
 
 #[derive(Subcommand, Debug)]

@@ -429,17 +429,16 @@ fn set_size(fd: i32, rows: u16, cols: u16) {
     unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
 }
 
-#[test]
-fn interactive_shell_through_a_real_pty() {
+/// Start berth on a fresh PTY (30x100) as its controlling terminal; (child, master fd).
+fn spawn_in_pty(b: &Berth, args: &[&str]) -> (std::process::Child, i32) {
     use std::os::fd::FromRawFd;
     use std::os::unix::process::CommandExt;
-    let b = busybox();
     let (mut master, mut slave) = (0, 0);
     assert_eq!(unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) }, 0);
     set_size(master, 30, 100);
     let io = |fd: i32| unsafe { std::process::Stdio::from(std::fs::File::from_raw_fd(libc::dup(fd))) };
     let mut cmd = b.cmd();
-    cmd.args(["run", "--rm", "-it", "busybox", "sh"]).stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
+    cmd.args(args).stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
     unsafe {
         cmd.pre_exec(|| {
             libc::setsid();
@@ -447,11 +446,59 @@ fn interactive_shell_through_a_real_pty() {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().unwrap();
+    let child = cmd.spawn().unwrap();
     unsafe { libc::close(slave) };
+    (child, master)
+}
+
+fn wait_child(child: &mut std::process::Child) -> Option<i32> {
+    let t0 = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "berth did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn type_in(master: i32, s: &str) {
+    assert_eq!(unsafe { libc::write(master, s.as_ptr().cast(), s.len()) }, s.len() as isize);
+}
+
+#[test]
+fn detach_and_attach_again() {
+    let b = busybox();
+    let (mut child, master) = spawn_in_pty(&b, &["run", "-it", "--name", "shell", "busybox", "sh"]);
     let mut seen = String::new();
     read_until(master, "# ", 20, &mut seen);
-    let write = |s: &str| assert_eq!(unsafe { libc::write(master, s.as_ptr().cast(), s.len()) }, s.len() as isize);
+    type_in(master, "echo one\r");
+    read_until(master, "one\r\n", 10, &mut seen);
+    // ctrl-p ctrl-q: berth returns 0, the shell keeps running.
+    type_in(master, "\x10\x11");
+    assert_eq!(wait_child(&mut child), Some(0));
+    unsafe { libc::close(master) };
+    assert!(b.ok(&["ps"]).contains("shell"));
+    let (mut child, master) = spawn_in_pty(&b, &["attach", "shell"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut seen = String::new();
+    type_in(master, "echo $((20+22))\r");
+    read_until(master, "42", 10, &mut seen);
+    type_in(master, "exit 6\r");
+    assert_eq!(wait_child(&mut child), Some(6));
+    unsafe { libc::close(master) };
+    assert_eq!(b.ok(&["wait", "shell"]), "6\n");
+    let err = b.fails(&["attach", "shell"]);
+    assert!(err.contains("start it first"), "{err}");
+}
+
+#[test]
+fn interactive_shell_through_a_real_pty() {
+    let b = busybox();
+    let (mut child, master) = spawn_in_pty(&b, &["run", "--rm", "-it", "busybox", "sh"]);
+    let mut seen = String::new();
+    read_until(master, "# ", 20, &mut seen);
+    let write = |s: &str| type_in(master, s);
     // Typed input reaches the shell; the window size is right from the start.
     write("stty size; echo $((6*7))\r");
     read_until(master, "42", 10, &mut seen);
@@ -470,15 +517,7 @@ fn interactive_shell_through_a_real_pty() {
     write("echo still-here\r");
     read_until(master, "still-here\r\n", 10, &mut seen);
     write("exit 3\r");
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(20), "berth run -it did not exit");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(3));
+    assert_eq!(wait_child(&mut child), Some(3));
     unsafe { libc::close(master) };
     assert_eq!(b.ok(&["ps", "-aq"]), "");
 }

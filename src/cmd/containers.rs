@@ -354,10 +354,10 @@ async fn attach_interactive(engine: &LocalEngine, id: &str, tty: bool, stdin_ope
     };
     let sock = berth_engine::monitor::attach::connect(&dir).with_context(|| format!("attaching to container {}", &id[..12]))?;
     let short = id[..12].to_string();
-    match tokio::task::spawn_blocking(move || interactive_session(started, sock, tty, stdin_open, &short)).await {
-        Ok(r) => r,
-        Err(e) => bail!("attach session failed: {e}"),
-    }
+    let r = tokio::task::spawn_blocking(move || interactive_session(Some(started), sock, tty, stdin_open, &short))
+        .await
+        .map_err(|e| anyhow::anyhow!("attach session failed: {e}"))?;
+    session_code(engine, id, r).await
 }
 
 /// The terminal in raw mode for as long as this lives (only when stdin is a terminal).
@@ -399,16 +399,28 @@ fn window_size() -> Option<(u16, u16)> {
     None
 }
 
+/// How an attach session ended.
+enum SessionEnd {
+    /// The container ended; its code when the monitor said so.
+    Exited(Option<i32>),
+    /// ctrl-p ctrl-q: the container keeps running.
+    Detached,
+}
+
+/// Relay a terminal (or pipes) to the attach socket until the container ends or the user
+/// detaches. With `started` (run), the container is started once we are attached.
 fn interactive_session(
-    mut started: berth_engine::monitor::Started,
+    started: Option<berth_engine::monitor::Started>,
     sock: std::os::unix::net::UnixStream,
     tty: bool,
     stdin_open: bool,
     short: &str,
-) -> Result<u8> {
+) -> Result<SessionEnd> {
     use berth_engine::monitor::attach;
     use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
+    let detached = Arc::new(AtomicBool::new(false));
     let writer = Arc::new(Mutex::new(sock.try_clone()?));
     let send = {
         let w = writer.clone();
@@ -417,16 +429,21 @@ fn interactive_session(
     if tty && let Some((r, c)) = window_size() {
         send(attach::resize_frame(r, c));
     }
-    if let Err(e) = started.wait_running() {
-        eprintln!("Error: failed to start container {short}: {}", e.message);
-        return Ok(e.code.clamp(1, 255) as u8);
+    let mut started = started;
+    if let Some(s) = &mut started
+        && let Err(e) = s.wait_running()
+    {
+        bail!(StartFailure { code: e.code, message: format!("failed to start container {short}: {}", e.message) });
     }
     let raw = RawMode::enter(tty);
     if stdin_open {
         let send = send.clone();
+        let detached = detached.clone();
+        let sock = sock.try_clone()?;
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             let mut stdin = std::io::stdin().lock();
+            let mut prev_ctrl_p = false;
             loop {
                 match stdin.read(&mut buf) {
                     Ok(0) | Err(_) => {
@@ -434,6 +451,17 @@ fn interactive_session(
                         return;
                     }
                     Ok(n) => {
+                        // docker's detach keys: ctrl-p ctrl-q (terminals only).
+                        if tty {
+                            for &c in &buf[..n] {
+                                if prev_ctrl_p && c == 0x11 {
+                                    detached.store(true, Ordering::SeqCst);
+                                    let _ = sock.shutdown(std::net::Shutdown::Both);
+                                    return;
+                                }
+                                prev_ctrl_p = c == 0x10;
+                            }
+                        }
                         if !send(attach::frame(attach::STDIN, &buf[..n])) {
                             return;
                         }
@@ -472,7 +500,66 @@ fn interactive_session(
         }
     }
     drop(raw);
-    Ok(started.wait_exit().unwrap_or(255).clamp(0, 255) as u8)
+    if detached.load(Ordering::SeqCst) {
+        return Ok(SessionEnd::Detached);
+    }
+    Ok(SessionEnd::Exited(started.and_then(|mut s| s.wait_exit())))
+}
+
+/// A start failure with docker's exit code, carried through anyhow.
+#[derive(Debug)]
+struct StartFailure {
+    code: i32,
+    message: String,
+}
+
+impl std::fmt::Display for StartFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StartFailure {}
+
+/// Turn a session's end into berth's exit code (the container's, as docker does).
+async fn session_code(engine: &LocalEngine, id: &str, r: Result<SessionEnd>) -> Result<u8> {
+    match r {
+        Ok(SessionEnd::Detached) => Ok(0),
+        Ok(SessionEnd::Exited(Some(c))) => Ok(c.clamp(0, 255) as u8),
+        Ok(SessionEnd::Exited(None)) => Ok(engine.wait_container(id).await.unwrap_or(255).clamp(0, 255) as u8),
+        Err(e) => match e.downcast_ref::<StartFailure>() {
+            Some(f) => {
+                eprintln!("Error: {}", f.message);
+                Ok(f.code.clamp(1, 255) as u8)
+            }
+            None => Err(e),
+        },
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// Do not attach STDIN
+    #[arg(long)]
+    pub no_stdin: bool,
+    pub container: String,
+}
+
+/// `attach`: the running container's terminal or output (and stdin if it was opened).
+pub async fn attach(engine: &LocalEngine, a: &AttachArgs) -> Result<u8> {
+    let c = engine.inspect_container(&a.container).await?;
+    if !c.state.running {
+        bail!("You cannot attach to a stopped container, start it first");
+    }
+    let (_, log) = engine.container_log_path(&c.id).await?;
+    let dir = log.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let sock = berth_engine::monitor::attach::connect(&dir).with_context(|| format!("attaching to container {}", &c.id[..12]))?;
+    let (tty, stdin_open) = (c.config.tty, c.config.open_stdin && !a.no_stdin);
+    let short = c.id[..12].to_string();
+    let r = tokio::task::spawn_blocking(move || interactive_session(None, sock, tty, stdin_open, &short))
+        .await
+        .map_err(|e| anyhow::anyhow!("attach session failed: {e}"))?;
+    session_code(engine, &c.id, r).await
 }
 
 /// Start `id` and relay its output until it exits; the container's exit code.

@@ -48,6 +48,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => containers::ps(&engine, a).await,
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => containers::logs(&engine, a).await,
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => containers::wait(&engine, a).await,
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => containers::attach(&engine, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(&engine, a).await,
     }
 }
