@@ -57,6 +57,56 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Create and run a new container from an image
+    Run(cmd::containers::RunArgs),
+    /// Create a new container
+    Create(cmd::containers::CreateArgs),
+    /// Start one or more stopped containers
+    Start(cmd::containers::StartArgs),
+    /// Stop one or more running containers
+    Stop(cmd::containers::StopArgs),
+    /// Kill one or more running containers
+    Kill(cmd::containers::KillArgs),
+    /// Remove one or more containers
+    Rm(cmd::containers::RmArgs),
+    /// List containers
+    Ps(cmd::containers::PsArgs),
+    /// Fetch the logs of a container
+    Logs(cmd::containers::LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(cmd::containers::WaitArgs),
+    /// Attach to a running container's input and output
+    Attach(cmd::containers::AttachArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContainerCommand {
+    /// Create and run a new container from an image
+    Run(cmd::containers::RunArgs),
+    /// Create a new container
+    Create(cmd::containers::CreateArgs),
+    /// Start one or more stopped containers
+    Start(cmd::containers::StartArgs),
+    /// Stop one or more running containers
+    Stop(cmd::containers::StopArgs),
+    /// Kill one or more running containers
+    Kill(cmd::containers::KillArgs),
+    /// Remove one or more containers
+    Rm(cmd::containers::RmArgs),
+    /// List containers
+    #[command(visible_alias = "list")]
+    Ls(cmd::containers::PsArgs),
+    /// Fetch the logs of a container
+    Logs(cmd::containers::LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(cmd::containers::WaitArgs),
+    /// Display detailed information on one or more containers
+    Inspect(cmd::images::InspectArgs),
+    /// Attach to a running container's input and output
+    Attach(cmd::containers::AttachArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,6 +137,13 @@ pub enum ImageCommand {
 }
 
 fn main() -> ExitCode {
+    // The container monitor must stay single-threaded (libcontainer forks with clone3 and
+    // runs Rust in the child): dispatch it before clap or tokio start anything. It keeps
+    // SIGPIPE ignored (a vanished attach client must not kill it).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "monitor") {
+        return monitor_main(&args[2..]);
+    }
     // Die quietly on a closed pipe (`berth images | head`) like any Unix tool, instead of
     // panicking in println!.
     unsafe {
@@ -116,6 +173,34 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("Error: {}", one_line(&e));
             ExitCode::from(1)
+        }
+    }
+}
+
+/// `berth monitor --root DIR --status-fd N ID` (hidden; spawned by `start`).
+fn monitor_main(args: &[std::ffi::OsString]) -> ExitCode {
+    let (mut root, mut fd, mut id, mut wait_attach) = (None, None, None, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.to_str() {
+            Some("--root") => root = it.next().map(PathBuf::from),
+            Some("--status-fd") => fd = it.next().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()),
+            Some("--wait-attach") => wait_attach = true,
+            Some(s) => id = Some(s.to_string()),
+            None => {}
+        }
+    }
+    // Debugging aid: BERTH_MONITOR_LOG=FILE records the monitor's (and libcontainer's) tracing.
+    if let Some(p) = std::env::var_os("BERTH_MONITOR_LOG")
+        && let Ok(f) = std::fs::OpenOptions::new().create(true).append(true).open(p)
+    {
+        tracing_subscriber::fmt().with_writer(std::sync::Mutex::new(f)).with_env_filter("debug").with_ansi(false).init();
+    }
+    match (root, fd, id) {
+        (Some(r), Some(f), Some(i)) => berth_engine::monitor::main(&r, &i, f, wait_attach),
+        _ => {
+            eprintln!("Error: usage: berth monitor --root DIR --status-fd N ID (internal)");
+            ExitCode::from(125)
         }
     }
 }

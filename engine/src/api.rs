@@ -173,6 +173,186 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// What `create`/`run` asked for, in backend-neutral terms (docker's flags).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerCreate {
+    pub image: String,
+    pub name: Option<String>,
+    /// Overrides the image's CMD when non-empty.
+    pub cmd: Vec<String>,
+    /// `--entrypoint` (`Some("")` clears the image's).
+    pub entrypoint: Option<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub restart: Option<String>,
+    pub auto_remove: bool,
+    /// `default`, `none` or `host`.
+    pub network: Option<String>,
+    pub privileged: bool,
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub cpu_shares: Option<u64>,
+    pub pids_limit: Option<i64>,
+}
+
+/// One row of `ps`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSummary {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub image_id: String,
+    /// The command line as docker shows it (entrypoint and cmd joined).
+    pub command: String,
+    /// Unix seconds.
+    pub created: i64,
+    /// created, running, paused, exited, dead.
+    pub state: String,
+    /// docker's "Up 3 minutes", "Exited (0) 2 hours ago", "Created".
+    pub status: String,
+    pub exit_code: i64,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ContainerListOptions {
+    pub all: bool,
+}
+
+/// `inspect` of a container: the State part docker users script against.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerInspect {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub path: String,
+    pub args: Vec<String>,
+    pub state: ContainerState,
+    pub image: String,
+    pub restart_count: i64,
+    pub config: ContainerInspectConfig,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerState {
+    pub status: String,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub dead: bool,
+    pub pid: i64,
+    pub exit_code: i64,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerInspectConfig {
+    pub hostname: String,
+    pub user: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub env: Vec<String>,
+    pub cmd: Vec<String>,
+    pub image: String,
+    pub working_dir: String,
+    pub entrypoint: Vec<String>,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// One line of container output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub stream: String,
+    /// RFC 3339 with nanoseconds.
+    pub time: String,
+    pub line: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LogOptions {
+    pub follow: bool,
+    /// Last N lines only.
+    pub tail: Option<usize>,
+}
+
+/// A container's processes, as `top` prints them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TopResult {
+    pub titles: Vec<String>,
+    pub processes: Vec<Vec<String>>,
+}
+
+/// Host overview for `info` and the dashboard header.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemInfo {
+    /// "berth" or "docker".
+    pub engine: String,
+    pub server_version: String,
+    pub hostname: String,
+    pub kernel_version: String,
+    pub operating_system: String,
+    pub architecture: String,
+    pub cpus: u32,
+    pub memory_total: u64,
+    /// 1 or 2.
+    pub cgroup_version: u32,
+    pub cgroup_driver: String,
+    pub storage_driver: String,
+    pub root_dir: String,
+    pub runtime: String,
+    pub containers: u64,
+    pub containers_running: u64,
+    pub containers_paused: u64,
+    pub containers_stopped: u64,
+    pub images: u64,
+}
+
+/// `system df`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiskUsage {
+    pub images: Vec<ImageUsage>,
+    pub containers: Vec<ContainerUsage>,
+    /// Bytes held by image layers (shared layers counted once).
+    pub layers_size: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageUsage {
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    pub created: i64,
+    pub size: u64,
+    /// Bytes shared with other images.
+    pub shared_size: u64,
+    pub containers: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerUsage {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    /// Bytes written by the container (its upper layer).
+    pub size_rw: u64,
+    pub state: String,
+    pub status: String,
+    pub created: i64,
+}
+
 /// The one interface every front end uses.
 #[async_trait]
 pub trait ContainerBackend: Send + Sync {
@@ -203,6 +383,37 @@ pub trait ContainerBackend: Send + Sync {
     ) -> Result<String>;
     /// Check credentials against a registry (the caller stores them on success).
     async fn login(&self, registry: &str, creds: &Credentials) -> Result<String>;
+
+    /// Create a container (not started); returns its ID.
+    async fn create_container(&self, opts: &ContainerCreate) -> Result<String>;
+    /// Start a created or exited container; returns when it runs.
+    async fn start_container(&self, id: &str) -> Result<()>;
+    /// SIGTERM (or the image's stop signal), then SIGKILL after `timeout` seconds (default 10).
+    async fn stop_container(&self, id: &str, timeout: Option<u32>) -> Result<()>;
+    /// Send a signal (`KILL`, `SIGTERM`, `9`...).
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<()>;
+    /// Remove; a running container only with `force` (it is killed first).
+    async fn remove_container(&self, id: &str, force: bool) -> Result<()>;
+    async fn list_containers(&self, opts: &ContainerListOptions) -> Result<Vec<ContainerSummary>>;
+    async fn inspect_container(&self, id: &str) -> Result<ContainerInspect>;
+    /// Block until the container is not running; its exit code.
+    async fn wait_container(&self, id: &str) -> Result<i64>;
+    /// The container's output; with `follow` the stream ends when the container does.
+    async fn container_logs(&self, id: &str, opts: &LogOptions) -> Result<BoxStream<'static, Result<LogLine>>>;
+
+    /// Live stats: one `Vec` per interval with a sample for each running container named
+    /// in `ids` (every running container when empty: new ones join, stopped ones leave).
+    /// The first batch comes at once (CPU % is 0 until there is a previous reading).
+    fn stats(&self, ids: Vec<String>, interval: std::time::Duration) -> BoxStream<'static, Result<Vec<StatsSample>>>;
+    /// The container's processes; `ps_args` empty for the default `ps -ef` columns.
+    async fn top(&self, id: &str, ps_args: Vec<String>) -> Result<TopResult>;
+    async fn system_info(&self) -> Result<SystemInfo>;
+    async fn disk_usage(&self) -> Result<DiskUsage>;
+    async fn pause_container(&self, id: &str) -> Result<()>;
+    async fn unpause_container(&self, id: &str) -> Result<()>;
+    /// Stop (with `timeout` like `stop`) then start.
+    async fn restart_container(&self, id: &str, timeout: Option<u32>) -> Result<()>;
+    async fn rename_container(&self, id: &str, new_name: &str) -> Result<()>;
 }
 
 /// One stats reading of one container (docker's `stats` fields).

@@ -53,6 +53,10 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// The container's process could not be started; `code` is docker's exit code for it
+    /// (126 not executable, 127 not found, 125 otherwise).
+    #[error("{message}")]
+    StartFailed { code: i32, message: String },
     #[error("{0}")]
     Other(String),
 }

@@ -7,7 +7,9 @@ pub mod error;
 pub mod human;
 pub mod image;
 pub mod local;
+pub mod monitor;
 pub mod registry;
+pub mod runtime;
 pub mod stats;
 pub mod store;
 

@@ -55,7 +55,7 @@ pub struct HistoryArgs {
     pub image: String,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct InspectArgs {
     /// Format output using a Go-style template ({{.Id}}, {{json .Config}})
     #[arg(short, long)]

@@ -6,9 +6,10 @@ use berth_engine::api::ContainerBackend;
 use berth_engine::docker::DockerBackend;
 use berth_engine::local::LocalEngine;
 
-use crate::{Cli, Command, ImageCommand};
+use crate::{Cli, Command, ContainerCommand, ImageCommand};
 
 pub mod archive;
+pub mod containers;
 pub mod images;
 pub mod registry;
 pub mod template;
@@ -45,7 +46,23 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(engine, a).await,
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(engine, a).await,
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(engine, a).await,
-        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => images::inspect(engine, a).await,
+        Command::Inspect(a) => containers::inspect(engine, a).await,
+        Command::Image(ImageCommand::Inspect(a)) => images::inspect(engine, a).await,
+        Command::Container(ContainerCommand::Inspect(a)) => {
+            let mut a = a.clone();
+            a.kind = Some("container".into());
+            containers::inspect(engine, &a).await
+        }
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => containers::run(&local_engine(&cli)?, a).await,
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => containers::create(&local_engine(&cli)?, a).await,
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => containers::start(&local_engine(&cli)?, a).await,
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => containers::stop(engine, a).await,
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => containers::kill(engine, a).await,
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => containers::rm(engine, a).await,
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => containers::ps(engine, a).await,
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => containers::logs(engine, a).await,
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => containers::wait(engine, a).await,
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => containers::attach(&local_engine(&cli)?, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
     }
 }

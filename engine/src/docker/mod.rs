@@ -10,6 +10,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::api::*;
 
+mod containers;
 mod images;
 
 /// How long connecting (and the version handshake) may take.
@@ -164,7 +165,6 @@ pub(crate) fn map_err(what: &str, kind: NotFound) -> impl Fn(BollardError) -> En
 #[derive(Clone, Copy)]
 pub(crate) enum NotFound {
     Image,
-    #[allow(dead_code)]
     Container,
 }
 
@@ -236,5 +236,68 @@ impl ContainerBackend for DockerBackend {
     async fn login(&self, registry: &str, creds: &Credentials) -> Result<String> {
         // bollard has no /auth call; the registry itself is the authority on credentials.
         crate::registry::auth::check_login(registry, creds).await
+    }
+
+    async fn create_container(&self, opts: &ContainerCreate) -> Result<String> {
+        containers::create(self, opts).await
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        self.client
+            .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(map_err(id, NotFound::Container))
+    }
+
+    async fn stop_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
+        containers::stop(self, id, timeout).await
+    }
+
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<()> {
+        containers::kill(self, id, signal).await
+    }
+
+    async fn remove_container(&self, id: &str, force: bool) -> Result<()> {
+        containers::remove(self, id, force).await
+    }
+
+    async fn list_containers(&self, opts: &ContainerListOptions) -> Result<Vec<ContainerSummary>> {
+        containers::list(self, opts).await
+    }
+
+    async fn inspect_container(&self, id: &str) -> Result<ContainerInspect> {
+        containers::inspect(self, id).await
+    }
+
+    async fn wait_container(&self, id: &str) -> Result<i64> {
+        containers::wait(self, id).await
+    }
+
+    async fn container_logs(&self, id: &str, opts: &LogOptions) -> Result<BoxStream<'static, Result<LogLine>>> {
+        containers::logs(self, id, opts).await
+    }
+    fn stats(&self, _ids: Vec<String>, _interval: std::time::Duration) -> BoxStream<'static, Result<Vec<StatsSample>>> {
+        futures_util::StreamExt::boxed(futures_util::stream::once(async { Err(EngineError::Unsupported("WAVE2: stats".into())) }))
+    }
+    async fn top(&self, _id: &str, _ps_args: Vec<String>) -> Result<TopResult> {
+        Err(EngineError::Unsupported("WAVE2: top".into()))
+    }
+    async fn system_info(&self) -> Result<SystemInfo> {
+        Err(EngineError::Unsupported("WAVE2: info".into()))
+    }
+    async fn disk_usage(&self) -> Result<DiskUsage> {
+        Err(EngineError::Unsupported("WAVE2: df".into()))
+    }
+    async fn pause_container(&self, _id: &str) -> Result<()> {
+        Err(EngineError::Unsupported("WAVE2: pause".into()))
+    }
+    async fn unpause_container(&self, _id: &str) -> Result<()> {
+        Err(EngineError::Unsupported("WAVE2: unpause".into()))
+    }
+    async fn restart_container(&self, _id: &str, _timeout: Option<u32>) -> Result<()> {
+        Err(EngineError::Unsupported("WAVE2: restart".into()))
+    }
+    async fn rename_container(&self, _id: &str, _new_name: &str) -> Result<()> {
+        Err(EngineError::Unsupported("WAVE2: rename".into()))
     }
 }

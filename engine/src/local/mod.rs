@@ -10,7 +10,10 @@ use crate::api::*;
 use crate::image::digest::Digest;
 use crate::store::images::{ImageRecord, ImageStore, Removed};
 
+mod containers;
 mod images;
+
+pub use containers::read_entries as read_log_entries;
 
 /// Default state root when running as root.
 pub const DEFAULT_ROOT: &str = "/var/lib/berth";
@@ -52,9 +55,36 @@ impl LocalEngine {
         self.inner.resolve_image(name)
     }
 
-    /// Whether a container uses this image (containers arrive with the runtime).
-    pub(crate) fn image_in_use(_inner: &Inner, _id: &Digest) -> bool {
-        false
+    /// Whether a container uses this image.
+    pub(crate) fn image_in_use(inner: &Inner, id: &Digest) -> bool {
+        containers::image_in_use(inner, id.as_str())
+    }
+
+    /// The berth binary that `berth monitor` runs from (this process's executable).
+    fn monitor_exe() -> Result<PathBuf> {
+        std::env::current_exe().map_err(|e| EngineError::io_ctx("locating the berth executable", e))
+    }
+
+    /// Start a container and keep its monitor's status pipe: `wait_exit()` on it yields the
+    /// exit code even for `--rm` containers. None if it was already running.
+    pub async fn start_attached(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
+        let id = id.to_string();
+        let exe = Self::monitor_exe()?;
+        self.blocking(move |i| containers::start(i, &exe, &id, false)).await
+    }
+
+    /// Like [`Self::start_attached`], but the monitor waits for a client on the attach
+    /// socket before the container starts (`run -i/-t`): connect, then `wait_running()`.
+    pub async fn start_interactive(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
+        let id = id.to_string();
+        let exe = Self::monitor_exe()?;
+        self.blocking(move |i| containers::start(i, &exe, &id, true)).await
+    }
+
+    /// Path of a container's json-file log (and its full ID).
+    pub async fn container_log_path(&self, id: &str) -> Result<(String, PathBuf)> {
+        let id = id.to_string();
+        self.blocking(move |i| containers::log_path(i, &id).map(|(r, p)| (r.id, p))).await
     }
 }
 
@@ -157,5 +187,78 @@ impl ContainerBackend for LocalEngine {
 
     async fn login(&self, registry: &str, creds: &Credentials) -> Result<String> {
         crate::registry::auth::check_login(registry, creds).await
+    }
+
+    async fn create_container(&self, opts: &ContainerCreate) -> Result<String> {
+        let opts = opts.clone();
+        self.blocking(move |i| containers::create(i, &opts)).await
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        self.start_attached(id).await.map(|_| ())
+    }
+
+    async fn stop_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
+        let id = id.to_string();
+        self.blocking(move |i| containers::stop(i, &id, timeout)).await
+    }
+
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<()> {
+        let (id, sig) = (id.to_string(), signal.to_string());
+        self.blocking(move |i| containers::kill(i, &id, &sig)).await
+    }
+
+    async fn remove_container(&self, id: &str, force: bool) -> Result<()> {
+        let id = id.to_string();
+        self.blocking(move |i| containers::remove(i, &id, force)).await
+    }
+
+    async fn list_containers(&self, opts: &ContainerListOptions) -> Result<Vec<ContainerSummary>> {
+        let opts = opts.clone();
+        self.blocking(move |i| containers::list(i, &opts)).await
+    }
+
+    async fn inspect_container(&self, id: &str) -> Result<ContainerInspect> {
+        let id = id.to_string();
+        self.blocking(move |i| containers::inspect(i, &id)).await
+    }
+
+    async fn wait_container(&self, id: &str) -> Result<i64> {
+        let id = id.to_string();
+        self.blocking(move |i| containers::wait(i, &id)).await
+    }
+
+    async fn container_logs(&self, id: &str, opts: &LogOptions) -> Result<BoxStream<'static, Result<LogLine>>> {
+        let id = id.to_string();
+        let (rec, path) = self.blocking(move |i| containers::log_path(i, &id)).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let inner = self.inner.clone();
+        let opts = opts.clone();
+        tokio::task::spawn_blocking(move || containers::follow_logs(&inner, &rec, &path, &opts, tx));
+        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) })))
+    }
+    fn stats(&self, _ids: Vec<String>, _interval: std::time::Duration) -> BoxStream<'static, Result<Vec<StatsSample>>> {
+        futures_util::StreamExt::boxed(futures_util::stream::once(async { Err(EngineError::Unsupported("WAVE2: stats".into())) }))
+    }
+    async fn top(&self, _id: &str, _ps_args: Vec<String>) -> Result<TopResult> {
+        Err(EngineError::Unsupported("WAVE2: top".into()))
+    }
+    async fn system_info(&self) -> Result<SystemInfo> {
+        Err(EngineError::Unsupported("WAVE2: info".into()))
+    }
+    async fn disk_usage(&self) -> Result<DiskUsage> {
+        Err(EngineError::Unsupported("WAVE2: df".into()))
+    }
+    async fn pause_container(&self, _id: &str) -> Result<()> {
+        Err(EngineError::Unsupported("WAVE2: pause".into()))
+    }
+    async fn unpause_container(&self, _id: &str) -> Result<()> {
+        Err(EngineError::Unsupported("WAVE2: unpause".into()))
+    }
+    async fn restart_container(&self, _id: &str, _timeout: Option<u32>) -> Result<()> {
+        Err(EngineError::Unsupported("WAVE2: restart".into()))
+    }
+    async fn rename_container(&self, _id: &str, _new_name: &str) -> Result<()> {
+        Err(EngineError::Unsupported("WAVE2: rename".into()))
     }
 }

@@ -11,7 +11,8 @@ use crate::error::{EngineError, Result};
 pub const DB_FILE: &str = "berth.db";
 
 /// Schema, one entry per version; never edit an entry once released, append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE images (
     id              TEXT PRIMARY KEY,      -- sha256:<config digest>
     manifest_digest TEXT,                  -- the manifest we keep in the content store
@@ -49,7 +50,34 @@ CREATE TABLE layer_blobs (
     size       INTEGER NOT NULL
 );
 CREATE INDEX layer_blobs_diff ON layer_blobs(diff_id);
-"#];
+"#,
+    r#"
+CREATE TABLE containers (
+    id            TEXT PRIMARY KEY,        -- 64 hex
+    name          TEXT NOT NULL UNIQUE,    -- without the leading '/'
+    image_id      TEXT NOT NULL,           -- sha256:<config digest>
+    image_name    TEXT NOT NULL,           -- what the user typed (docker's .Config.Image)
+    config        TEXT NOT NULL,           -- JSON: runtime::RunConfig
+    created       INTEGER NOT NULL,        -- unix nanoseconds
+    state         TEXT NOT NULL,           -- created|running|paused|exited|dead
+    pid           INTEGER NOT NULL DEFAULT 0,
+    pid_start     INTEGER NOT NULL DEFAULT 0, -- /proc/<pid>/stat starttime, guards against pid reuse
+    monitor_pid   INTEGER NOT NULL DEFAULT 0,
+    monitor_start INTEGER NOT NULL DEFAULT 0,
+    exit_code     INTEGER NOT NULL DEFAULT 0,
+    oom_killed    INTEGER NOT NULL DEFAULT 0,
+    error         TEXT NOT NULL DEFAULT '',
+    started_at    INTEGER NOT NULL DEFAULT 0,
+    finished_at   INTEGER NOT NULL DEFAULT 0,
+    restart_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX containers_image ON containers(image_id);
+"#,
+    r#"
+-- set by stop/rm so the restart policy leaves the container down; cleared by start
+ALTER TABLE containers ADD COLUMN manual_stop INTEGER NOT NULL DEFAULT 0;
+"#,
+];
 
 /// A connection to the state database.
 pub struct Db {

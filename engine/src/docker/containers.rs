@@ -1,0 +1,158 @@
+//! Container verbs over the Docker Engine API.
+use bollard::models::{ContainerCreateBody, HostConfig, RestartPolicy, RestartPolicyNameEnum};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::stream::{BoxStream, StreamExt};
+
+use super::{DockerBackend, NotFound, describe, map_err};
+use crate::api::*;
+
+fn restart_policy(s: &str) -> Result<RestartPolicy> {
+    let (name, max) = match s.split_once(':') {
+        Some(("on-failure", n)) => {
+            ("on-failure", Some(n.parse::<i64>().map_err(|_| EngineError::InvalidArgument(format!("invalid restart policy {s:?}")))?))
+        }
+        Some(_) => return Err(EngineError::InvalidArgument(format!("invalid restart policy {s:?}"))),
+        None => (s, None),
+    };
+    let name = match name {
+        "" | "no" => RestartPolicyNameEnum::NO,
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        _ => return Err(EngineError::InvalidArgument(format!("invalid restart policy {s:?}"))),
+    };
+    Ok(RestartPolicy { name: Some(name), maximum_retry_count: max })
+}
+
+pub(super) async fn create(d: &DockerBackend, o: &ContainerCreate) -> Result<String> {
+    let host = HostConfig {
+        memory: o.memory,
+        memory_swap: o.memory_swap,
+        nano_cpus: o.nano_cpus,
+        cpu_shares: o.cpu_shares.map(|c| c as i64),
+        pids_limit: o.pids_limit,
+        privileged: Some(o.privileged),
+        network_mode: o.network.clone().filter(|n| n != "default"),
+        restart_policy: o.restart.as_deref().map(restart_policy).transpose()?,
+        auto_remove: Some(o.auto_remove),
+        ..Default::default()
+    };
+    let body = ContainerCreateBody {
+        image: Some(o.image.clone()),
+        cmd: (!o.cmd.is_empty()).then(|| o.cmd.clone()),
+        entrypoint: o.entrypoint.as_ref().map(|e| if e.is_empty() { vec![] } else { vec![e.clone()] }),
+        env: (!o.env.is_empty()).then(|| o.env.clone()),
+        working_dir: o.workdir.clone(),
+        user: o.user.clone(),
+        hostname: o.hostname.clone(),
+        tty: Some(o.tty),
+        open_stdin: Some(o.open_stdin),
+        attach_stdin: Some(o.open_stdin),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        labels: (!o.labels.is_empty()).then(|| o.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        host_config: Some(host),
+        ..Default::default()
+    };
+    let mut b = CreateContainerOptionsBuilder::default();
+    if let Some(n) = &o.name {
+        b = b.name(n);
+    }
+    let r = d.client.create_container(Some(b.build()), body).await.map_err(map_err(&o.image, NotFound::Image))?;
+    Ok(r.id)
+}
+
+pub(super) async fn list(d: &DockerBackend, o: &ContainerListOptions) -> Result<Vec<ContainerSummary>> {
+    let list = d
+        .client
+        .list_containers(Some(ListContainersOptionsBuilder::default().all(o.all).build()))
+        .await
+        .map_err(|e| EngineError::Other(describe(&e)))?;
+    Ok(list
+        .into_iter()
+        .map(|c| {
+            let status = c.status.unwrap_or_default();
+            // "Exited (137) 2 minutes ago" carries the exit code the list omits.
+            let exit_code = status.strip_prefix("Exited (").and_then(|r| r.split(')').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+            ContainerSummary {
+                id: c.id.unwrap_or_default(),
+                name: c.names.and_then(|n| n.into_iter().next()).unwrap_or_default().trim_start_matches('/').to_string(),
+                image: c.image.unwrap_or_default(),
+                image_id: c.image_id.unwrap_or_default(),
+                command: c.command.unwrap_or_default(),
+                created: c.created.unwrap_or(0),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                status,
+                exit_code,
+                labels: c.labels.unwrap_or_default().into_iter().collect(),
+            }
+        })
+        .collect())
+}
+
+pub(super) async fn inspect(d: &DockerBackend, id: &str) -> Result<ContainerInspect> {
+    let c = d.client.inspect_container(id, None).await.map_err(map_err(id, NotFound::Container))?;
+    let v = serde_json::to_value(c).map_err(|e| EngineError::Other(format!("decoding container {id}: {e}")))?;
+    let mut out: ContainerInspect = serde_json::from_value(v).map_err(|e| EngineError::Other(format!("decoding container {id}: {e}")))?;
+    out.name = out.name.trim_start_matches('/').to_string();
+    Ok(out)
+}
+
+pub(super) async fn stop(d: &DockerBackend, id: &str, timeout: Option<u32>) -> Result<()> {
+    let mut b = StopContainerOptionsBuilder::default();
+    if let Some(t) = timeout {
+        b = b.t(t as i32);
+    }
+    d.client.stop_container(id, Some(b.build())).await.map_err(map_err(id, NotFound::Container))
+}
+
+pub(super) async fn kill(d: &DockerBackend, id: &str, signal: &str) -> Result<()> {
+    d.client
+        .kill_container(id, Some(KillContainerOptionsBuilder::default().signal(signal).build()))
+        .await
+        .map_err(map_err(id, NotFound::Container))
+}
+
+pub(super) async fn remove(d: &DockerBackend, id: &str, force: bool) -> Result<()> {
+    d.client
+        .remove_container(id, Some(RemoveContainerOptionsBuilder::default().force(force).build()))
+        .await
+        .map_err(map_err(id, NotFound::Container))
+}
+
+pub(super) async fn wait(d: &DockerBackend, id: &str) -> Result<i64> {
+    let mut s = d.client.wait_container(id, None);
+    match s.next().await {
+        Some(Ok(r)) => Ok(r.status_code),
+        // bollard reports a non-zero exit as an error carrying the code.
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+        Some(Err(e)) => Err(map_err(id, NotFound::Container)(e)),
+        None => Err(EngineError::Other(format!("waiting for {id}: the daemon closed the stream"))),
+    }
+}
+
+pub(super) async fn logs(d: &DockerBackend, id: &str, o: &LogOptions) -> Result<BoxStream<'static, Result<LogLine>>> {
+    // Check the container exists first, so a typo is an error, not an empty stream.
+    d.client.inspect_container(id, None).await.map_err(map_err(id, NotFound::Container))?;
+    let tail = o.tail.map(|n| n.to_string()).unwrap_or_else(|| "all".into());
+    let opts = LogsOptionsBuilder::default().follow(o.follow).stdout(true).stderr(true).timestamps(true).tail(&tail).build();
+    let s = d.client.logs(id, Some(opts)).map(|item| {
+        let item = item.map_err(|e| EngineError::Other(describe(&e)))?;
+        let (stream, msg) = match item {
+            bollard::container::LogOutput::StdErr { message } => ("stderr", message),
+            bollard::container::LogOutput::StdOut { message } | bollard::container::LogOutput::Console { message } => ("stdout", message),
+            bollard::container::LogOutput::StdIn { message } => ("stdin", message),
+        };
+        let text = String::from_utf8_lossy(&msg).into_owned();
+        // With timestamps=true every line starts "RFC3339Nano ".
+        let (time, line) = match text.split_once(' ') {
+            Some((t, rest)) if t.len() >= 20 && t.as_bytes()[4] == b'-' => (t.to_string(), rest.to_string()),
+            _ => (String::new(), text),
+        };
+        Ok(LogLine { stream: stream.to_string(), time, line })
+    });
+    Ok(s.boxed())
+}

@@ -1,0 +1,488 @@
+//! Containers for `LocalEngine`: create (a database row and a directory), start (spawn the
+//! monitor), stop/kill (signals to the recorded init pid, guarded against pid reuse), rm,
+//! ps, inspect, wait and logs (the monitor's json-file log). Everything here runs in
+//! the caller's process and never forks a container itself: only `berth monitor` does.
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use crate::api::*;
+use crate::human::human_duration;
+use crate::local::Inner;
+use crate::monitor::{self, log::Entry};
+use crate::runtime::bundle::Paths;
+use crate::runtime::names::{random_name, valid_name};
+use crate::runtime::state::{self, ContainerRecord, RunConfig, State, alive, new_id, now_nanos};
+
+/// docker refuses limits below this.
+const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+
+pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
+    if let Some(n) = &o.name
+        && !valid_name(n)
+    {
+        return Err(EngineError::InvalidArgument(format!("Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+    }
+    let network = match o.network.as_deref() {
+        None | Some("default") | Some("bridge") => "default",
+        Some("none") => "none",
+        Some("host") => "host",
+        Some(n) => return Err(EngineError::InvalidArgument(format!("network {n} not found"))),
+    };
+    let restart = o.restart.clone().unwrap_or_else(|| "no".into());
+    validate_restart(&restart)?;
+    if o.auto_remove && restart != "no" {
+        return Err(EngineError::InvalidArgument("conflicting options: cannot specify both --restart and --rm".into()));
+    }
+    if let Some(m) = o.memory
+        && m < MIN_MEMORY
+    {
+        return Err(EngineError::InvalidArgument("Minimum memory limit allowed is 6MB".into()));
+    }
+    if let (Some(m), Some(s)) = (o.memory, o.memory_swap)
+        && s != -1
+        && s < m
+    {
+        return Err(EngineError::InvalidArgument("Minimum memoryswap limit should be larger than memory limit, see usage".into()));
+    }
+    if o.memory_swap.is_some() && o.memory.is_none() {
+        return Err(EngineError::InvalidArgument("You should always set the Memory limit when using Memoryswap limit, see usage".into()));
+    }
+    let img = i.images.resolve(&o.image)?;
+    let (_, ic) = i.images.config(&img.id)?;
+    i.images.image_layers(&img)?;
+    let cc = ic.config.unwrap_or_default();
+    let entrypoint = match &o.entrypoint {
+        Some(e) if e.is_empty() => vec![],
+        Some(e) => vec![e.clone()],
+        None => cc.entrypoint.clone().unwrap_or_default(),
+    };
+    let cmd = if !o.cmd.is_empty() {
+        o.cmd.clone()
+    } else if o.entrypoint.is_some() {
+        vec![]
+    } else {
+        cc.cmd.clone().unwrap_or_default()
+    };
+    if entrypoint.is_empty() && cmd.is_empty() {
+        return Err(EngineError::InvalidArgument("No command specified".into()));
+    }
+    let mut env: Vec<String> = cc.env.clone().unwrap_or_default();
+    for e in &o.env {
+        let (k, v) = match e.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => match std::env::var(e) {
+                Ok(v) => (e.clone(), v),
+                Err(_) => continue,
+            },
+        };
+        if k.is_empty() {
+            return Err(EngineError::InvalidArgument(format!("invalid environment variable: {e}")));
+        }
+        env.retain(|x| x.split_once('=').map(|(a, _)| a) != Some(k.as_str()) && x != &k);
+        env.push(format!("{k}={v}"));
+    }
+    let mut labels: BTreeMap<String, String> = cc.labels.clone().unwrap_or_default();
+    labels.extend(o.labels.clone());
+    let id = new_id();
+    let config = RunConfig {
+        entrypoint,
+        cmd,
+        env,
+        workdir: o.workdir.clone().or(cc.working_dir.clone()).unwrap_or_default(),
+        user: o.user.clone().or(cc.user.clone()).unwrap_or_default(),
+        hostname: o.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
+        tty: o.tty,
+        open_stdin: o.open_stdin,
+        labels,
+        restart,
+        auto_remove: o.auto_remove,
+        network: network.into(),
+        privileged: o.privileged,
+        memory: o.memory,
+        memory_swap: o.memory_swap,
+        nano_cpus: o.nano_cpus,
+        cpu_shares: o.cpu_shares,
+        pids_limit: o.pids_limit,
+        stop_signal: cc.stop_signal.clone(),
+    };
+    if !config.workdir.is_empty() && !config.workdir.starts_with('/') {
+        return Err(EngineError::InvalidArgument(format!(
+            "the working directory '{}' is invalid, it needs to be an absolute path",
+            config.workdir
+        )));
+    }
+    let rec = ContainerRecord {
+        id: id.clone(),
+        name: o.name.clone().map(|n| n.trim_start_matches('/').to_string()).unwrap_or_else(random_name),
+        image_id: img.id.to_string(),
+        image_name: o.image.clone(),
+        config,
+        created: now_nanos(),
+        state: State::Created,
+        pid: 0,
+        pid_start: 0,
+        monitor_pid: 0,
+        monitor_start: 0,
+        exit_code: 0,
+        oom_killed: false,
+        error: String::new(),
+        started_at: 0,
+        finished_at: 0,
+        restart_count: 0,
+    };
+    let paths = Paths::new(&i.root, &id);
+    std::fs::create_dir_all(&paths.dir).map_err(|e| EngineError::io(&paths.dir, e))?;
+    // The log exists from the start, so `run` can open it before the container can end.
+    let log = paths.log(&id);
+    std::fs::File::create(&log).map_err(|e| EngineError::io(&log, e))?;
+    if let Err(e) = state::insert(&mut i.images.db(), &rec, o.name.is_some()) {
+        let _ = std::fs::remove_dir_all(&paths.dir);
+        return Err(e);
+    }
+    Ok(id)
+}
+
+fn validate_restart(r: &str) -> Result<()> {
+    let ok = match r.split_once(':') {
+        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
+        Some(_) => false,
+        None => matches!(r, "no" | "always" | "unless-stopped" | "on-failure"),
+    };
+    if ok { Ok(()) } else { Err(EngineError::InvalidArgument(format!("invalid restart policy: {r}"))) }
+}
+
+/// The record, with a running state corrected if its monitor died without recording.
+pub(crate) fn lookup(i: &Inner, id: &str) -> Result<ContainerRecord> {
+    let rec = state::resolve(&i.images.db(), id)?;
+    refresh(i, rec)
+}
+
+fn refresh(i: &Inner, rec: ContainerRecord) -> Result<ContainerRecord> {
+    let active = |r: &ContainerRecord| matches!(r.state, State::Running | State::Paused | State::Restarting);
+    if !active(&rec) || alive(rec.monitor_pid, rec.monitor_start) || alive(rec.pid, rec.pid_start) {
+        return Ok(rec);
+    }
+    // The monitor is gone without recording an exit (killed, or the host rebooted).
+    let mut db = i.images.db();
+    let Some(fresh) = state::get(&db, &rec.id)? else { return Ok(rec) };
+    if !active(&fresh) || alive(fresh.monitor_pid, fresh.monitor_start) {
+        return Ok(fresh);
+    }
+    state::set_exited(&mut db, &fresh.id, 255, false, "the container's monitor exited unexpectedly")?;
+    state::clear_monitor(&mut db, &fresh.id)?;
+    state::get(&db, &fresh.id)?.ok_or_else(|| EngineError::ContainerNotFound(fresh.id.clone()))
+}
+
+pub(crate) fn is_running(rec: &ContainerRecord) -> bool {
+    matches!(rec.state, State::Running | State::Paused) && alive(rec.pid, rec.pid_start)
+}
+
+/// Spawn the monitor for `id`; returns its status pipe once the container runs.
+pub(crate) fn start(i: &Inner, exe: &Path, id: &str, wait_attach: bool) -> Result<Option<monitor::Started>> {
+    let rec = lookup(i, id)?;
+    if is_running(&rec) {
+        return Ok(None);
+    }
+    if rec.monitor_pid > 0 && alive(rec.monitor_pid, rec.monitor_start) {
+        return Err(EngineError::Conflict(format!("container {} is being started or stopped", rec.id)));
+    }
+    state::set_manual_stop(&mut i.images.db(), &rec.id, false)?;
+    // A monitor killed mid-run leaves libcontainer's state, the cgroup and the mount behind.
+    let stale = monitor::runtime_root(&i.root).join(&rec.id);
+    if stale.exists() {
+        if let Ok(mut c) = libcontainer::container::Container::load(stale.clone()) {
+            let _ = c.delete(true);
+        }
+        let _ = crate::store::snapshots::remove_tree(&stale);
+    }
+    let _ = crate::runtime::rootfs::unmount_rootfs(&Paths::new(&i.root, &rec.id));
+    match monitor::spawn(exe, &i.root, &rec.id, wait_attach) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => {
+            Err(EngineError::StartFailed { code: e.code, message: format!("failed to start container {}: {}", &rec.id[..12], e.message) })
+        }
+    }
+}
+
+pub(crate) fn parse_signal(s: &str) -> Result<Signal> {
+    let bad = || EngineError::InvalidArgument(format!("Invalid signal: {s}"));
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| bad());
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    name.parse::<Signal>().map_err(|_| bad())
+}
+
+fn signal(rec: &ContainerRecord, sig: Signal) -> Result<()> {
+    if !is_running(rec) {
+        return Err(EngineError::Conflict(format!("Container {} is not running", rec.id)));
+    }
+    nix::sys::signal::kill(Pid::from_raw(rec.pid), sig)
+        .map_err(|e| EngineError::io_ctx(format!("signalling container {}", &rec.id[..12]), e.into()))
+}
+
+pub(crate) fn kill(i: &Inner, id: &str, sig: &str) -> Result<()> {
+    let sig = parse_signal(sig)?;
+    let rec = lookup(i, id)?;
+    signal(&rec, sig)
+}
+
+/// Wait until the container is no longer running (or gone); false on timeout.
+fn wait_stopped(i: &Inner, id: &str, timeout: Duration) -> Result<bool> {
+    let t0 = Instant::now();
+    loop {
+        let cur = state::get(&i.images.db(), id)?;
+        match cur {
+            None => return Ok(true),
+            Some(r) => {
+                let r = refresh(i, r)?;
+                if !matches!(r.state, State::Running | State::Paused | State::Restarting) {
+                    return Ok(true);
+                }
+            }
+        }
+        if t0.elapsed() >= timeout {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub(crate) fn stop(i: &Inner, id: &str, timeout: Option<u32>) -> Result<()> {
+    let rec = lookup(i, id)?;
+    state::set_manual_stop(&mut i.images.db(), &rec.id, true)?;
+    if !is_running(&rec) {
+        if rec.state == State::Restarting {
+            wait_stopped(i, &rec.id, Duration::from_secs(30))?;
+        }
+        return Ok(());
+    }
+    let sig = rec.config.stop_signal.as_deref().map(parse_signal).transpose()?.unwrap_or(Signal::SIGTERM);
+    let t = Duration::from_secs(timeout.unwrap_or(10) as u64);
+    if signal(&rec, sig).is_ok() && wait_stopped(i, &rec.id, t)? {
+        return Ok(());
+    }
+    let _ = signal(&rec, Signal::SIGKILL);
+    if !wait_stopped(i, &rec.id, Duration::from_secs(30))? {
+        return Err(EngineError::Other(format!("container {} did not stop after SIGKILL", &rec.id[..12])));
+    }
+    Ok(())
+}
+
+pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
+    let rec = lookup(i, id)?;
+    if is_running(&rec) || rec.state == State::Restarting {
+        if !force {
+            return Err(EngineError::Conflict(format!(
+                "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+                rec.name
+            )));
+        }
+        state::set_manual_stop(&mut i.images.db(), &rec.id, true)?;
+        let _ = signal(&rec, Signal::SIGKILL);
+        wait_stopped(i, &rec.id, Duration::from_secs(30))?;
+    }
+    // The monitor cleans up after itself; finish what a dead monitor left.
+    let t0 = Instant::now();
+    while alive(rec.monitor_pid, rec.monitor_start) && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if let Ok(mut c) = libcontainer::container::Container::load(monitor::runtime_root(&i.root).join(&rec.id)) {
+        let _ = c.delete(true);
+    }
+    let paths = Paths::new(&i.root, &rec.id);
+    monitor::remove_container_files(&paths)?;
+    state::delete(&mut i.images.db(), &rec.id)
+}
+
+pub(crate) fn wait(i: &Inner, id: &str) -> Result<i64> {
+    let rec = lookup(i, id)?;
+    loop {
+        let cur = state::get(&i.images.db(), &rec.id)?;
+        match cur {
+            None => return Err(EngineError::ContainerNotFound(id.to_string())),
+            Some(r) => {
+                let r = refresh(i, r)?;
+                if matches!(r.state, State::Exited | State::Dead) && !alive(r.monitor_pid, r.monitor_start) {
+                    return Ok(r.exit_code as i64);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn secs(nanos: i64) -> i64 {
+    nanos / 1_000_000_000
+}
+
+fn rfc3339(nanos: i64) -> String {
+    if nanos <= 0 {
+        return "0001-01-01T00:00:00Z".into();
+    }
+    chrono::DateTime::from_timestamp(secs(nanos), (nanos % 1_000_000_000) as u32)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+        .unwrap_or_default()
+}
+
+/// docker's Status column.
+pub(crate) fn status_text(rec: &ContainerRecord, now: i64) -> String {
+    match rec.state {
+        State::Created => "Created".into(),
+        State::Running => format!("Up {}", human_duration(secs(now - rec.started_at))),
+        State::Paused => format!("Up {} (Paused)", human_duration(secs(now - rec.started_at))),
+        State::Restarting => format!("Restarting ({}) {} ago", rec.exit_code, human_duration(secs(now - rec.finished_at))),
+        State::Exited if rec.finished_at == 0 => format!("Exited ({})", rec.exit_code),
+        State::Exited => format!("Exited ({}) {} ago", rec.exit_code, human_duration(secs(now - rec.finished_at))),
+        State::Dead => "Dead".into(),
+    }
+}
+
+pub(crate) fn list(i: &Inner, o: &ContainerListOptions) -> Result<Vec<ContainerSummary>> {
+    let recs = state::list(&i.images.db())?;
+    let now = now_nanos();
+    let mut out = Vec::new();
+    for r in recs {
+        let r = refresh(i, r)?;
+        if !o.all && !matches!(r.state, State::Running | State::Paused) {
+            continue;
+        }
+        out.push(ContainerSummary {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            image: r.image_name.clone(),
+            image_id: r.image_id.clone(),
+            command: r.config.args().join(" "),
+            created: secs(r.created),
+            state: r.state.as_str().into(),
+            status: status_text(&r, now),
+            exit_code: r.exit_code as i64,
+            labels: r.config.labels.clone(),
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn inspect(i: &Inner, id: &str) -> Result<ContainerInspect> {
+    let r = lookup(i, id)?;
+    let args = r.config.args();
+    let running = matches!(r.state, State::Running | State::Paused);
+    Ok(ContainerInspect {
+        id: r.id.clone(),
+        name: format!("/{}", r.name),
+        created: rfc3339(r.created),
+        path: args.first().cloned().unwrap_or_default(),
+        args: args.iter().skip(1).cloned().collect(),
+        state: ContainerState {
+            status: r.state.as_str().into(),
+            running,
+            paused: r.state == State::Paused,
+            restarting: r.state == State::Restarting,
+            oom_killed: r.oom_killed,
+            dead: r.state == State::Dead,
+            pid: if running { r.pid as i64 } else { 0 },
+            exit_code: r.exit_code as i64,
+            error: r.error.clone(),
+            started_at: rfc3339(r.started_at),
+            finished_at: rfc3339(r.finished_at),
+        },
+        image: r.image_id.clone(),
+        restart_count: r.restart_count,
+        config: ContainerInspectConfig {
+            hostname: r.config.hostname.clone(),
+            user: r.config.user.clone(),
+            tty: r.config.tty,
+            open_stdin: r.config.open_stdin,
+            env: r.config.env.clone(),
+            cmd: r.config.cmd.clone(),
+            image: r.image_name.clone(),
+            working_dir: r.config.workdir.clone(),
+            entrypoint: r.config.entrypoint.clone(),
+            labels: r.config.labels.clone(),
+        },
+    })
+}
+
+/// Path of the json-file log.
+pub(crate) fn log_path(i: &Inner, id: &str) -> Result<(ContainerRecord, PathBuf)> {
+    let rec = lookup(i, id)?;
+    let p = Paths::new(&i.root, &rec.id).log(&rec.id);
+    Ok((rec, p))
+}
+
+/// Read log entries from `r` (complete lines only); keeps a partial last line for later.
+pub fn read_entries(r: &mut BufReader<std::fs::File>, out: &mut Vec<LogLine>) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match r.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if !line.ends_with('\n') {
+                    let _ = r.seek(SeekFrom::Current(-(n as i64)));
+                    return;
+                }
+                if let Ok(e) = serde_json::from_str::<Entry>(&line) {
+                    out.push(LogLine { stream: e.stream, time: e.time, line: e.log });
+                }
+            }
+        }
+    }
+}
+
+/// Follow a log: send entries to `tx` until the container stops (then drain) or the receiver goes.
+pub(crate) fn follow_logs(
+    i: &Inner,
+    rec: &ContainerRecord,
+    path: &Path,
+    opts: &LogOptions,
+    tx: tokio::sync::mpsc::Sender<Result<LogLine>>,
+) {
+    let Ok(f) = std::fs::File::open(path) else {
+        return;
+    };
+    let mut r = BufReader::new(f);
+    let mut first = Vec::new();
+    read_entries(&mut r, &mut first);
+    if let Some(n) = opts.tail {
+        let skip = first.len().saturating_sub(n);
+        first.drain(..skip);
+    }
+    for l in first {
+        if tx.blocking_send(Ok(l)).is_err() {
+            return;
+        }
+    }
+    if !opts.follow {
+        return;
+    }
+    loop {
+        let cur = state::get(&i.images.db(), &rec.id);
+        let done = match cur {
+            Ok(Some(r)) => refresh(i, r).map(|r| !matches!(r.state, State::Running | State::Paused)).unwrap_or(true),
+            _ => true,
+        };
+        let mut v = Vec::new();
+        read_entries(&mut r, &mut v);
+        for l in v {
+            if tx.blocking_send(Ok(l)).is_err() {
+                return;
+            }
+        }
+        if done {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether any container uses the image.
+pub(crate) fn image_in_use(i: &Inner, image_id: &str) -> bool {
+    i.images.db().query_opt("SELECT 1 FROM containers WHERE image_id = ?1 LIMIT 1", [image_id], |_| Ok(())).ok().flatten().is_some()
+}

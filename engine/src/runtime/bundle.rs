@@ -1,0 +1,360 @@
+//! The OCI bundle of a container: `config.json` (written with oci-spec) built from the
+//! container's [`RunConfig`] the way docker builds its spec — Docker's 14 default
+//! capabilities, its default seccomp profile, masked and read-only /proc and /sys paths, a
+//! fresh /dev, pid/mount/uts/ipc/net namespaces, cgroup limits — plus the
+//! /etc/hostname, /etc/hosts and /etc/resolv.conf files that are bind-mounted into it.
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+use serde_json::{Value, json};
+
+use super::state::{ContainerRecord, RunConfig};
+use crate::error::{EngineError, IoResultExt, Result};
+
+/// Docker's default capability set (`CapEff` 00000000a80425fb).
+pub const DEFAULT_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Every capability we can hand out (for `--privileged`): those in our own bounding set, as
+/// asking for more makes capset fail (this machine's root lacks CAP_SYS_RESOURCE).
+fn all_caps() -> Vec<String> {
+    let bnd = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string())))
+        .and_then(|v| u64::from_str_radix(&v, 16).ok())
+        .unwrap_or(u64::MAX);
+    const NAMES: [&str; 41] = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+    NAMES.iter().enumerate().filter(|(i, _)| bnd & (1 << i) != 0).map(|(_, n)| format!("CAP_{n}")).collect()
+}
+
+const MASKED_PATHS: [&str; 12] = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+const READONLY_PATHS: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The container's files under `containers/<id>/`.
+#[derive(Clone, Debug)]
+pub struct Paths {
+    pub dir: PathBuf,
+}
+
+impl Paths {
+    pub fn new(root: &Path, id: &str) -> Self {
+        Self { dir: root.join("containers").join(id) }
+    }
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+    pub fn upper(&self) -> PathBuf {
+        self.dir.join("upper")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.dir.join("work")
+    }
+    pub fn log(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}-json.log"))
+    }
+}
+
+/// A user as the image's /etc/passwd and /etc/group resolve it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedUser {
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub home: String,
+}
+
+/// Resolve docker's `-u` forms (`""`, `NAME`, `UID`, `NAME:GROUP`, `UID:GID`...) against the
+/// files of a rootfs. Numeric ids need no entry; names must exist.
+pub fn resolve_user(rootfs: &Path, user: &str) -> Result<ResolvedUser> {
+    let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
+    let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
+    let (u, g) = match user.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (user, None),
+    };
+    let u = if u.is_empty() { "0" } else { u };
+    let pw: Vec<Vec<&str>> = passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).filter(|f| f.len() >= 7).collect();
+    let entry = pw.iter().find(|f| f[0] == u || (u.parse::<u32>().is_ok() && f[2] == u));
+    let (uid, mut gid, name, home) = match (entry, u.parse::<u32>()) {
+        (Some(f), _) => (f[2].parse().unwrap_or(0), f[3].parse().unwrap_or(0), Some(f[0].to_string()), f[5].to_string()),
+        (None, Ok(n)) => (n, 0, None, "/".to_string()),
+        (None, Err(_)) => {
+            return Err(EngineError::InvalidArgument(format!("unable to find user {u}: no matching entries in passwd file")));
+        }
+    };
+    let gr: Vec<Vec<&str>> = group.lines().map(|l| l.split(':').collect::<Vec<_>>()).filter(|f| f.len() >= 4).collect();
+    if let Some(g) = g {
+        gid = match gr.iter().find(|f| f[0] == g) {
+            Some(f) => f[2].parse().unwrap_or(0),
+            None => g
+                .parse()
+                .map_err(|_| EngineError::InvalidArgument(format!("unable to find group {g}: no matching entries in group file")))?,
+        };
+    }
+    let mut additional_gids = Vec::new();
+    if g.is_none()
+        && let Some(name) = &name
+    {
+        for f in &gr {
+            if f[3].split(',').any(|m| m == name)
+                && let Ok(id) = f[2].parse::<u32>()
+                && id != gid
+                && !additional_gids.contains(&id)
+            {
+                additional_gids.push(id);
+            }
+        }
+    }
+    Ok(ResolvedUser { uid, gid, additional_gids, home })
+}
+
+/// Write hostname/hosts/resolv.conf into the container dir (bind-mounted into the container).
+pub fn write_etc_files(paths: &Paths, cfg: &RunConfig) -> Result<()> {
+    let d = &paths.dir;
+    std::fs::write(d.join("hostname"), format!("{}\n", cfg.hostname)).at(d.join("hostname"))?;
+    let hosts = if cfg.network == "host" {
+        std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+    } else {
+        format!(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n\
+             ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t{}\n",
+            cfg.hostname
+        )
+    };
+    std::fs::write(d.join("hosts"), hosts).at(d.join("hosts"))?;
+    // Like docker: the host's resolv.conf, without loopback resolvers a private netns cannot reach.
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut out: String = host
+        .lines()
+        .filter(|l| cfg.network == "host" || !l.trim_start().starts_with("nameserver") || !(l.contains(" 127.") || l.contains(" ::1")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if !out.lines().any(|l| l.trim_start().starts_with("nameserver")) && cfg.network != "none" {
+        out.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    }
+    std::fs::write(d.join("resolv.conf"), out).at(d.join("resolv.conf"))?;
+    Ok(())
+}
+
+/// Build the spec for `rec`, whose overlay rootfs is mounted at `paths.rootfs()`.
+pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
+    let cfg = &rec.config;
+    let rootfs = paths.rootfs();
+    let user = resolve_user(&rootfs, &cfg.user)?;
+    let args = cfg.args();
+    if args.is_empty() {
+        return Err(EngineError::InvalidArgument("no command specified".into()));
+    }
+    let mut env: Vec<String> = Vec::new();
+    if !cfg.env.iter().any(|e| e.starts_with("PATH=")) {
+        env.push(DEFAULT_PATH.into());
+    }
+    env.push(format!("HOSTNAME={}", cfg.hostname));
+    if cfg.tty {
+        env.push("TERM=xterm".into());
+    }
+    env.extend(cfg.env.iter().cloned());
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", if user.home.is_empty() { "/" } else { &user.home }));
+    }
+    let cwd = if cfg.workdir.is_empty() { "/".to_string() } else { cfg.workdir.clone() };
+    if !cwd.starts_with('/') {
+        return Err(EngineError::InvalidArgument(format!("the working directory '{cwd}' is invalid, it needs to be an absolute path")));
+    }
+    // docker creates a missing working directory (owned by root).
+    let wd = rootfs.join(cwd.trim_start_matches('/'));
+    if !wd.exists() {
+        std::fs::create_dir_all(&wd).at(&wd)?;
+    }
+    let caps: Vec<String> = if cfg.privileged { all_caps() } else { DEFAULT_CAPS.iter().map(|s| s.to_string()).collect() };
+    let mut ns = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"})];
+    if cfg.network != "host" {
+        ns.push(json!({"type": "network"}));
+    }
+    let d = &paths.dir;
+    let bind = |src: PathBuf, dst: &str| json!({"destination": dst, "type": "bind", "source": src, "options": ["rbind", "rprivate"]});
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+               "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
+               "options": ["nosuid", "noexec", "nodev", if cfg.privileged { "rw" } else { "ro" }]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
+    ];
+    if cfg.network != "host" {
+        mounts.push(bind(d.join("hostname"), "/etc/hostname"));
+    }
+    mounts.push(bind(d.join("hosts"), "/etc/hosts"));
+    mounts.push(bind(d.join("resolv.conf"), "/etc/resolv.conf"));
+
+    let mut resources = json!({ "devices": [{"allow": false, "access": "rwm"}] });
+    if cfg.privileged {
+        resources["devices"] = json!([{"allow": true, "access": "rwm"}]);
+    }
+    if let Some(m) = cfg.memory {
+        let mut mem = json!({ "limit": m });
+        // memory+swap: docker's default is twice the memory; only where swap is accounted.
+        if swap_accounted() {
+            let swap = match cfg.memory_swap {
+                Some(s) => s,
+                None => m * 2,
+            };
+            mem["swap"] = json!(swap);
+        }
+        resources["memory"] = mem;
+    }
+    let mut cpu = serde_json::Map::new();
+    if let Some(n) = cfg.nano_cpus {
+        cpu.insert("period".into(), json!(100_000u64));
+        cpu.insert("quota".into(), json!(n / 10_000));
+    }
+    if let Some(s) = cfg.cpu_shares {
+        cpu.insert("shares".into(), json!(s));
+    }
+    if !cpu.is_empty() {
+        resources["cpu"] = Value::Object(cpu);
+    }
+    if let Some(p) = cfg.pids_limit {
+        resources["pids"] = json!({ "limit": p });
+    }
+
+    let mut linux = json!({
+        "namespaces": ns,
+        "cgroupsPath": format!("berth/{}", rec.id),
+        "resources": resources,
+    });
+    if !cfg.privileged {
+        linux["maskedPaths"] = json!(MASKED_PATHS);
+        linux["readonlyPaths"] = json!(READONLY_PATHS);
+        linux["seccomp"] = super::seccomp::default_profile(&caps)?;
+    }
+    let mut process = json!({
+        "terminal": cfg.tty,
+        "user": { "uid": user.uid, "gid": user.gid },
+        "args": args,
+        "env": env,
+        "cwd": cwd,
+        "capabilities": { "bounding": caps, "effective": caps, "permitted": caps },
+    });
+    // No `noNewPrivileges: false`: libcontainer 0.7 loads the seccomp filter early (while
+    // it still holds CAP_SYS_ADMIN) only when the field is absent; with `false` it loads it
+    // after dropping capabilities and the kernel refuses.
+    if !user.additional_gids.is_empty() {
+        process["user"]["additionalGids"] = json!(user.additional_gids);
+    }
+    let spec = json!({
+        "ociVersion": "1.0.2",
+        "process": process,
+        "root": { "path": "rootfs", "readonly": false },
+        "hostname": if cfg.network == "host" { Value::Null } else { json!(cfg.hostname) },
+        "mounts": mounts,
+        "linux": linux,
+    });
+    serde_json::from_value(spec).map_err(|e| EngineError::Other(format!("building the runtime spec: {e}")))
+}
+
+fn swap_accounted() -> bool {
+    Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() || Path::new("/sys/fs/cgroup/memory.swap.max").exists()
+}
+
+/// Write `config.json` into the container dir (the bundle).
+pub fn write_bundle(rec: &ContainerRecord, paths: &Paths) -> Result<()> {
+    write_etc_files(paths, &rec.config)?;
+    let spec = build_spec(rec, paths)?;
+    let p = paths.dir.join("config.json");
+    spec.save(&p).map_err(|e| EngineError::Other(format!("{}: {e}", p.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_resolve_like_docker() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("etc")).unwrap();
+        std::fs::write(t.path().join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nwww:x:33:34:www:/var/www:/bin/false\n").unwrap();
+        std::fs::write(t.path().join("etc/group"), "root:x:0:\nwww:x:34:\nstaff:x:50:www\n").unwrap();
+        let r = |u| resolve_user(t.path(), u);
+        assert_eq!(r("").unwrap(), ResolvedUser { uid: 0, gid: 0, additional_gids: vec![], home: "/root".into() });
+        assert_eq!(r("www").unwrap(), ResolvedUser { uid: 33, gid: 34, additional_gids: vec![50], home: "/var/www".into() });
+        assert_eq!(r("33:staff").unwrap().gid, 50);
+        assert_eq!(r("1000:1000").unwrap(), ResolvedUser { uid: 1000, gid: 1000, additional_gids: vec![], home: "/".into() });
+        assert!(r("nobody").unwrap_err().to_string().contains("unable to find user nobody"));
+        assert!(r("www:nogroup").is_err());
+    }
+}

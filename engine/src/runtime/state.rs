@@ -1,0 +1,340 @@
+//! Container records in the state database: what `create` decided (the [`RunConfig`]) and
+//! what the monitor observed (state, pid, exit code, OOM kill, times). The database is the
+//! single source of truth shared by every berth process; the monitor is the only writer of
+//! a running container's exit.
+use std::collections::BTreeMap;
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+use crate::store::db::Db;
+
+/// Everything `create` decided about a container, stored as JSON.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunConfig {
+    /// The image's (or `--entrypoint`'s) entrypoint.
+    pub entrypoint: Vec<String>,
+    /// The command (image default or the user's).
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub user: String,
+    pub hostname: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub labels: BTreeMap<String, String>,
+    /// `no`, `always`, `unless-stopped`, `on-failure[:N]`.
+    pub restart: String,
+    pub auto_remove: bool,
+    /// `default` (own namespace with loopback), `none`, `host`.
+    pub network: String,
+    pub privileged: bool,
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub cpu_shares: Option<u64>,
+    pub pids_limit: Option<i64>,
+    pub stop_signal: Option<String>,
+}
+
+impl RunConfig {
+    /// The process argv: entrypoint then cmd.
+    pub fn args(&self) -> Vec<String> {
+        self.entrypoint.iter().chain(&self.cmd).cloned().collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Created,
+    Running,
+    Paused,
+    /// Exited, and the restart policy will start it again.
+    Restarting,
+    Exited,
+    Dead,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Created => "created",
+            State::Running => "running",
+            State::Paused => "paused",
+            State::Restarting => "restarting",
+            State::Exited => "exited",
+            State::Dead => "dead",
+        }
+    }
+    fn parse(s: &str) -> State {
+        match s {
+            "created" => State::Created,
+            "running" => State::Running,
+            "paused" => State::Paused,
+            "restarting" => State::Restarting,
+            "exited" => State::Exited,
+            _ => State::Dead,
+        }
+    }
+}
+
+/// One container as stored. Times are unix nanoseconds (0: never).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    pub image_id: String,
+    pub image_name: String,
+    pub config: RunConfig,
+    pub created: i64,
+    pub state: State,
+    pub pid: i32,
+    pub pid_start: u64,
+    pub monitor_pid: i32,
+    pub monitor_start: u64,
+    pub exit_code: i32,
+    pub oom_killed: bool,
+    pub error: String,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub restart_count: i64,
+}
+
+const COLS: &str = "id, name, image_id, image_name, config, created, state, pid, pid_start, monitor_pid, monitor_start, exit_code, \
+                    oom_killed, error, started_at, finished_at, restart_count";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
+    let cfg: String = r.get(4)?;
+    Ok(ContainerRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        image_id: r.get(2)?,
+        image_name: r.get(3)?,
+        config: serde_json::from_str(&cfg).unwrap_or_default(),
+        created: r.get(5)?,
+        state: State::parse(&r.get::<_, String>(6)?),
+        pid: r.get(7)?,
+        pid_start: r.get::<_, i64>(8)? as u64,
+        monitor_pid: r.get(9)?,
+        monitor_start: r.get::<_, i64>(10)? as u64,
+        exit_code: r.get(11)?,
+        oom_killed: r.get::<_, i64>(12)? != 0,
+        error: r.get(13)?,
+        started_at: r.get(14)?,
+        finished_at: r.get(15)?,
+        restart_count: r.get(16)?,
+    })
+}
+
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+/// A fresh 64-hex container id.
+pub fn new_id() -> String {
+    (0..4).map(|_| format!("{:016x}", fastrand::u64(..))).collect()
+}
+
+/// Insert a new container. With `name` None a random docker-style name is picked (retrying
+/// on collision); a taken explicit name is a Conflict, as docker reports it.
+pub fn insert(db: &mut Db, rec: &ContainerRecord, explicit_name: bool) -> Result<String> {
+    let cfg = serde_json::to_string(&rec.config).map_err(|e| EngineError::Other(format!("encoding container config: {e}")))?;
+    for attempt in 0..100 {
+        let name = if explicit_name || attempt == 0 { rec.name.clone() } else { super::names::random_name() };
+        let taken: Option<String> = db.query_opt("SELECT id FROM containers WHERE name = ?1", [&name], |r| r.get(0))?;
+        if let Some(other) = taken {
+            if explicit_name {
+                return Err(EngineError::Conflict(format!(
+                    "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+                )));
+            }
+            continue;
+        }
+        let res = db.write(|tx| {
+            tx.execute(
+                "INSERT INTO containers (id, name, image_id, image_name, config, created, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![rec.id, name, rec.image_id, rec.image_name, cfg, rec.created, rec.state.as_str()],
+            )
+        });
+        match res {
+            Ok(_) => return Ok(name),
+            // Another process took the name between our check and the insert.
+            Err(EngineError::Database { source: rusqlite::Error::SqliteFailure(e, _), .. })
+                if e.code == rusqlite::ErrorCode::ConstraintViolation && !explicit_name =>
+            {
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(EngineError::Other("could not find a free container name".into()))
+}
+
+pub fn get(db: &Db, id: &str) -> Result<Option<ContainerRecord>> {
+    db.query_opt(&format!("SELECT {COLS} FROM containers WHERE id = ?1"), [id], row)
+}
+
+/// All containers, newest first.
+pub fn list(db: &Db) -> Result<Vec<ContainerRecord>> {
+    db.query_all(&format!("SELECT {COLS} FROM containers ORDER BY created DESC"), [], row)
+}
+
+/// Resolve what a user typed, as docker does: full ID, then exact name, then a unique ID
+/// prefix. An ambiguous prefix is an error.
+pub fn resolve(db: &Db, s: &str) -> Result<ContainerRecord> {
+    let key = s.strip_prefix('/').unwrap_or(s);
+    if key.is_empty() {
+        return Err(EngineError::ContainerNotFound(s.to_string()));
+    }
+    if let Some(r) = get(db, key)? {
+        return Ok(r);
+    }
+    if let Some(r) = db.query_opt(&format!("SELECT {COLS} FROM containers WHERE name = ?1"), [key], row)? {
+        return Ok(r);
+    }
+    if key.bytes().all(|b| b.is_ascii_hexdigit()) && key.len() < 64 {
+        let mut v =
+            db.query_all(&format!("SELECT {COLS} FROM containers WHERE id LIKE ?1"), [format!("{}%", key.to_ascii_lowercase())], row)?;
+        match v.len() {
+            0 => {}
+            1 => return Ok(v.remove(0)),
+            _ => return Err(EngineError::InvalidArgument(format!("multiple IDs found with provided prefix: {key}"))),
+        }
+    }
+    Err(EngineError::ContainerNotFound(s.to_string()))
+}
+
+pub fn delete(db: &mut Db, id: &str) -> Result<()> {
+    db.write(|tx| tx.execute("DELETE FROM containers WHERE id = ?1", [id]))?;
+    Ok(())
+}
+
+/// The monitor started the container.
+pub fn set_running(db: &mut Db, id: &str, pid: i32, pid_start: u64, started_at: i64) -> Result<()> {
+    db.write(|tx| {
+        tx.execute(
+            "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3, started_at = ?4, finished_at = 0, exit_code = 0, \
+             oom_killed = 0, error = '' WHERE id = ?1",
+            params![id, pid, pid_start as i64, started_at],
+        )
+    })?;
+    Ok(())
+}
+
+/// Mark that the user stopped the container (or clear it on start).
+pub fn set_manual_stop(db: &mut Db, id: &str, on: bool) -> Result<()> {
+    db.write(|tx| tx.execute("UPDATE containers SET manual_stop = ?2 WHERE id = ?1", params![id, on as i64]))?;
+    Ok(())
+}
+
+pub fn manual_stop(db: &Db, id: &str) -> Result<Option<bool>> {
+    db.query_opt("SELECT manual_stop FROM containers WHERE id = ?1", [id], |r| r.get::<_, i64>(0).map(|v| v != 0))
+}
+
+/// Between two runs of a restarting container.
+pub fn set_restarting(db: &mut Db, id: &str) -> Result<()> {
+    db.write(|tx| tx.execute("UPDATE containers SET state = 'restarting', restart_count = restart_count + 1 WHERE id = ?1", [id]))?;
+    Ok(())
+}
+
+/// The monitor is done with the container.
+pub fn clear_monitor(db: &mut Db, id: &str) -> Result<()> {
+    db.write(|tx| tx.execute("UPDATE containers SET monitor_pid = 0, monitor_start = 0 WHERE id = ?1", [id]))?;
+    Ok(())
+}
+
+pub fn set_monitor(db: &mut Db, id: &str, pid: i32, start: u64) -> Result<()> {
+    db.write(|tx| tx.execute("UPDATE containers SET monitor_pid = ?2, monitor_start = ?3 WHERE id = ?1", params![id, pid, start as i64]))?;
+    Ok(())
+}
+
+/// The container ended (or never started: `error` says why).
+pub fn set_exited(db: &mut Db, id: &str, exit_code: i32, oom: bool, error: &str) -> Result<()> {
+    db.write(|tx| {
+        tx.execute(
+            "UPDATE containers SET state = 'exited', pid = 0, pid_start = 0, exit_code = ?2, \
+             oom_killed = ?3, error = ?4, finished_at = ?5 WHERE id = ?1",
+            params![id, exit_code, oom as i64, error, now_nanos()],
+        )
+    })?;
+    Ok(())
+}
+
+/// Whether `id` exists (for the monitor, which must not resurrect a removed container).
+pub fn exists(db: &Db, id: &str) -> Result<bool> {
+    Ok(db.conn().query_row("SELECT 1 FROM containers WHERE id = ?1", [id], |_| Ok(())).optional().map_err(|e| db.err(e))?.is_some())
+}
+
+/// Start time of a process (field 22 of /proc/PID/stat), to tell a pid from a reused one.
+pub fn proc_start_time(pid: i32) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may contain spaces and parens: fields start after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    let mut f = rest.split_whitespace();
+    // A zombie is dead for our purposes (its parent may never reap it).
+    if matches!(f.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    f.nth(18)?.parse().ok()
+}
+
+/// Whether the process recorded as (`pid`, `start`) is still the same live process.
+pub fn alive(pid: i32, start: u64) -> bool {
+    pid > 0 && proc_start_time(pid).is_some_and(|s| s == start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str, name: &str) -> ContainerRecord {
+        ContainerRecord {
+            id: id.into(),
+            name: name.into(),
+            image_id: "sha256:00".into(),
+            image_name: "busybox".into(),
+            config: RunConfig::default(),
+            created: now_nanos(),
+            state: State::Created,
+            pid: 0,
+            pid_start: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            exit_code: 0,
+            oom_killed: false,
+            error: String::new(),
+            started_at: 0,
+            finished_at: 0,
+            restart_count: 0,
+        }
+    }
+
+    #[test]
+    fn resolve_like_docker() {
+        let t = tempfile::tempdir().unwrap();
+        let mut db = Db::open(t.path()).unwrap();
+        let a = format!("abc1{}", "0".repeat(60));
+        let b = format!("abc2{}", "0".repeat(60));
+        insert(&mut db, &rec(&a, "web"), true).unwrap();
+        insert(&mut db, &rec(&b, "db"), true).unwrap();
+        assert_eq!(resolve(&db, "web").unwrap().id, a);
+        assert_eq!(resolve(&db, "/db").unwrap().id, b);
+        assert_eq!(resolve(&db, &a).unwrap().name, "web");
+        assert_eq!(resolve(&db, "abc2").unwrap().name, "db");
+        assert!(resolve(&db, "abc").unwrap_err().to_string().contains("multiple IDs"));
+        assert!(matches!(resolve(&db, "nosuch"), Err(EngineError::ContainerNotFound(_))));
+        let err = insert(&mut db, &rec(&new_id(), "web"), true).unwrap_err();
+        assert!(err.to_string().contains("is already in use"), "{err}");
+        // A random name that collides is replaced by another.
+        let n = insert(&mut db, &rec(&new_id(), "web"), false).unwrap();
+        assert_ne!(n, "web");
+        assert!(alive(std::process::id() as i32, proc_start_time(std::process::id() as i32).unwrap()));
+        assert!(!alive(std::process::id() as i32, 1));
+    }
+}
