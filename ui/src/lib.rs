@@ -6,6 +6,7 @@ pub mod app;
 pub mod config;
 pub mod input;
 pub mod state;
+pub mod terminal;
 pub mod view;
 
 pub use app::{UiError, run};
