@@ -353,6 +353,31 @@ pub struct ContainerUsage {
     pub created: i64,
 }
 
+/// A live attach or exec session: the bytes the process writes, senders for its input and
+/// window size, and its end. Dropping the session detaches (the container keeps running).
+pub struct Session {
+    /// Output (on a TTY, stdout and stderr are one stream). Ends when the session does.
+    pub output: BoxStream<'static, Result<bytes::Bytes>>,
+    pub input: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    /// Window size as (rows, cols).
+    pub resize: tokio::sync::mpsc::Sender<(u16, u16)>,
+    /// Resolves when the session ended: the exec'd command's exit code, or for an attach
+    /// the container's (None if only the connection ended).
+    pub exit: futures_util::future::BoxFuture<'static, Result<Option<i64>>>,
+}
+
+/// What `exec` runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecOptions {
+    pub cmd: Vec<String>,
+    pub tty: bool,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    /// Initial window size (rows, cols).
+    pub size: Option<(u16, u16)>,
+}
+
 /// The one interface every front end uses.
 #[async_trait]
 pub trait ContainerBackend: Send + Sync {
@@ -414,6 +439,13 @@ pub trait ContainerBackend: Send + Sync {
     /// Stop (with `timeout` like `stop`) then start.
     async fn restart_container(&self, id: &str, timeout: Option<u32>) -> Result<()>;
     async fn rename_container(&self, id: &str, new_name: &str) -> Result<()>;
+    /// Attach to a running container's TTY or stdio (with an initial window size).
+    async fn attach_session(&self, id: &str, size: Option<(u16, u16)>) -> Result<Session>;
+    /// Run a process inside a running container.
+    async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session>;
+    /// The login shell to exec in this container: its /etc/passwd entry for the user,
+    /// else the first of /bin/bash, /bin/sh, /bin/ash, /bin/busybox sh that exists.
+    async fn shell(&self, id: &str) -> Result<Vec<String>>;
 }
 
 /// One stats reading of one container (docker's `stats` fields).

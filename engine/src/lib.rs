@@ -10,6 +10,7 @@ pub mod local;
 pub mod monitor;
 pub mod registry;
 pub mod runtime;
+pub mod shell;
 pub mod stats;
 pub mod store;
 

@@ -12,6 +12,7 @@ use crate::api::*;
 
 mod containers;
 mod images;
+mod session;
 
 /// How long connecting (and the version handshake) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -299,5 +300,17 @@ impl ContainerBackend for DockerBackend {
     }
     async fn rename_container(&self, _id: &str, _new_name: &str) -> Result<()> {
         Err(EngineError::Unsupported("WAVE2: rename".into()))
+    }
+
+    async fn attach_session(&self, id: &str, size: Option<(u16, u16)>) -> Result<Session> {
+        session::attach(self, id, size).await
+    }
+
+    async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session> {
+        session::exec(self, id, opts).await
+    }
+
+    async fn shell(&self, id: &str) -> Result<Vec<String>> {
+        session::shell(self, id).await
     }
 }

@@ -12,6 +12,7 @@ use crate::store::images::{ImageRecord, ImageStore, Removed};
 
 mod containers;
 mod images;
+mod session;
 
 pub use containers::read_entries as read_log_entries;
 
@@ -260,5 +261,17 @@ impl ContainerBackend for LocalEngine {
     }
     async fn rename_container(&self, _id: &str, _new_name: &str) -> Result<()> {
         Err(EngineError::Unsupported("WAVE2: rename".into()))
+    }
+
+    async fn attach_session(&self, id: &str, size: Option<(u16, u16)>) -> Result<Session> {
+        session::attach(self, id, size).await
+    }
+
+    async fn exec_session(&self, _id: &str, _opts: ExecOptions) -> Result<Session> {
+        Err(EngineError::Unsupported("WAVE2: exec session".into()))
+    }
+
+    async fn shell(&self, id: &str) -> Result<Vec<String>> {
+        session::shell(self, id).await
     }
 }

@@ -1,0 +1,180 @@
+//! Attach and exec sessions over the Docker Engine API: the hijacked streams bollard
+//! returns become a [`Session`]; window sizes go through the resize endpoints.
+use bollard::models::ExecConfig;
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ResizeContainerTTYOptionsBuilder, ResizeExecOptionsBuilder,
+};
+use bytes::Bytes;
+use futures_util::stream::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+use super::{DockerBackend, NotFound, describe, map_err};
+use crate::api::*;
+
+fn output_bytes(o: bollard::container::LogOutput) -> Bytes {
+    match o {
+        bollard::container::LogOutput::StdOut { message }
+        | bollard::container::LogOutput::StdErr { message }
+        | bollard::container::LogOutput::Console { message }
+        | bollard::container::LogOutput::StdIn { message } => message,
+    }
+}
+
+/// Pump `rx` into the hijacked connection until either side closes.
+fn spawn_input(mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>, mut rx: mpsc::Receiver<Bytes>) {
+    tokio::spawn(async move {
+        while let Some(b) = rx.recv().await {
+            if input.write_all(&b).await.is_err() || input.flush().await.is_err() {
+                break;
+            }
+        }
+        let _ = input.shutdown().await;
+    });
+}
+
+pub(super) async fn attach(d: &DockerBackend, id: &str, size: Option<(u16, u16)>) -> Result<Session> {
+    let info = d.client.inspect_container(id, None).await.map_err(map_err(id, NotFound::Container))?;
+    if !info.state.as_ref().and_then(|s| s.running).unwrap_or(false) {
+        return Err(EngineError::Conflict(format!("container {id} is not running")));
+    }
+    let opts = AttachContainerOptionsBuilder::default().stream(true).stdin(true).stdout(true).stderr(true).build();
+    let r = d.client.attach_container(id, Some(opts)).await.map_err(map_err(id, NotFound::Container))?;
+    let (in_tx, in_rx) = mpsc::channel(64);
+    spawn_input(r.input, in_rx);
+    let (rs_tx, mut rs_rx) = mpsc::channel::<(u16, u16)>(8);
+    let client = d.client.clone();
+    let cid = id.to_string();
+    tokio::spawn(async move {
+        while let Some((rows, cols)) = rs_rx.recv().await {
+            let o = ResizeContainerTTYOptionsBuilder::default().h(rows as i32).w(cols as i32).build();
+            let _ = client.resize_container_tty(&cid, o).await;
+        }
+    });
+    if let Some(s) = size {
+        let _ = rs_tx.send(s).await;
+    }
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut done_tx = Some(done_tx);
+    let output = r
+        .output
+        .map(|item| item.map(output_bytes).map_err(|e| EngineError::Other(describe(&e))))
+        .chain(futures_util::stream::poll_fn(move |_| {
+            if let Some(t) = done_tx.take() {
+                let _ = t.send(());
+            }
+            std::task::Poll::Ready(None)
+        }))
+        .boxed();
+    let client = d.client.clone();
+    let cid = id.to_string();
+    let exit = Box::pin(async move {
+        let _ = done_rx.await;
+        let i = client.inspect_container(&cid, None).await.map_err(map_err(&cid, NotFound::Container))?;
+        let st = i.state.unwrap_or_default();
+        Ok(if st.running.unwrap_or(false) { None } else { st.exit_code })
+    });
+    Ok(Session { output, input: in_tx, resize: rs_tx, exit })
+}
+
+pub(super) async fn exec(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<Session> {
+    let cfg = ExecConfig {
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(o.tty),
+        env: (!o.env.is_empty()).then(|| o.env.clone()),
+        cmd: Some(o.cmd.clone()),
+        user: o.user.clone(),
+        working_dir: o.workdir.clone(),
+        console_size: o.size.map(|(r, c)| vec![r as usize, c as usize]),
+        ..Default::default()
+    };
+    let created = d.client.create_exec(id, cfg).await.map_err(map_err(id, NotFound::Container))?;
+    let start = bollard::exec::StartExecOptions { detach: false, tty: o.tty, output_capacity: None };
+    let (out, input) = match d.client.start_exec(&created.id, Some(start)).await.map_err(|e| EngineError::Other(describe(&e)))? {
+        bollard::exec::StartExecResults::Attached { output, input } => (output, input),
+        bollard::exec::StartExecResults::Detached => return Err(EngineError::Other("the daemon detached the exec session".into())),
+    };
+    let (in_tx, in_rx) = mpsc::channel(64);
+    spawn_input(input, in_rx);
+    let (rs_tx, mut rs_rx) = mpsc::channel::<(u16, u16)>(8);
+    let client = d.client.clone();
+    let exec_id = created.id.clone();
+    tokio::spawn(async move {
+        while let Some((rows, cols)) = rs_rx.recv().await {
+            let _ = client.resize_exec(&exec_id, ResizeExecOptionsBuilder::default().h(rows as i32).w(cols as i32).build()).await;
+        }
+    });
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut done_tx = Some(done_tx);
+    let output = out
+        .map(|item| item.map(output_bytes).map_err(|e| EngineError::Other(describe(&e))))
+        .chain(futures_util::stream::poll_fn(move |_| {
+            if let Some(t) = done_tx.take() {
+                let _ = t.send(());
+            }
+            std::task::Poll::Ready(None)
+        }))
+        .boxed();
+    let client = d.client.clone();
+    let exec_id = created.id;
+    let exit = Box::pin(async move {
+        let _ = done_rx.await;
+        // The exit code is set a moment after the stream closes.
+        for _ in 0..50 {
+            let i = client.inspect_exec(&exec_id).await.map_err(|e| EngineError::Other(describe(&e)))?;
+            if !i.running.unwrap_or(false) {
+                return Ok(i.exit_code);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok(None)
+    });
+    Ok(Session { output, input: in_tx, resize: rs_tx, exit })
+}
+
+/// Read a small file out of a container through the archive endpoint (no tools needed in
+/// the image). None when it does not exist.
+async fn read_file(d: &DockerBackend, id: &str, path: &str, limit: usize) -> Option<Vec<u8>> {
+    let mut s = d.client.download_from_container(id, Some(DownloadFromContainerOptionsBuilder::default().path(path).build()));
+    let mut tarball = Vec::new();
+    while let Some(chunk) = s.next().await {
+        tarball.extend_from_slice(&chunk.ok()?);
+        if tarball.len() > limit + 4096 {
+            break;
+        }
+    }
+    let mut ar = tar::Archive::new(std::io::Cursor::new(tarball));
+    let mut entries = ar.entries().ok()?;
+    let mut e = entries.next()?.ok()?;
+    if e.header().entry_type().is_symlink() {
+        return Some(Vec::new());
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut e, limit as u64), &mut out).ok()?;
+    Some(out)
+}
+
+pub(super) async fn shell(d: &DockerBackend, id: &str) -> Result<Vec<String>> {
+    let info = d.client.inspect_container(id, None).await.map_err(map_err(id, NotFound::Container))?;
+    let user = info.config.and_then(|c| c.user).filter(|u| !u.is_empty()).unwrap_or_else(|| "root".into());
+    let passwd = read_file(d, id, "/etc/passwd", 1 << 20).await.unwrap_or_default();
+    if let Some(sh) = crate::shell::from_passwd(&String::from_utf8_lossy(&passwd), &user)
+        && read_file(d, id, &sh, 0).await.is_some()
+    {
+        return Ok(vec![sh]);
+    }
+    for sh in crate::shell::CANDIDATES {
+        if read_file(d, id, sh, 0).await.is_some() {
+            return Ok(vec![sh.to_string()]);
+        }
+    }
+    if read_file(d, id, "/bin/busybox", 0).await.is_some() {
+        return Ok(vec!["/bin/busybox".into(), "sh".into()]);
+    }
+    Err(EngineError::Unsupported(format!(
+        "no shell found in container {id} (looked at /etc/passwd, {})",
+        crate::shell::CANDIDATES.join(", ")
+    )))
+}
