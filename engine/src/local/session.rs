@@ -82,10 +82,12 @@ pub(crate) fn session_over(
                 }
             };
             for (kind, payload) in frames {
-                match kind {
-                    attach::STDOUT | attach::STDERR if out_tx.send(Ok(Bytes::from(payload))).await.is_err() => break 'read,
-                    EXIT if payload.len() == 4 => code = Some(i32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]) as i64),
-                    _ => {}
+                if kind == attach::STDOUT || kind == attach::STDERR {
+                    if out_tx.send(Ok(Bytes::from(payload))).await.is_err() {
+                        break 'read;
+                    }
+                } else if kind == EXIT && payload.len() == 4 {
+                    code = Some(i32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]) as i64);
                 }
             }
         }
