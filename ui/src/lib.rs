@@ -5,6 +5,7 @@
 pub mod app;
 pub mod config;
 pub mod input;
+pub mod sessions;
 pub mod state;
 pub mod terminal;
 pub mod view;
