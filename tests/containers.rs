@@ -669,6 +669,51 @@ fn ps_filters_and_formats_like_docker() {
     assert!(err.contains("invalid filter"), "{err}");
 }
 
+#[test]
+fn security_flags_caps_readonly_tmpfs_binds() {
+    let b = busybox();
+    let sh = |flags: &[&str], script: &str| -> (i32, String, String) {
+        let mut a = vec!["run", "--rm"];
+        a.extend_from_slice(flags);
+        a.extend_from_slice(&["busybox", "sh", "-c", script]);
+        run(&b, &a)
+    };
+    // --cap-add SYS_ADMIN: the capability and the seccomp rules that come with it.
+    let (code, out, err) = sh(&["--cap-add", "sys_admin"], "mount -t tmpfs none /tmp && grep CapEff /proc/self/status");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "CapEff:\t00000000a82425fb");
+    assert_eq!(sh(&["--cap-drop", "ALL"], "grep CapEff /proc/self/status").1.trim(), "CapEff:\t0000000000000000");
+    assert_ne!(sh(&["--cap-drop", "CHOWN"], "chown 1 /tmp").0, 0);
+    // --read-only root, with a writable --tmpfs.
+    assert_ne!(sh(&["--read-only"], "touch /x").0, 0);
+    let (code, out, _) = sh(&["--read-only", "--tmpfs", "/scratch:size=1m"], "touch /scratch/x && grep ' /scratch ' /proc/mounts");
+    assert_eq!(code, 0);
+    assert!(out.contains("tmpfs") && out.contains("size=1024k") && out.contains("noexec"), "{out}");
+    assert_eq!(sh(&["--security-opt", "no-new-privileges"], "grep NoNewPrivs /proc/self/status").1.trim(), "NoNewPrivs:\t1");
+    // -v HOST:CTR[:ro]
+    let host = b.dir.path().join("share");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("f"), "from host\n").unwrap();
+    let rw = format!("{}:/data", host.display());
+    let ro = format!("{}:/data:ro", host.display());
+    assert_eq!(sh(&["-v", &rw], "cat /data/f && echo back > /data/g").1, "from host\n");
+    assert_eq!(std::fs::read_to_string(host.join("g")).unwrap(), "back\n");
+    assert_ne!(sh(&["-v", &ro], "touch /data/h").0, 0);
+    assert!(!host.join("h").exists());
+    for (flags, want) in [
+        (&["--cap-add", "bogus"][..], "unknown capability"),
+        (&["-v", "relative:/x"], "invalid volume specification"),
+        (&["-v", "/tmp:/x:rx"], "invalid volume specification"),
+        (&["--tmpfs", "relative"], "invalid tmpfs"),
+        (&["--security-opt", "seccomp=unconfined"], "invalid --security-opt"),
+    ] {
+        let (code, _, err) = sh(flags, "true");
+        assert_eq!(code, 125, "{flags:?}");
+        assert!(err.contains(want) && err.lines().count() == 1, "{flags:?}: {err}");
+    }
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]

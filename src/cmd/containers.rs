@@ -63,6 +63,24 @@ pub struct CreateFlags {
     /// Give extended privileges to this container
     #[arg(long)]
     pub privileged: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Security options (no-new-privileges)
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Mount a tmpfs directory (PATH[:OPTIONS])
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Bind mount a volume (HOST:CONTAINER[:ro])
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
     /// Automatically remove the container when it exits
     #[arg(long)]
     pub rm: bool,
@@ -202,6 +220,18 @@ pub fn parse_bytes(s: &str) -> Result<i64> {
     Ok((v * mult) as i64)
 }
 
+fn no_new_privileges(opts: &[String]) -> Result<bool> {
+    let mut on = false;
+    for o in opts {
+        match o.as_str() {
+            "no-new-privileges" | "no-new-privileges=true" | "no-new-privileges:true" => on = true,
+            "no-new-privileges=false" | "no-new-privileges:false" => on = false,
+            _ => bail!("invalid --security-opt: {o:?} (supported: no-new-privileges)"),
+        }
+    }
+    Ok(on)
+}
+
 fn parse_env_file(path: &str) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("open {path}"))?;
     Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
@@ -259,6 +289,12 @@ impl CreateFlags {
             nano_cpus,
             cpu_shares: self.cpu_shares,
             pids_limit: self.pids_limit.filter(|p| *p > 0),
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            read_only: self.read_only,
+            no_new_privileges: no_new_privileges(&self.security_opt)?,
+            tmpfs: self.tmpfs.clone(),
+            binds: self.volume.clone(),
         })
     }
 }

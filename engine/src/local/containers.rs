@@ -108,6 +108,12 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         nano_cpus: o.nano_cpus,
         cpu_shares: o.cpu_shares,
         pids_limit: o.pids_limit,
+        cap_add: o.cap_add.iter().map(|c| normalize_cap(c)).collect::<Result<_>>()?,
+        cap_drop: o.cap_drop.iter().map(|c| normalize_cap(c)).collect::<Result<_>>()?,
+        read_only: o.read_only,
+        no_new_privileges: o.no_new_privileges,
+        tmpfs: o.tmpfs.iter().map(|t| validate_tmpfs(t)).collect::<Result<_>>()?,
+        binds: o.binds.iter().map(|b| validate_bind(b)).collect::<Result<_>>()?,
         stop_signal: cc.stop_signal.clone(),
     };
     if !config.workdir.is_empty() && !config.workdir.starts_with('/') {
@@ -145,6 +151,49 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         return Err(e);
     }
     Ok(id)
+}
+
+/// `net_admin`, `CAP_NET_ADMIN` -> `CAP_NET_ADMIN`; `all` -> `ALL`; unknown names are an error.
+fn normalize_cap(c: &str) -> Result<String> {
+    let up = c.trim().to_ascii_uppercase();
+    if up == "ALL" {
+        return Ok(up);
+    }
+    let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+    if crate::runtime::bundle::KNOWN_CAPS.iter().any(|k| format!("CAP_{k}") == full) {
+        Ok(full)
+    } else {
+        Err(EngineError::InvalidArgument(format!("unknown capability: \"{c}\"")))
+    }
+}
+
+fn validate_tmpfs(t: &str) -> Result<String> {
+    let path = t.split_once(':').map(|(p, _)| p).unwrap_or(t);
+    if !path.starts_with('/') || path == "/" {
+        return Err(EngineError::InvalidArgument(format!("invalid tmpfs mount {t:?}: the path must be absolute and not /")));
+    }
+    Ok(t.to_string())
+}
+
+/// `HOST:CONTAINER[:ro|rw]` with absolute paths; the host path is created if missing (as docker does).
+fn validate_bind(b: &str) -> Result<String> {
+    let parts: Vec<&str> = b.split(':').collect();
+    let bad = |why: &str| EngineError::InvalidArgument(format!("invalid volume specification: '{b}': {why}"));
+    let (host, ctr) = match parts.as_slice() {
+        [h, c] | [h, c, "ro" | "rw"] => (*h, *c),
+        [_, _, m] => return Err(bad(&format!("unknown mode {m:?}"))),
+        _ => return Err(bad("expected HOST:CONTAINER[:ro]")),
+    };
+    if !host.starts_with('/') {
+        return Err(bad("named volumes are not supported yet; use an absolute host path"));
+    }
+    if !ctr.starts_with('/') || ctr == "/" {
+        return Err(bad("the container path must be absolute and not /"));
+    }
+    if !Path::new(host).exists() {
+        std::fs::create_dir_all(host).map_err(|e| EngineError::io(host, e))?;
+    }
+    Ok(b.to_string())
 }
 
 fn validate_restart(r: &str) -> Result<()> {

@@ -29,6 +29,74 @@ pub const DEFAULT_CAPS: [&str; 14] = [
     "CAP_AUDIT_WRITE",
 ];
 
+/// Capability names in bit order (without `CAP_`).
+pub const KNOWN_CAPS: [&str; 41] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// The container's capabilities: docker's defaults (or all with --privileged), then
+/// --cap-add, then --cap-drop, limited to what we hold ourselves.
+pub fn effective_caps(cfg: &RunConfig) -> Vec<String> {
+    let held = all_caps();
+    let mut caps: Vec<String> = if cfg.privileged { held.clone() } else { DEFAULT_CAPS.iter().map(|s| s.to_string()).collect() };
+    for c in &cfg.cap_add {
+        if c == "ALL" {
+            caps = held.clone();
+        } else if !caps.contains(c) {
+            caps.push(c.clone());
+        }
+    }
+    for c in &cfg.cap_drop {
+        if c == "ALL" {
+            caps.clear();
+        } else {
+            caps.retain(|x| x != c);
+        }
+    }
+    caps.retain(|c| held.contains(c));
+    caps
+}
+
 /// Every capability we can hand out (for `--privileged`): those in our own bounding set, as
 /// asking for more makes capset fail (this machine's root lacks CAP_SYS_RESOURCE).
 fn all_caps() -> Vec<String> {
@@ -238,7 +306,7 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
     if !wd.exists() {
         std::fs::create_dir_all(&wd).at(&wd)?;
     }
-    let caps: Vec<String> = if cfg.privileged { all_caps() } else { DEFAULT_CAPS.iter().map(|s| s.to_string()).collect() };
+    let caps = effective_caps(cfg);
     let mut ns = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"})];
     if cfg.network != "host" {
         ns.push(json!({"type": "network"}));
@@ -260,6 +328,24 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
     }
     mounts.push(bind(d.join("hosts"), "/etc/hosts"));
     mounts.push(bind(d.join("resolv.conf"), "/etc/resolv.conf"));
+    for t in &cfg.tmpfs {
+        let (path, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        let mut o: Vec<&str> = vec!["nosuid", "nodev", "noexec"];
+        o.extend(opts.split(',').filter(|x| !x.is_empty()));
+        // A user's "exec" undoes the default noexec.
+        if o.contains(&"exec") {
+            o.retain(|x| *x != "noexec" && *x != "exec");
+        }
+        mounts.push(json!({"destination": path, "type": "tmpfs", "source": "tmpfs", "options": o}));
+    }
+    for b in &cfg.binds {
+        let p: Vec<&str> = b.split(':').collect();
+        let mut o = vec!["rbind", "rprivate"];
+        if p.get(2) == Some(&"ro") {
+            o.push("ro");
+        }
+        mounts.push(json!({"destination": p[1], "type": "bind", "source": p[0], "options": o}));
+    }
 
     let mut resources = json!({ "devices": [{"allow": false, "access": "rwm"}] });
     if cfg.privileged {
@@ -313,13 +399,16 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
     // No `noNewPrivileges: false`: libcontainer 0.7 loads the seccomp filter early (while
     // it still holds CAP_SYS_ADMIN) only when the field is absent; with `false` it loads it
     // after dropping capabilities and the kernel refuses.
+    if cfg.no_new_privileges {
+        process["noNewPrivileges"] = json!(true);
+    }
     if !user.additional_gids.is_empty() {
         process["user"]["additionalGids"] = json!(user.additional_gids);
     }
     let spec = json!({
         "ociVersion": "1.0.2",
         "process": process,
-        "root": { "path": "rootfs", "readonly": false },
+        "root": { "path": "rootfs", "readonly": cfg.read_only },
         "hostname": if cfg.network == "host" { Value::Null } else { json!(cfg.hostname) },
         "mounts": mounts,
         "linux": linux,
