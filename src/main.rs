@@ -70,6 +70,14 @@ pub enum Command {
     Wait(cmd::containers::WaitArgs),
     /// Attach to a running container's input and output
     Attach(cmd::containers::AttachArgs),
+    /// Pause all processes within one or more containers
+    Pause(cmd::containers::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(cmd::containers::PauseArgs),
+    /// Restart one or more containers
+    Restart(cmd::containers::StopArgs),
+    /// Rename a container
+    Rename(cmd::containers::RenameArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -100,6 +108,14 @@ pub enum ContainerCommand {
     Inspect(cmd::images::InspectArgs),
     /// Attach to a running container's input and output
     Attach(cmd::containers::AttachArgs),
+    /// Pause all processes within one or more containers
+    Pause(cmd::containers::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(cmd::containers::PauseArgs),
+    /// Restart one or more containers
+    Restart(cmd::containers::StopArgs),
+    /// Rename a container
+    Rename(cmd::containers::RenameArgs),
 }
 
 #[derive(Subcommand, Debug)]

@@ -714,6 +714,39 @@ fn security_flags_caps_readonly_tmpfs_binds() {
     assert_eq!(b.ok(&["ps", "-aq"]), "");
 }
 
+#[test]
+fn pause_unpause_restart_rename() {
+    let b = busybox();
+    b.ok(&["run", "-d", "--name", "ticker", "busybox", "sh", "-c", "while true; do echo t; sleep 0.1; done"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(b.ok(&["pause", "ticker"]), "ticker\n");
+    assert!(b.ok(&["ps"]).contains("(Paused)"));
+    assert_eq!(b.ok(&["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "ticker"]), "paused true\n");
+    let frozen = b.ok(&["logs", "ticker"]).lines().count();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(b.ok(&["logs", "ticker"]).lines().count(), frozen, "a paused container must not run");
+    assert!(b.fails(&["pause", "ticker"]).contains("already paused"));
+    b.ok(&["unpause", "ticker"]);
+    wait_until("output after unpause", Duration::from_secs(10), || b.ok(&["logs", "ticker"]).lines().count() > frozen);
+    assert!(b.fails(&["unpause", "ticker"]).contains("not paused"));
+    // rename: the old name is free, the new one resolves; taken names are refused.
+    b.ok(&["rename", "ticker", "clock"]);
+    assert!(b.fails(&["inspect", "ticker"]).contains("No such object"));
+    b.ok(&["create", "--name", "other", "busybox"]);
+    assert!(b.fails(&["rename", "clock", "other"]).contains("already in use"));
+    // restart: a new process under the same container.
+    let pid1 = b.ok(&["inspect", "-f", "{{.State.Pid}}", "clock"]);
+    b.ok(&["restart", "-t", "1", "clock"]);
+    let pid2 = b.ok(&["inspect", "-f", "{{.State.Pid}}", "clock"]);
+    assert_ne!(pid1, pid2);
+    assert_eq!(b.ok(&["inspect", "-f", "{{.State.Running}}", "clock"]), "true\n");
+    // stop works on a paused container too.
+    b.ok(&["pause", "clock"]);
+    b.ok(&["stop", "-t", "1", "clock"]);
+    assert_eq!(b.ok(&["wait", "clock"]), "137\n");
+    b.ok(&["rm", "clock", "other"]);
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]

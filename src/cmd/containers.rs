@@ -574,6 +574,35 @@ async fn session_code(engine: &LocalEngine, id: &str, r: Result<SessionEnd>) -> 
 }
 
 #[derive(Args, Debug)]
+pub struct PauseArgs {
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+pub async fn pause(engine: &LocalEngine, a: &PauseArgs, on: bool) -> Result<u8> {
+    each(&a.containers, async |c| engine.pause_container(c, on).await).await
+}
+
+pub async fn rename(engine: &LocalEngine, a: &RenameArgs) -> Result<u8> {
+    engine.rename_container(&a.container, &a.new_name).await?;
+    Ok(0)
+}
+
+pub async fn restart(engine: &LocalEngine, a: &StopArgs) -> Result<u8> {
+    each(&a.containers, async |c| {
+        engine.stop_container(c, a.timeout).await?;
+        engine.start_container(c).await
+    })
+    .await
+}
+
+#[derive(Args, Debug)]
 pub struct AttachArgs {
     /// Do not attach STDIN
     #[arg(long)]

@@ -49,6 +49,10 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => containers::logs(&engine, a).await,
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => containers::wait(&engine, a).await,
         Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => containers::attach(&engine, a).await,
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => containers::pause(&engine, a, true).await,
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => containers::pause(&engine, a, false).await,
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => containers::restart(&engine, a).await,
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&engine, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(&engine, a).await,
     }
 }

@@ -237,8 +237,13 @@ pub(crate) fn start(i: &Inner, exe: &Path, id: &str, wait_attach: bool) -> Resul
     if is_running(&rec) {
         return Ok(None);
     }
-    if rec.monitor_pid > 0 && alive(rec.monitor_pid, rec.monitor_start) {
-        return Err(EngineError::Conflict(format!("container {} is being started or stopped", rec.id)));
+    // A monitor still finishing the previous run (cleanup after exit) is waited for.
+    let t0 = Instant::now();
+    while rec.monitor_pid > 0 && alive(rec.monitor_pid, rec.monitor_start) {
+        if t0.elapsed() > Duration::from_secs(10) {
+            return Err(EngineError::Conflict(format!("container {} is being started or stopped", rec.id)));
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
     state::set_manual_stop(&mut i.images.db(), &rec.id, false)?;
     // A monitor killed mid-run leaves libcontainer's state, the cgroup and the mount behind.
@@ -279,7 +284,11 @@ fn signal(rec: &ContainerRecord, sig: Signal) -> Result<()> {
 pub(crate) fn kill(i: &Inner, id: &str, sig: &str) -> Result<()> {
     let sig = parse_signal(sig)?;
     let rec = lookup(i, id)?;
-    signal(&rec, sig)
+    signal(&rec, sig)?;
+    if sig == Signal::SIGKILL {
+        thaw(i, &rec);
+    }
+    Ok(())
 }
 
 /// Wait until the container is no longer running (or gone); false on timeout.
@@ -312,6 +321,7 @@ pub(crate) fn stop(i: &Inner, id: &str, timeout: Option<u32>) -> Result<()> {
         }
         return Ok(());
     }
+    thaw(i, &rec);
     let sig = rec.config.stop_signal.as_deref().map(parse_signal).transpose()?.unwrap_or(Signal::SIGTERM);
     let t = Duration::from_secs(timeout.unwrap_or(10) as u64);
     if signal(&rec, sig).is_ok() && wait_stopped(i, &rec.id, t)? {
@@ -335,6 +345,7 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
         }
         state::set_manual_stop(&mut i.images.db(), &rec.id, true)?;
         let _ = signal(&rec, Signal::SIGKILL);
+        thaw(i, &rec);
         wait_stopped(i, &rec.id, Duration::from_secs(30))?;
     }
     // The monitor cleans up after itself; finish what a dead monitor left.
@@ -348,6 +359,44 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
     let paths = Paths::new(&i.root, &rec.id);
     monitor::remove_container_files(&paths)?;
     state::delete(&mut i.images.db(), &rec.id)
+}
+
+/// Freeze or thaw all processes of a running container (cgroup freezer, via libcontainer,
+/// which does not fork for this).
+pub(crate) fn pause(i: &Inner, id: &str, pause: bool) -> Result<()> {
+    let rec = lookup(i, id)?;
+    if !is_running(&rec) {
+        return Err(EngineError::Conflict(format!("Container {} is not running", rec.id)));
+    }
+    match (pause, rec.state) {
+        (true, State::Paused) => return Err(EngineError::Conflict(format!("Container {} is already paused", rec.id))),
+        (false, State::Running) => return Err(EngineError::Conflict(format!("Container {} is not paused", rec.id))),
+        _ => {}
+    }
+    let mut c = libcontainer::container::Container::load(monitor::runtime_root(&i.root).join(&rec.id))
+        .map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+    let r = if pause { c.pause() } else { c.resume() };
+    r.map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+    state::set_paused(&mut i.images.db(), &rec.id, pause)
+}
+
+/// Thaw a paused container so signals reach it (stop, kill and rm -f do this first).
+fn thaw(i: &Inner, rec: &ContainerRecord) {
+    if rec.state == State::Paused {
+        let _ = pause(i, &rec.id, false);
+    }
+}
+
+pub(crate) fn rename(i: &Inner, id: &str, name: &str) -> Result<()> {
+    let name = name.trim_start_matches('/');
+    if !valid_name(name) {
+        return Err(EngineError::InvalidArgument(format!("Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+    }
+    let rec = lookup(i, id)?;
+    if rec.name == name {
+        return Err(EngineError::Conflict(format!("Renaming a container with the same name as its current name: {name}")));
+    }
+    state::rename(&mut i.images.db(), &rec.id, name)
 }
 
 pub(crate) fn wait(i: &Inner, id: &str) -> Result<i64> {

@@ -75,6 +75,17 @@ impl LocalEngine {
         self.blocking(move |i| containers::start(i, &exe, &id, true)).await
     }
 
+    /// `pause` (true) or `unpause` (false).
+    pub async fn pause_container(&self, id: &str, pause: bool) -> Result<()> {
+        let id = id.to_string();
+        self.blocking(move |i| containers::pause(i, &id, pause)).await
+    }
+
+    pub async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        let (id, name) = (id.to_string(), name.to_string());
+        self.blocking(move |i| containers::rename(i, &id, &name)).await
+    }
+
     /// Path of a container's json-file log (and its full ID).
     pub async fn container_log_path(&self, id: &str) -> Result<(String, PathBuf)> {
         let id = id.to_string();

@@ -251,6 +251,24 @@ pub fn set_restarting(db: &mut Db, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// `pause`/`unpause` flip a running container's state.
+pub fn set_paused(db: &mut Db, id: &str, paused: bool) -> Result<()> {
+    let (to, from) = if paused { ("paused", "running") } else { ("running", "paused") };
+    db.write(|tx| tx.execute("UPDATE containers SET state = ?2 WHERE id = ?1 AND state = ?3", params![id, to, from]))?;
+    Ok(())
+}
+
+pub fn rename(db: &mut Db, id: &str, name: &str) -> Result<()> {
+    let taken: Option<String> = db.query_opt("SELECT id FROM containers WHERE name = ?1", [name], |r| r.get(0))?;
+    if let Some(other) = taken {
+        return Err(EngineError::Conflict(format!(
+            "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+        )));
+    }
+    db.write(|tx| tx.execute("UPDATE containers SET name = ?2 WHERE id = ?1", params![id, name]))?;
+    Ok(())
+}
+
 /// The monitor is done with the container.
 pub fn clear_monitor(db: &mut Db, id: &str) -> Result<()> {
     db.write(|tx| tx.execute("UPDATE containers SET monitor_pid = 0, monitor_start = 0 WHERE id = ?1", [id]))?;
