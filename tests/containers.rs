@@ -747,6 +747,37 @@ fn pause_unpause_restart_rename() {
     b.ok(&["rm", "clock", "other"]);
 }
 
+#[test]
+fn exec_runs_inside_the_container() {
+    let b = busybox();
+    b.ok(&["run", "-d", "--name", "host1", "-h", "insider", "busybox", "sleep", "1000"]);
+    assert_eq!(run(&b, &["exec", "host1", "sh", "-c", "hostname; exit 4"]), (4, "insider\n".to_string(), String::new()));
+    let (_, out, _) = run(&b, &["exec", "-e", "FOO=bar", "-w", "/tmp", "-u", "nobody", "host1", "sh", "-c", "echo $FOO $(pwd) $(id -u)"]);
+    assert_eq!(out, "bar /tmp 65534\n");
+    // Same isolation as the container's own process.
+    let (_, out, _) = run(&b, &["exec", "host1", "grep", "CapEff", "/proc/self/status"]);
+    assert_eq!(out.trim(), "CapEff:\t00000000a80425fb");
+    assert_ne!(run(&b, &["exec", "host1", "unshare", "-n", "true"]).0, 0);
+    // stdin with -i.
+    let mut child = b
+        .cmd()
+        .args(["exec", "-i", "host1", "tr", "a-z", "A-Z"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"quiet\n").unwrap();
+    assert_eq!(stdout(&child.wait_with_output().unwrap()), "QUIET\n");
+    let (code, _, err) = run(&b, &["exec", "host1", "nosuchcmd"]);
+    assert_eq!(code, 127, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    b.ok(&["stop", "-t", "0", "host1"]);
+    let (code, _, err) = run(&b, &["exec", "host1", "true"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("is not running") && err.lines().count() == 1, "{err}");
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]

@@ -603,6 +603,63 @@ pub async fn restart(engine: &LocalEngine, a: &StopArgs) -> Result<u8> {
 }
 
 #[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    pub container: String,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `exec`: a helper process (single-threaded, for libcontainer) runs the command inside the
+/// container with our stdio and exits with its code.
+pub async fn exec(engine: &LocalEngine, root: &std::path::Path, a: &ExecArgs) -> Result<u8> {
+    if a.tty {
+        bail!("exec -t is not supported yet; use -i without -t, or `berth run -it`");
+    }
+    let c = engine.inspect_container(&a.container).await?;
+    if !c.state.running || c.state.paused {
+        bail!("container {} is not running", c.id);
+    }
+    if let Some(w) = &a.workdir
+        && !w.starts_with('/')
+    {
+        bail!("the working directory '{w}' is invalid, it needs to be an absolute path");
+    }
+    let spec =
+        berth_engine::monitor::exec::ExecSpec { args: a.command.clone(), env: a.env.clone(), cwd: a.workdir.clone(), user: a.user.clone() };
+    let exe = std::env::current_exe().context("locating the berth executable")?;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.arg("exec-helper").arg("--root").arg(root).arg(&c.id).args(spec.to_args());
+    if !a.interactive || a.detach {
+        cmd.stdin(std::process::Stdio::null());
+    }
+    if a.detach {
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        cmd.spawn().context("starting the exec helper")?;
+        return Ok(0);
+    }
+    let status = cmd.status().await.context("running the exec helper")?;
+    Ok(status.code().unwrap_or(255).clamp(0, 255) as u8)
+}
+
+#[derive(Args, Debug)]
 pub struct AttachArgs {
     /// Do not attach STDIN
     #[arg(long)]

@@ -53,6 +53,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => containers::pause(&engine, a, false).await,
         Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => containers::restart(&engine, a).await,
         Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&engine, a).await,
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => containers::exec(&engine, &cli.root, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(&engine, a).await,
     }
 }

@@ -26,6 +26,7 @@ use crate::runtime::state::{self, ContainerRecord, now_nanos};
 use crate::store::db::Db;
 
 pub mod attach;
+pub mod exec;
 pub mod log;
 
 /// Where libcontainer keeps its per-container state.
@@ -203,7 +204,7 @@ struct Client {
 }
 
 /// docker's exit codes for a process that could not be started.
-fn start_failure_code(msg: &str) -> i32 {
+pub(crate) fn start_failure_code(msg: &str) -> i32 {
     let m = msg.to_ascii_lowercase();
     if m.contains("not found") || m.contains("no such file") {
         127
