@@ -772,6 +772,10 @@ fn exec_runs_inside_the_container() {
     let (code, _, err) = run(&b, &["exec", "host1", "nosuchcmd"]);
     assert_eq!(code, 127, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+    // The container's user by default, -u overrides.
+    b.ok(&["run", "-d", "--name", "unpriv", "-u", "nobody", "busybox", "sleep", "1000"]);
+    assert_eq!(b.ok(&["exec", "unpriv", "id", "-u"]), "65534\n");
+    assert_eq!(b.ok(&["exec", "-u", "0", "unpriv", "id", "-u"]), "0\n");
     b.ok(&["stop", "-t", "0", "host1"]);
     let (code, _, err) = run(&b, &["exec", "host1", "true"]);
     assert_ne!(code, 0);

@@ -642,8 +642,13 @@ pub async fn exec(engine: &LocalEngine, root: &std::path::Path, a: &ExecArgs) ->
     {
         bail!("the working directory '{w}' is invalid, it needs to be an absolute path");
     }
-    let spec =
-        berth_engine::monitor::exec::ExecSpec { args: a.command.clone(), env: a.env.clone(), cwd: a.workdir.clone(), user: a.user.clone() };
+    let spec = berth_engine::monitor::exec::ExecSpec {
+        args: a.command.clone(),
+        env: a.env.clone(),
+        cwd: a.workdir.clone(),
+        // Like docker: the container's user unless -u says otherwise.
+        user: a.user.clone().or_else(|| (!c.config.user.is_empty()).then(|| c.config.user.clone())),
+    };
     let exe = std::env::current_exe().context("locating the berth executable")?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("exec-helper").arg("--root").arg(root).arg(&c.id).args(spec.to_args());
