@@ -431,6 +431,91 @@ pub fn write_bundle(rec: &ContainerRecord, paths: &Paths) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::state::{ContainerRecord, State};
+
+    fn record(cfg: RunConfig) -> ContainerRecord {
+        ContainerRecord {
+            id: "ab".repeat(32),
+            name: "t".into(),
+            image_id: String::new(),
+            image_name: String::new(),
+            config: cfg,
+            created: 0,
+            state: State::Created,
+            pid: 0,
+            pid_start: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            exit_code: 0,
+            oom_killed: false,
+            error: String::new(),
+            started_at: 0,
+            finished_at: 0,
+            restart_count: 0,
+        }
+    }
+
+    fn spec_json(cfg: RunConfig) -> serde_json::Value {
+        let t = tempfile::tempdir().unwrap();
+        let paths = Paths { dir: t.path().to_path_buf() };
+        std::fs::create_dir_all(paths.rootfs().join("etc")).unwrap();
+        std::fs::write(paths.rootfs().join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        serde_json::to_value(build_spec(&record(cfg), &paths).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn spec_is_dockers_default() {
+        let v = spec_json(RunConfig { cmd: vec!["sh".into()], hostname: "h1".into(), network: "default".into(), ..Default::default() });
+        let caps: Vec<&str> = v["process"]["capabilities"]["effective"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let mut want = DEFAULT_CAPS.to_vec();
+        want.sort();
+        let mut got = caps.clone();
+        got.sort();
+        assert_eq!(got, want);
+        let ns: Vec<&str> = v["linux"]["namespaces"].as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
+        assert_eq!(ns, ["pid", "ipc", "uts", "mount", "network"]);
+        assert_eq!(v["hostname"], "h1");
+        assert!(v["linux"]["maskedPaths"].as_array().unwrap().iter().any(|p| p == "/proc/kcore"));
+        assert!(v["linux"]["readonlyPaths"].as_array().unwrap().iter().any(|p| p == "/proc/sysrq-trigger"));
+        assert_eq!(v["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+        assert_eq!(v["linux"]["cgroupsPath"], format!("berth/{}", "ab".repeat(32)));
+        assert!(v["process"].get("noNewPrivileges").is_none(), "libcontainer needs the field absent (see build_spec)");
+        assert!(v["process"]["env"].as_array().unwrap().iter().any(|e| e == DEFAULT_PATH));
+        let dests: Vec<&str> = v["mounts"].as_array().unwrap().iter().map(|m| m["destination"].as_str().unwrap()).collect();
+        for d in ["/proc", "/dev", "/dev/pts", "/sys", "/dev/mqueue", "/dev/shm", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] {
+            assert!(dests.contains(&d), "{d} missing from {dests:?}");
+        }
+        assert!(v["linux"]["resources"].get("memory").is_none());
+    }
+
+    #[test]
+    fn flags_change_the_spec() {
+        let v = spec_json(RunConfig {
+            cmd: vec!["sh".into()],
+            network: "host".into(),
+            memory: Some(64 << 20),
+            nano_cpus: Some(1_500_000_000),
+            cpu_shares: Some(512),
+            pids_limit: Some(10),
+            read_only: true,
+            no_new_privileges: true,
+            ..Default::default()
+        });
+        let ns: Vec<&str> = v["linux"]["namespaces"].as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
+        assert!(!ns.contains(&"network"));
+        assert!(v.get("hostname").is_none() || v["hostname"].is_null());
+        let r = &v["linux"]["resources"];
+        assert_eq!(r["memory"]["limit"], 64 << 20);
+        assert_eq!(r["cpu"]["quota"], 150_000);
+        assert_eq!(r["cpu"]["period"], 100_000);
+        assert_eq!(r["cpu"]["shares"], 512);
+        assert_eq!(r["pids"]["limit"], 10);
+        assert_eq!(v["root"]["readonly"], true);
+        assert_eq!(v["process"]["noNewPrivileges"], true);
+        let p = spec_json(RunConfig { cmd: vec!["sh".into()], privileged: true, ..Default::default() });
+        assert!(p["linux"].get("seccomp").is_none() || p["linux"]["seccomp"].is_null());
+        assert!(p["linux"].get("maskedPaths").is_none() || p["linux"]["maskedPaths"].is_null());
+    }
 
     #[test]
     fn users_resolve_like_docker() {
