@@ -338,6 +338,15 @@ fn container_outlives_a_killed_front_end() {
     assert_eq!(b.ok(&["logs", "survivor"]), "first\nsecond\n");
     assert!(b.ok(&["ps", "-a"]).contains("Exited (3)"));
     assert_eq!(b.ok(&["logs", "--tail", "1", "survivor"]), "second\n");
+    // --since/--until split the output at the sleep between the two lines.
+    let ts = b.ok(&["logs", "-t", "survivor"]);
+    let t2 = ts.lines().nth(1).unwrap().split_once(' ').unwrap().0.to_string();
+    let t2 = chrono::DateTime::parse_from_rfc3339(&t2).unwrap();
+    let mid = (t2 - chrono::Duration::milliseconds(500)).to_rfc3339();
+    assert_eq!(b.ok(&["logs", "--since", &mid, "survivor"]), "second\n");
+    assert_eq!(b.ok(&["logs", "--until", &mid, "survivor"]), "first\n");
+    assert_eq!(b.ok(&["logs", "--since", "1h", "survivor"]), "first\nsecond\n");
+    assert!(b.fails(&["logs", "--since", "yesterday", "survivor"]).contains("invalid time"));
     // Follow a running container's log until it ends.
     b.ok(&["run", "-d", "--name", "talker", "busybox", "sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.2; done"]);
     assert_eq!(b.ok(&["logs", "-f", "talker"]), "1\n2\n3\n");

@@ -190,7 +190,35 @@ pub struct LogsArgs {
     /// Show timestamps
     #[arg(short, long)]
     pub timestamps: bool,
+    /// Show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs before a timestamp (2013-01-02T13:23:37Z) or relative (42m)
+    #[arg(long)]
+    pub until: Option<String>,
     pub container: String,
+}
+
+/// docker's `--since`/`--until` values: RFC 3339, unix seconds (with fraction), or a
+/// duration before now (`90s`, `42m`, `2h`). Unix nanoseconds.
+fn parse_time_arg(s: &str) -> Result<i64> {
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_nanos_opt().unwrap_or(0));
+    }
+    if let Ok(f) = s.parse::<f64>() {
+        return Ok((f * 1e9) as i64);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
+    let n: f64 = num.parse().map_err(|_| anyhow::anyhow!("invalid time {s:?}: use RFC 3339, unix seconds or a duration like 10m"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "ms" => n / 1000.0,
+        _ => bail!("invalid time {s:?}: use RFC 3339, unix seconds or a duration like 10m"),
+    };
+    Ok(now - (secs * 1e9) as i64)
 }
 
 #[derive(Args, Debug)]
@@ -967,10 +995,21 @@ pub async fn logs(engine: &dyn ContainerBackend, a: &LogsArgs) -> Result<u8> {
         "all" | "-1" => None,
         n => Some(n.parse::<usize>().map_err(|_| anyhow::anyhow!("invalid value for --tail: {n:?}"))?),
     };
+    let since = a.since.as_deref().map(parse_time_arg).transpose()?;
+    let until = a.until.as_deref().map(parse_time_arg).transpose()?;
     let mut s = engine.container_logs(&a.container, &LogOptions { follow: a.follow, tail }).await?;
     while let Some(l) = s.next().await {
-        let mut v = vec![l?];
-        print_lines(&mut v, a.timestamps)?;
+        let l = l?;
+        if since.is_some() || until.is_some() {
+            let t = chrono::DateTime::parse_from_rfc3339(&l.time).ok().and_then(|t| t.timestamp_nanos_opt()).unwrap_or(0);
+            if since.is_some_and(|s| t < s) {
+                continue;
+            }
+            if until.is_some_and(|u| t > u) {
+                break;
+            }
+        }
+        print_lines(&mut vec![l], a.timestamps)?;
     }
     Ok(0)
 }
