@@ -227,6 +227,7 @@ fn exec_helper_main(args: &[std::ffi::OsString]) -> ExitCode {
             "--env" => spec.env.extend(it.next()),
             "--cwd" => spec.cwd = it.next(),
             "--user" => spec.user = it.next(),
+            "--tty" => spec.tty = true,
             "--" => {
                 spec.args = it.by_ref().collect();
             }

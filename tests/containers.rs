@@ -791,6 +791,36 @@ fn exec_runs_inside_the_container() {
     assert!(err.contains("is not running") && err.lines().count() == 1, "{err}");
 }
 
+#[test]
+fn exec_it_gets_a_terminal() {
+    let b = busybox();
+    b.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "1000"]);
+    let (mut child, master) = spawn_in_pty(&b, &["exec", "-it", "box", "sh"]);
+    let mut seen = String::new();
+    read_until(master, "# ", 20, &mut seen);
+    type_in(master, "tty; stty size; echo $((6*7))\r");
+    read_until(master, "42", 10, &mut seen);
+    assert!(seen.contains("/dev/pts/") && seen.contains("30 100"), "{seen:?}");
+    set_size(master, 44, 111);
+    std::thread::sleep(Duration::from_millis(400));
+    seen.clear();
+    type_in(master, "stty size\r");
+    read_until(master, "44 111", 10, &mut seen);
+    type_in(master, "exit 5\r");
+    assert_eq!(wait_child(&mut child), Some(5));
+    unsafe { libc::close(master) };
+    // The container itself is untouched, and no exec leftovers remain in its directory.
+    assert!(b.ok(&["ps"]).contains("box"));
+    let id = b.ok(&["inspect", "-f", "{{.Id}}", "box"]).trim().to_string();
+    let left: Vec<String> = std::fs::read_dir(b.root().join("containers").join(&id))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("exec-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]

@@ -658,9 +658,6 @@ pub struct ExecArgs {
 /// `exec`: a helper process (single-threaded, for libcontainer) runs the command inside the
 /// container with our stdio and exits with its code.
 pub async fn exec(engine: &LocalEngine, root: &std::path::Path, a: &ExecArgs) -> Result<u8> {
-    if a.tty {
-        bail!("exec -t is not supported yet; use -i without -t, or `berth run -it`");
-    }
     let c = engine.inspect_container(&a.container).await?;
     if !c.state.running || c.state.paused {
         bail!("container {} is not running", c.id);
@@ -671,6 +668,7 @@ pub async fn exec(engine: &LocalEngine, root: &std::path::Path, a: &ExecArgs) ->
         bail!("the working directory '{w}' is invalid, it needs to be an absolute path");
     }
     let spec = berth_engine::monitor::exec::ExecSpec {
+        tty: a.tty && !a.detach,
         args: a.command.clone(),
         env: a.env.clone(),
         cwd: a.workdir.clone(),

@@ -610,7 +610,7 @@ impl Monitor {
 }
 
 /// Receive the PTY master that the container's init sends over the console socket.
-fn receive_pty(l: &std::os::unix::net::UnixListener) -> std::io::Result<OwnedFd> {
+pub(crate) fn receive_pty(l: &std::os::unix::net::UnixListener) -> std::io::Result<OwnedFd> {
     use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
     let mut fds = [PollFd::new(l.as_fd(), PollFlags::POLLIN)];
     if !matches!(poll(&mut fds, PollTimeout::from(10_000u16)), Ok(n) if n > 0) {
