@@ -77,6 +77,16 @@ pub enum Command {
     Wait(cmd::containers::WaitArgs),
     /// Attach to a running container's input and output
     Attach(cmd::containers::AttachArgs),
+    /// Pause all processes within one or more containers
+    Pause(cmd::containers::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(cmd::containers::PauseArgs),
+    /// Restart one or more containers
+    Restart(cmd::containers::StopArgs),
+    /// Rename a container
+    Rename(cmd::containers::RenameArgs),
+    /// Execute a command in a running container
+    Exec(cmd::containers::ExecArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -107,6 +117,16 @@ pub enum ContainerCommand {
     Inspect(cmd::images::InspectArgs),
     /// Attach to a running container's input and output
     Attach(cmd::containers::AttachArgs),
+    /// Pause all processes within one or more containers
+    Pause(cmd::containers::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(cmd::containers::PauseArgs),
+    /// Restart one or more containers
+    Restart(cmd::containers::StopArgs),
+    /// Rename a container
+    Rename(cmd::containers::RenameArgs),
+    /// Execute a command in a running container
+    Exec(cmd::containers::ExecArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +163,9 @@ fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "monitor") {
         return monitor_main(&args[2..]);
+    }
+    if args.get(1).is_some_and(|a| a == "exec-helper") {
+        return exec_helper_main(&args[2..]);
     }
     // Die quietly on a closed pipe (`berth images | head`) like any Unix tool, instead of
     // panicking in println!.
@@ -200,6 +223,35 @@ fn monitor_main(args: &[std::ffi::OsString]) -> ExitCode {
         (Some(r), Some(f), Some(i)) => berth_engine::monitor::main(&r, &i, f, wait_attach),
         _ => {
             eprintln!("Error: usage: berth monitor --root DIR --status-fd N ID (internal)");
+            ExitCode::from(125)
+        }
+    }
+}
+
+/// `berth exec-helper --root DIR [--env K=V] [--cwd D] [--user U] ID -- CMD...` (hidden;
+/// spawned by `exec`, single-threaded like the monitor).
+fn exec_helper_main(args: &[std::ffi::OsString]) -> ExitCode {
+    let mut spec = berth_engine::monitor::exec::ExecSpec::default();
+    let (mut root, mut id) = (None, None);
+    let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--root" => root = it.next().map(PathBuf::from),
+            "--env" => spec.env.extend(it.next()),
+            "--cwd" => spec.cwd = it.next(),
+            "--user" => spec.user = it.next(),
+            "--tty" => spec.tty = true,
+            "--frames-fd" => spec.frames_fd = it.next().and_then(|f| f.parse().ok()),
+            "--" => {
+                spec.args = it.by_ref().collect();
+            }
+            _ => id = Some(a),
+        }
+    }
+    match (root, id) {
+        (Some(r), Some(i)) if !spec.args.is_empty() => ExitCode::from(berth_engine::monitor::exec::run(&r, &i, &spec).clamp(0, 255) as u8),
+        _ => {
+            eprintln!("Error: usage: berth exec-helper --root DIR ID -- CMD (internal)");
             ExitCode::from(125)
         }
     }

@@ -338,6 +338,15 @@ fn container_outlives_a_killed_front_end() {
     assert_eq!(b.ok(&["logs", "survivor"]), "first\nsecond\n");
     assert!(b.ok(&["ps", "-a"]).contains("Exited (3)"));
     assert_eq!(b.ok(&["logs", "--tail", "1", "survivor"]), "second\n");
+    // --since/--until split the output at the sleep between the two lines.
+    let ts = b.ok(&["logs", "-t", "survivor"]);
+    let t2 = ts.lines().nth(1).unwrap().split_once(' ').unwrap().0.to_string();
+    let t2 = chrono::DateTime::parse_from_rfc3339(&t2).unwrap();
+    let mid = (t2 - chrono::Duration::milliseconds(500)).to_rfc3339();
+    assert_eq!(b.ok(&["logs", "--since", &mid, "survivor"]), "second\n");
+    assert_eq!(b.ok(&["logs", "--until", &mid, "survivor"]), "first\n");
+    assert_eq!(b.ok(&["logs", "--since", "1h", "survivor"]), "first\nsecond\n");
+    assert!(b.fails(&["logs", "--since", "yesterday", "survivor"]).contains("invalid time"));
     // Follow a running container's log until it ends.
     b.ok(&["run", "-d", "--name", "talker", "busybox", "sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.2; done"]);
     assert_eq!(b.ok(&["logs", "-f", "talker"]), "1\n2\n3\n");
@@ -667,6 +676,149 @@ fn ps_filters_and_formats_like_docker() {
     let err = b.fails(&["ps", "--filter", "bogus=1"]);
     assert_eq!(err.lines().count(), 1);
     assert!(err.contains("invalid filter"), "{err}");
+}
+
+#[test]
+fn security_flags_caps_readonly_tmpfs_binds() {
+    let b = busybox();
+    let sh = |flags: &[&str], script: &str| -> (i32, String, String) {
+        let mut a = vec!["run", "--rm"];
+        a.extend_from_slice(flags);
+        a.extend_from_slice(&["busybox", "sh", "-c", script]);
+        run(&b, &a)
+    };
+    // --cap-add SYS_ADMIN: the capability and the seccomp rules that come with it.
+    let (code, out, err) = sh(&["--cap-add", "sys_admin"], "mount -t tmpfs none /tmp && grep CapEff /proc/self/status");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "CapEff:\t00000000a82425fb");
+    assert_eq!(sh(&["--cap-drop", "ALL"], "grep CapEff /proc/self/status").1.trim(), "CapEff:\t0000000000000000");
+    assert_ne!(sh(&["--cap-drop", "CHOWN"], "chown 1 /tmp").0, 0);
+    // --read-only root, with a writable --tmpfs.
+    assert_ne!(sh(&["--read-only"], "touch /x").0, 0);
+    let (code, out, _) = sh(&["--read-only", "--tmpfs", "/scratch:size=1m"], "touch /scratch/x && grep ' /scratch ' /proc/mounts");
+    assert_eq!(code, 0);
+    assert!(out.contains("tmpfs") && out.contains("size=1024k") && out.contains("noexec"), "{out}");
+    assert_eq!(sh(&["--security-opt", "no-new-privileges"], "grep NoNewPrivs /proc/self/status").1.trim(), "NoNewPrivs:\t1");
+    // -v HOST:CTR[:ro]
+    let host = b.dir.path().join("share");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("f"), "from host\n").unwrap();
+    let rw = format!("{}:/data", host.display());
+    let ro = format!("{}:/data:ro", host.display());
+    assert_eq!(sh(&["-v", &rw], "cat /data/f && echo back > /data/g").1, "from host\n");
+    assert_eq!(std::fs::read_to_string(host.join("g")).unwrap(), "back\n");
+    assert_ne!(sh(&["-v", &ro], "touch /data/h").0, 0);
+    assert!(!host.join("h").exists());
+    for (flags, want) in [
+        (&["--cap-add", "bogus"][..], "unknown capability"),
+        (&["-v", "relative:/x"], "invalid volume specification"),
+        (&["-v", "/tmp:/x:rx"], "invalid volume specification"),
+        (&["--tmpfs", "relative"], "invalid tmpfs"),
+        (&["--security-opt", "seccomp=unconfined"], "invalid --security-opt"),
+    ] {
+        let (code, _, err) = sh(flags, "true");
+        assert_eq!(code, 125, "{flags:?}");
+        assert!(err.contains(want) && err.lines().count() == 1, "{flags:?}: {err}");
+    }
+    assert_eq!(b.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn pause_unpause_restart_rename() {
+    let b = busybox();
+    b.ok(&["run", "-d", "--name", "ticker", "busybox", "sh", "-c", "while true; do echo t; sleep 0.1; done"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(b.ok(&["pause", "ticker"]), "ticker\n");
+    assert!(b.ok(&["ps"]).contains("(Paused)"));
+    assert_eq!(b.ok(&["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "ticker"]), "paused true\n");
+    let frozen = b.ok(&["logs", "ticker"]).lines().count();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(b.ok(&["logs", "ticker"]).lines().count(), frozen, "a paused container must not run");
+    assert!(b.fails(&["pause", "ticker"]).contains("already paused"));
+    b.ok(&["unpause", "ticker"]);
+    wait_until("output after unpause", Duration::from_secs(10), || b.ok(&["logs", "ticker"]).lines().count() > frozen);
+    assert!(b.fails(&["unpause", "ticker"]).contains("not paused"));
+    // rename: the old name is free, the new one resolves; taken names are refused.
+    b.ok(&["rename", "ticker", "clock"]);
+    assert!(b.fails(&["inspect", "ticker"]).contains("No such object"));
+    b.ok(&["create", "--name", "other", "busybox"]);
+    assert!(b.fails(&["rename", "clock", "other"]).contains("already in use"));
+    // restart: a new process under the same container.
+    let pid1 = b.ok(&["inspect", "-f", "{{.State.Pid}}", "clock"]);
+    b.ok(&["restart", "-t", "1", "clock"]);
+    let pid2 = b.ok(&["inspect", "-f", "{{.State.Pid}}", "clock"]);
+    assert_ne!(pid1, pid2);
+    assert_eq!(b.ok(&["inspect", "-f", "{{.State.Running}}", "clock"]), "true\n");
+    // stop works on a paused container too.
+    b.ok(&["pause", "clock"]);
+    b.ok(&["stop", "-t", "1", "clock"]);
+    assert_eq!(b.ok(&["wait", "clock"]), "137\n");
+    b.ok(&["rm", "clock", "other"]);
+}
+
+#[test]
+fn exec_runs_inside_the_container() {
+    let b = busybox();
+    b.ok(&["run", "-d", "--name", "host1", "-h", "insider", "busybox", "sleep", "1000"]);
+    assert_eq!(run(&b, &["exec", "host1", "sh", "-c", "hostname; exit 4"]), (4, "insider\n".to_string(), String::new()));
+    let (_, out, _) = run(&b, &["exec", "-e", "FOO=bar", "-w", "/tmp", "-u", "nobody", "host1", "sh", "-c", "echo $FOO $(pwd) $(id -u)"]);
+    assert_eq!(out, "bar /tmp 65534\n");
+    // Same isolation as the container's own process.
+    let (_, out, _) = run(&b, &["exec", "host1", "grep", "CapEff", "/proc/self/status"]);
+    assert_eq!(out.trim(), "CapEff:\t00000000a80425fb");
+    assert_ne!(run(&b, &["exec", "host1", "unshare", "-n", "true"]).0, 0);
+    // stdin with -i.
+    let mut child = b
+        .cmd()
+        .args(["exec", "-i", "host1", "tr", "a-z", "A-Z"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"quiet\n").unwrap();
+    assert_eq!(stdout(&child.wait_with_output().unwrap()), "QUIET\n");
+    let (code, _, err) = run(&b, &["exec", "host1", "nosuchcmd"]);
+    assert_eq!(code, 127, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // The container's user by default, -u overrides.
+    b.ok(&["run", "-d", "--name", "unpriv", "-u", "nobody", "busybox", "sleep", "1000"]);
+    assert_eq!(b.ok(&["exec", "unpriv", "id", "-u"]), "65534\n");
+    assert_eq!(b.ok(&["exec", "-u", "0", "unpriv", "id", "-u"]), "0\n");
+    b.ok(&["stop", "-t", "0", "host1"]);
+    let (code, _, err) = run(&b, &["exec", "host1", "true"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("is not running") && err.lines().count() == 1, "{err}");
+}
+
+#[test]
+fn exec_it_gets_a_terminal() {
+    let b = busybox();
+    b.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "1000"]);
+    let (mut child, master) = spawn_in_pty(&b, &["exec", "-it", "box", "sh"]);
+    let mut seen = String::new();
+    read_until(master, "# ", 20, &mut seen);
+    type_in(master, "tty; stty size; echo $((6*7))\r");
+    read_until(master, "42", 10, &mut seen);
+    assert!(seen.contains("/dev/pts/") && seen.contains("30 100"), "{seen:?}");
+    set_size(master, 44, 111);
+    std::thread::sleep(Duration::from_millis(400));
+    seen.clear();
+    type_in(master, "stty size\r");
+    read_until(master, "44 111", 10, &mut seen);
+    type_in(master, "exit 5\r");
+    assert_eq!(wait_child(&mut child), Some(5));
+    unsafe { libc::close(master) };
+    // The container itself is untouched, and no exec leftovers remain in its directory.
+    assert!(b.ok(&["ps"]).contains("box"));
+    let id = b.ok(&["inspect", "-f", "{{.Id}}", "box"]).trim().to_string();
+    let left: Vec<String> = std::fs::read_dir(b.root().join("containers").join(&id))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("exec-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.

@@ -199,6 +199,17 @@ pub struct ContainerCreate {
     pub nano_cpus: Option<i64>,
     pub cpu_shares: Option<u64>,
     pub pids_limit: Option<i64>,
+    /// `--cap-add` / `--cap-drop` (names with or without `CAP_`, or `ALL`).
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `--read-only` root filesystem.
+    pub read_only: bool,
+    /// `--security-opt no-new-privileges`.
+    pub no_new_privileges: bool,
+    /// `--tmpfs PATH[:OPTIONS]`.
+    pub tmpfs: Vec<String>,
+    /// `-v HOST:CONTAINER[:ro]` bind mounts.
+    pub binds: Vec<String>,
 }
 
 /// One row of `ps`.

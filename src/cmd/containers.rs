@@ -63,6 +63,24 @@ pub struct CreateFlags {
     /// Give extended privileges to this container
     #[arg(long)]
     pub privileged: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Security options (no-new-privileges)
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Mount a tmpfs directory (PATH[:OPTIONS])
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Bind mount a volume (HOST:CONTAINER[:ro])
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
     /// Automatically remove the container when it exits
     #[arg(long)]
     pub rm: bool,
@@ -172,7 +190,35 @@ pub struct LogsArgs {
     /// Show timestamps
     #[arg(short, long)]
     pub timestamps: bool,
+    /// Show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs before a timestamp (2013-01-02T13:23:37Z) or relative (42m)
+    #[arg(long)]
+    pub until: Option<String>,
     pub container: String,
+}
+
+/// docker's `--since`/`--until` values: RFC 3339, unix seconds (with fraction), or a
+/// duration before now (`90s`, `42m`, `2h`). Unix nanoseconds.
+fn parse_time_arg(s: &str) -> Result<i64> {
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_nanos_opt().unwrap_or(0));
+    }
+    if let Ok(f) = s.parse::<f64>() {
+        return Ok((f * 1e9) as i64);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
+    let n: f64 = num.parse().map_err(|_| anyhow::anyhow!("invalid time {s:?}: use RFC 3339, unix seconds or a duration like 10m"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "ms" => n / 1000.0,
+        _ => bail!("invalid time {s:?}: use RFC 3339, unix seconds or a duration like 10m"),
+    };
+    Ok(now - (secs * 1e9) as i64)
 }
 
 #[derive(Args, Debug)]
@@ -200,6 +246,18 @@ pub fn parse_bytes(s: &str) -> Result<i64> {
         bail!("invalid size: '{s}'");
     }
     Ok((v * mult) as i64)
+}
+
+fn no_new_privileges(opts: &[String]) -> Result<bool> {
+    let mut on = false;
+    for o in opts {
+        match o.as_str() {
+            "no-new-privileges" | "no-new-privileges=true" | "no-new-privileges:true" => on = true,
+            "no-new-privileges=false" | "no-new-privileges:false" => on = false,
+            _ => bail!("invalid --security-opt: {o:?} (supported: no-new-privileges)"),
+        }
+    }
+    Ok(on)
 }
 
 fn parse_env_file(path: &str) -> Result<Vec<String>> {
@@ -259,6 +317,12 @@ impl CreateFlags {
             nano_cpus,
             cpu_shares: self.cpu_shares,
             pids_limit: self.pids_limit.filter(|p| *p > 0),
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            read_only: self.read_only,
+            no_new_privileges: no_new_privileges(&self.security_opt)?,
+            tmpfs: self.tmpfs.clone(),
+            binds: self.volume.clone(),
         })
     }
 }
@@ -535,6 +599,96 @@ async fn session_code(engine: &LocalEngine, id: &str, r: Result<SessionEnd>) -> 
             None => Err(e),
         },
     }
+}
+
+#[derive(Args, Debug)]
+pub struct PauseArgs {
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+pub async fn pause(engine: &LocalEngine, a: &PauseArgs, on: bool) -> Result<u8> {
+    each(&a.containers, async |c| engine.pause_container(c, on).await).await
+}
+
+pub async fn rename(engine: &LocalEngine, a: &RenameArgs) -> Result<u8> {
+    engine.rename_container(&a.container, &a.new_name).await?;
+    Ok(0)
+}
+
+pub async fn restart(engine: &LocalEngine, a: &StopArgs) -> Result<u8> {
+    each(&a.containers, async |c| {
+        engine.stop_container(c, a.timeout).await?;
+        engine.start_container(c).await
+    })
+    .await
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    pub container: String,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `exec`: a helper process (single-threaded, for libcontainer) runs the command inside the
+/// container with our stdio and exits with its code.
+pub async fn exec(engine: &LocalEngine, root: &std::path::Path, a: &ExecArgs) -> Result<u8> {
+    let c = engine.inspect_container(&a.container).await?;
+    if !c.state.running || c.state.paused {
+        bail!("container {} is not running", c.id);
+    }
+    if let Some(w) = &a.workdir
+        && !w.starts_with('/')
+    {
+        bail!("the working directory '{w}' is invalid, it needs to be an absolute path");
+    }
+    let spec = berth_engine::monitor::exec::ExecSpec {
+        tty: a.tty && !a.detach,
+        args: a.command.clone(),
+        env: a.env.clone(),
+        cwd: a.workdir.clone(),
+        // Like docker: the container's user unless -u says otherwise.
+        user: a.user.clone().or_else(|| (!c.config.user.is_empty()).then(|| c.config.user.clone())),
+        frames_fd: None,
+    };
+    let exe = std::env::current_exe().context("locating the berth executable")?;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.arg("exec-helper").arg("--root").arg(root).arg(&c.id).args(spec.to_args());
+    if !a.interactive || a.detach {
+        cmd.stdin(std::process::Stdio::null());
+    }
+    if a.detach {
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        cmd.spawn().context("starting the exec helper")?;
+        return Ok(0);
+    }
+    let status = cmd.status().await.context("running the exec helper")?;
+    Ok(status.code().unwrap_or(255).clamp(0, 255) as u8)
 }
 
 #[derive(Args, Debug)]
@@ -840,10 +994,21 @@ pub async fn logs(engine: &dyn ContainerBackend, a: &LogsArgs) -> Result<u8> {
         "all" | "-1" => None,
         n => Some(n.parse::<usize>().map_err(|_| anyhow::anyhow!("invalid value for --tail: {n:?}"))?),
     };
+    let since = a.since.as_deref().map(parse_time_arg).transpose()?;
+    let until = a.until.as_deref().map(parse_time_arg).transpose()?;
     let mut s = engine.container_logs(&a.container, &LogOptions { follow: a.follow, tail }).await?;
     while let Some(l) = s.next().await {
-        let mut v = vec![l?];
-        print_lines(&mut v, a.timestamps)?;
+        let l = l?;
+        if since.is_some() || until.is_some() {
+            let t = chrono::DateTime::parse_from_rfc3339(&l.time).ok().and_then(|t| t.timestamp_nanos_opt()).unwrap_or(0);
+            if since.is_some_and(|s| t < s) {
+                continue;
+            }
+            if until.is_some_and(|u| t > u) {
+                break;
+            }
+        }
+        print_lines(&mut vec![l], a.timestamps)?;
     }
     Ok(0)
 }

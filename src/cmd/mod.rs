@@ -63,6 +63,11 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => containers::logs(engine, a).await,
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => containers::wait(engine, a).await,
         Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => containers::attach(&local_engine(&cli)?, a).await,
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => containers::pause(&local_engine(&cli)?, a, true).await,
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => containers::pause(&local_engine(&cli)?, a, false).await,
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => containers::restart(&local_engine(&cli)?, a).await,
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&local_engine(&cli)?, a).await,
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => containers::exec(&local_engine(&cli)?, &cli.root, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
     }
 }

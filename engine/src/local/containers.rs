@@ -108,6 +108,12 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         nano_cpus: o.nano_cpus,
         cpu_shares: o.cpu_shares,
         pids_limit: o.pids_limit,
+        cap_add: o.cap_add.iter().map(|c| normalize_cap(c)).collect::<Result<_>>()?,
+        cap_drop: o.cap_drop.iter().map(|c| normalize_cap(c)).collect::<Result<_>>()?,
+        read_only: o.read_only,
+        no_new_privileges: o.no_new_privileges,
+        tmpfs: o.tmpfs.iter().map(|t| validate_tmpfs(t)).collect::<Result<_>>()?,
+        binds: o.binds.iter().map(|b| validate_bind(b)).collect::<Result<_>>()?,
         stop_signal: cc.stop_signal.clone(),
     };
     if !config.workdir.is_empty() && !config.workdir.starts_with('/') {
@@ -145,6 +151,49 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         return Err(e);
     }
     Ok(id)
+}
+
+/// `net_admin`, `CAP_NET_ADMIN` -> `CAP_NET_ADMIN`; `all` -> `ALL`; unknown names are an error.
+fn normalize_cap(c: &str) -> Result<String> {
+    let up = c.trim().to_ascii_uppercase();
+    if up == "ALL" {
+        return Ok(up);
+    }
+    let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+    if crate::runtime::bundle::KNOWN_CAPS.iter().any(|k| format!("CAP_{k}") == full) {
+        Ok(full)
+    } else {
+        Err(EngineError::InvalidArgument(format!("unknown capability: \"{c}\"")))
+    }
+}
+
+fn validate_tmpfs(t: &str) -> Result<String> {
+    let path = t.split_once(':').map(|(p, _)| p).unwrap_or(t);
+    if !path.starts_with('/') || path == "/" {
+        return Err(EngineError::InvalidArgument(format!("invalid tmpfs mount {t:?}: the path must be absolute and not /")));
+    }
+    Ok(t.to_string())
+}
+
+/// `HOST:CONTAINER[:ro|rw]` with absolute paths; the host path is created if missing (as docker does).
+fn validate_bind(b: &str) -> Result<String> {
+    let parts: Vec<&str> = b.split(':').collect();
+    let bad = |why: &str| EngineError::InvalidArgument(format!("invalid volume specification: '{b}': {why}"));
+    let (host, ctr) = match parts.as_slice() {
+        [h, c] | [h, c, "ro" | "rw"] => (*h, *c),
+        [_, _, m] => return Err(bad(&format!("unknown mode {m:?}"))),
+        _ => return Err(bad("expected HOST:CONTAINER[:ro]")),
+    };
+    if !host.starts_with('/') {
+        return Err(bad("named volumes are not supported yet; use an absolute host path"));
+    }
+    if !ctr.starts_with('/') || ctr == "/" {
+        return Err(bad("the container path must be absolute and not /"));
+    }
+    if !Path::new(host).exists() {
+        std::fs::create_dir_all(host).map_err(|e| EngineError::io(host, e))?;
+    }
+    Ok(b.to_string())
 }
 
 fn validate_restart(r: &str) -> Result<()> {
@@ -188,8 +237,13 @@ pub(crate) fn start(i: &Inner, exe: &Path, id: &str, wait_attach: bool) -> Resul
     if is_running(&rec) {
         return Ok(None);
     }
-    if rec.monitor_pid > 0 && alive(rec.monitor_pid, rec.monitor_start) {
-        return Err(EngineError::Conflict(format!("container {} is being started or stopped", rec.id)));
+    // A monitor still finishing the previous run (cleanup after exit) is waited for.
+    let t0 = Instant::now();
+    while rec.monitor_pid > 0 && alive(rec.monitor_pid, rec.monitor_start) {
+        if t0.elapsed() > Duration::from_secs(10) {
+            return Err(EngineError::Conflict(format!("container {} is being started or stopped", rec.id)));
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
     state::set_manual_stop(&mut i.images.db(), &rec.id, false)?;
     // A monitor killed mid-run leaves libcontainer's state, the cgroup and the mount behind.
@@ -230,7 +284,11 @@ fn signal(rec: &ContainerRecord, sig: Signal) -> Result<()> {
 pub(crate) fn kill(i: &Inner, id: &str, sig: &str) -> Result<()> {
     let sig = parse_signal(sig)?;
     let rec = lookup(i, id)?;
-    signal(&rec, sig)
+    signal(&rec, sig)?;
+    if sig == Signal::SIGKILL {
+        thaw(i, &rec);
+    }
+    Ok(())
 }
 
 /// Wait until the container is no longer running (or gone); false on timeout.
@@ -263,6 +321,7 @@ pub(crate) fn stop(i: &Inner, id: &str, timeout: Option<u32>) -> Result<()> {
         }
         return Ok(());
     }
+    thaw(i, &rec);
     let sig = rec.config.stop_signal.as_deref().map(parse_signal).transpose()?.unwrap_or(Signal::SIGTERM);
     let t = Duration::from_secs(timeout.unwrap_or(10) as u64);
     if signal(&rec, sig).is_ok() && wait_stopped(i, &rec.id, t)? {
@@ -286,6 +345,7 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
         }
         state::set_manual_stop(&mut i.images.db(), &rec.id, true)?;
         let _ = signal(&rec, Signal::SIGKILL);
+        thaw(i, &rec);
         wait_stopped(i, &rec.id, Duration::from_secs(30))?;
     }
     // The monitor cleans up after itself; finish what a dead monitor left.
@@ -299,6 +359,44 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
     let paths = Paths::new(&i.root, &rec.id);
     monitor::remove_container_files(&paths)?;
     state::delete(&mut i.images.db(), &rec.id)
+}
+
+/// Freeze or thaw all processes of a running container (cgroup freezer, via libcontainer,
+/// which does not fork for this).
+pub(crate) fn pause(i: &Inner, id: &str, pause: bool) -> Result<()> {
+    let rec = lookup(i, id)?;
+    if !is_running(&rec) {
+        return Err(EngineError::Conflict(format!("Container {} is not running", rec.id)));
+    }
+    match (pause, rec.state) {
+        (true, State::Paused) => return Err(EngineError::Conflict(format!("Container {} is already paused", rec.id))),
+        (false, State::Running) => return Err(EngineError::Conflict(format!("Container {} is not paused", rec.id))),
+        _ => {}
+    }
+    let mut c = libcontainer::container::Container::load(monitor::runtime_root(&i.root).join(&rec.id))
+        .map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+    let r = if pause { c.pause() } else { c.resume() };
+    r.map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+    state::set_paused(&mut i.images.db(), &rec.id, pause)
+}
+
+/// Thaw a paused container so signals reach it (stop, kill and rm -f do this first).
+fn thaw(i: &Inner, rec: &ContainerRecord) {
+    if rec.state == State::Paused {
+        let _ = pause(i, &rec.id, false);
+    }
+}
+
+pub(crate) fn rename(i: &Inner, id: &str, name: &str) -> Result<()> {
+    let name = name.trim_start_matches('/');
+    if !valid_name(name) {
+        return Err(EngineError::InvalidArgument(format!("Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+    }
+    let rec = lookup(i, id)?;
+    if rec.name == name {
+        return Err(EngineError::Conflict(format!("Renaming a container with the same name as its current name: {name}")));
+    }
+    state::rename(&mut i.images.db(), &rec.id, name)
 }
 
 pub(crate) fn wait(i: &Inner, id: &str) -> Result<i64> {

@@ -62,7 +62,11 @@ impl LocalEngine {
     }
 
     /// The berth binary that `berth monitor` runs from (this process's executable).
-    fn monitor_exe() -> Result<PathBuf> {
+    pub(crate) fn monitor_exe() -> Result<PathBuf> {
+        // Tests that drive the engine as a library point this at the berth binary.
+        if let Some(p) = std::env::var_os("BERTH_EXE") {
+            return Ok(PathBuf::from(p));
+        }
         std::env::current_exe().map_err(|e| EngineError::io_ctx("locating the berth executable", e))
     }
 
@@ -80,6 +84,17 @@ impl LocalEngine {
         let id = id.to_string();
         let exe = Self::monitor_exe()?;
         self.blocking(move |i| containers::start(i, &exe, &id, true)).await
+    }
+
+    /// `pause` (true) or `unpause` (false).
+    pub async fn pause_container(&self, id: &str, pause: bool) -> Result<()> {
+        let id = id.to_string();
+        self.blocking(move |i| containers::pause(i, &id, pause)).await
+    }
+
+    pub async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        let (id, name) = (id.to_string(), name.to_string());
+        self.blocking(move |i| containers::rename(i, &id, &name)).await
     }
 
     /// Path of a container's json-file log (and its full ID).
@@ -250,25 +265,26 @@ impl ContainerBackend for LocalEngine {
     async fn disk_usage(&self) -> Result<DiskUsage> {
         Err(EngineError::Unsupported("WAVE2: df".into()))
     }
-    async fn pause_container(&self, _id: &str) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: pause".into()))
+    async fn pause_container(&self, id: &str) -> Result<()> {
+        LocalEngine::pause_container(self, id, true).await
     }
-    async fn unpause_container(&self, _id: &str) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: unpause".into()))
+    async fn unpause_container(&self, id: &str) -> Result<()> {
+        LocalEngine::pause_container(self, id, false).await
     }
-    async fn restart_container(&self, _id: &str, _timeout: Option<u32>) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: restart".into()))
+    async fn restart_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
+        ContainerBackend::stop_container(self, id, timeout).await?;
+        ContainerBackend::start_container(self, id).await
     }
-    async fn rename_container(&self, _id: &str, _new_name: &str) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: rename".into()))
+    async fn rename_container(&self, id: &str, new_name: &str) -> Result<()> {
+        LocalEngine::rename_container(self, id, new_name).await
     }
 
     async fn attach_session(&self, id: &str, size: Option<(u16, u16)>) -> Result<Session> {
         session::attach(self, id, size).await
     }
 
-    async fn exec_session(&self, _id: &str, _opts: ExecOptions) -> Result<Session> {
-        Err(EngineError::Unsupported("WAVE2: exec session".into()))
+    async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session> {
+        session::exec(self, id, opts).await
     }
 
     async fn shell(&self, id: &str) -> Result<Vec<String>> {

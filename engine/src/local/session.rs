@@ -16,7 +16,7 @@ use crate::runtime::bundle::Paths;
 use crate::runtime::state::State;
 
 /// Exit-code frame an exec helper sends last (payload: i32 BE).
-pub const EXIT: u8 = 5;
+pub const EXIT: u8 = crate::monitor::exec::EXIT_FRAME;
 
 /// Turn a connected frame socket into a Session. `exit_from_socket`: the peer reports the
 /// exit code in an EXIT frame (exec); otherwise `on_end` is asked (attach).
@@ -170,4 +170,84 @@ pub(crate) async fn shell(engine: &LocalEngine, id: &str) -> Result<Vec<String>>
             )))
         })
         .await
+}
+
+/// Run a process in a running container: with a TTY over a framed socket pair to an exec
+/// helper (window sizes work), without one over the helper's pipes.
+pub(crate) async fn exec(engine: &LocalEngine, id: &str, o: ExecOptions) -> Result<Session> {
+    use std::os::fd::AsRawFd;
+    let c = engine.inspect_container(id).await?;
+    if !c.state.running || c.state.paused {
+        return Err(EngineError::Conflict(format!("container {id} is not running")));
+    }
+    if o.cmd.is_empty() {
+        return Err(EngineError::InvalidArgument("exec needs a command".into()));
+    }
+    let exe = LocalEngine::monitor_exe()?;
+    let mut spec = crate::monitor::exec::ExecSpec {
+        tty: o.tty,
+        args: o.cmd.clone(),
+        env: o.env.clone(),
+        cwd: o.workdir.clone(),
+        user: o.user.clone().or_else(|| (!c.config.user.is_empty()).then(|| c.config.user.clone())),
+        frames_fd: None,
+    };
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.kill_on_drop(false);
+    if o.tty {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(|e| EngineError::io_ctx("exec socket", e))?;
+        spec.frames_fd = Some(3);
+        let fd = theirs.as_raw_fd();
+        cmd.arg("exec-helper").arg("--root").arg(engine.root()).arg(&c.id).args(spec.to_args());
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        // SAFETY: dup2 is async-signal-safe; the child gets the socket as fd 3.
+        unsafe {
+            cmd.pre_exec(move || if libc::dup2(fd, 3) < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
+        }
+        let mut child = cmd.spawn().map_err(|e| EngineError::io_ctx("starting the exec helper", e))?;
+        drop(theirs);
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+        });
+        return session_over(ours, o.size, None);
+    }
+    cmd.arg("exec-helper").arg("--root").arg(engine.root()).arg(&c.id).args(spec.to_args());
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| EngineError::io_ctx("starting the exec helper", e))?;
+    let mut stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let (in_tx, mut in_rx) = mpsc::channel::<Bytes>(64);
+    tokio::spawn(async move {
+        while let Some(b) = in_rx.recv().await {
+            let Some(w) = stdin.as_mut() else { break };
+            if w.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+        drop(stdin);
+    });
+    let (out_tx, out_rx) = mpsc::channel::<Result<Bytes>>(256);
+    for r in [stdout.map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>), stderr.map(|s| Box::new(s) as _)]
+        .into_iter()
+        .flatten()
+    {
+        let tx = out_tx.clone();
+        tokio::spawn(async move {
+            let mut r = r;
+            let mut buf = vec![0u8; 16384];
+            while let Ok(n) = r.read(&mut buf).await {
+                if n == 0 || tx.send(Ok(Bytes::copy_from_slice(&buf[..n]))).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(out_tx);
+    let (rs_tx, _rs_rx) = mpsc::channel::<(u16, u16)>(8);
+    let exit: futures_util::future::BoxFuture<'static, Result<Option<i64>>> = Box::pin(async move {
+        let st = child.wait().await.map_err(|e| EngineError::io_ctx("waiting for the exec helper", e))?;
+        Ok(st.code().map(|c| c as i64))
+    });
+    Ok(Session { output: tokio_stream_from(out_rx), input: in_tx, resize: rs_tx, exit })
 }

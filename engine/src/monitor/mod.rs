@@ -26,6 +26,7 @@ use crate::runtime::state::{self, ContainerRecord, now_nanos};
 use crate::store::db::Db;
 
 pub mod attach;
+pub mod exec;
 pub mod log;
 
 /// Where libcontainer keeps its per-container state.
@@ -203,7 +204,7 @@ struct Client {
 }
 
 /// docker's exit codes for a process that could not be started.
-fn start_failure_code(msg: &str) -> i32 {
+pub(crate) fn start_failure_code(msg: &str) -> i32 {
     let m = msg.to_ascii_lowercase();
     if m.contains("not found") || m.contains("no such file") {
         127
@@ -609,7 +610,7 @@ impl Monitor {
 }
 
 /// Receive the PTY master that the container's init sends over the console socket.
-fn receive_pty(l: &std::os::unix::net::UnixListener) -> std::io::Result<OwnedFd> {
+pub(crate) fn receive_pty(l: &std::os::unix::net::UnixListener) -> std::io::Result<OwnedFd> {
     use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
     let mut fds = [PollFd::new(l.as_fd(), PollFlags::POLLIN)];
     if !matches!(poll(&mut fds, PollTimeout::from(10_000u16)), Ok(n) if n > 0) {
@@ -684,22 +685,22 @@ fn reap(pid: i32) -> Option<i32> {
 
 /// Whether the kernel OOM-killed a process of the container's cgroup (v1 or v2).
 pub fn oom_killed(id: &str) -> bool {
-    for p in [
-        format!("/sys/fs/cgroup/memory/berth/{id}/memory.oom_control"),
-        format!("/sys/fs/cgroup/berth/{id}/memory.events"),
-        format!("/sys/fs/cgroup/unified/berth/{id}/memory.events"),
-    ] {
-        if let Ok(s) = std::fs::read_to_string(&p) {
-            for l in s.lines() {
-                if let Some(n) = l.strip_prefix("oom_kill ")
-                    && n.trim().parse::<u64>().unwrap_or(0) > 0
-                {
-                    return true;
-                }
-            }
-        }
-    }
-    false
+    oom_killed_in(Path::new("/sys/fs/cgroup"), id)
+}
+
+/// [`oom_killed`] over a cgroupfs mounted at `base`: v1 `memory/berth/<id>/memory.oom_control`
+/// (`oom_kill N`, kernel 4.13+), v2 `berth/<id>/memory.events` (or under `unified/` on a
+/// hybrid host).
+pub fn oom_killed_in(base: &Path, id: &str) -> bool {
+    let files = [
+        base.join("memory/berth").join(id).join("memory.oom_control"),
+        base.join("berth").join(id).join("memory.events"),
+        base.join("unified/berth").join(id).join("memory.events"),
+    ];
+    files
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .any(|s| s.lines().any(|l| l.strip_prefix("oom_kill ").is_some_and(|n| n.trim().parse::<u64>().unwrap_or(0) > 0)))
 }
 
 /// Remove `containers/<id>/` (after the rootfs is unmounted).
@@ -708,4 +709,28 @@ pub fn remove_container_files(paths: &Paths) -> Result<()> {
         rootfs::unmount_rootfs(paths)?;
     }
     crate::store::snapshots::remove_tree(&paths.dir).map_err(|e| EngineError::io(&paths.dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oom_kills_are_read_from_v1_and_v2_trees() {
+        let t = tempfile::tempdir().unwrap();
+        let put = |rel: &str, text: &str| {
+            let p = t.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        assert!(!oom_killed_in(t.path(), "a"));
+        put("memory/berth/a/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+        assert!(!oom_killed_in(t.path(), "a"));
+        put("memory/berth/a/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+        assert!(oom_killed_in(t.path(), "a"));
+        put("berth/b/memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\noom_group_kill 0\n");
+        assert!(oom_killed_in(t.path(), "b"));
+        put("unified/berth/c/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        assert!(!oom_killed_in(t.path(), "c"));
+    }
 }

@@ -29,6 +29,74 @@ pub const DEFAULT_CAPS: [&str; 14] = [
     "CAP_AUDIT_WRITE",
 ];
 
+/// Capability names in bit order (without `CAP_`).
+pub const KNOWN_CAPS: [&str; 41] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// The container's capabilities: docker's defaults (or all with --privileged), then
+/// --cap-add, then --cap-drop, limited to what we hold ourselves.
+pub fn effective_caps(cfg: &RunConfig) -> Vec<String> {
+    let held = all_caps();
+    let mut caps: Vec<String> = if cfg.privileged { held.clone() } else { DEFAULT_CAPS.iter().map(|s| s.to_string()).collect() };
+    for c in &cfg.cap_add {
+        if c == "ALL" {
+            caps = held.clone();
+        } else if !caps.contains(c) {
+            caps.push(c.clone());
+        }
+    }
+    for c in &cfg.cap_drop {
+        if c == "ALL" {
+            caps.clear();
+        } else {
+            caps.retain(|x| x != c);
+        }
+    }
+    caps.retain(|c| held.contains(c));
+    caps
+}
+
 /// Every capability we can hand out (for `--privileged`): those in our own bounding set, as
 /// asking for more makes capset fail (this machine's root lacks CAP_SYS_RESOURCE).
 fn all_caps() -> Vec<String> {
@@ -238,7 +306,7 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
     if !wd.exists() {
         std::fs::create_dir_all(&wd).at(&wd)?;
     }
-    let caps: Vec<String> = if cfg.privileged { all_caps() } else { DEFAULT_CAPS.iter().map(|s| s.to_string()).collect() };
+    let caps = effective_caps(cfg);
     let mut ns = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"})];
     if cfg.network != "host" {
         ns.push(json!({"type": "network"}));
@@ -260,6 +328,24 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
     }
     mounts.push(bind(d.join("hosts"), "/etc/hosts"));
     mounts.push(bind(d.join("resolv.conf"), "/etc/resolv.conf"));
+    for t in &cfg.tmpfs {
+        let (path, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        let mut o: Vec<&str> = vec!["nosuid", "nodev", "noexec"];
+        o.extend(opts.split(',').filter(|x| !x.is_empty()));
+        // A user's "exec" undoes the default noexec.
+        if o.contains(&"exec") {
+            o.retain(|x| *x != "noexec" && *x != "exec");
+        }
+        mounts.push(json!({"destination": path, "type": "tmpfs", "source": "tmpfs", "options": o}));
+    }
+    for b in &cfg.binds {
+        let p: Vec<&str> = b.split(':').collect();
+        let mut o = vec!["rbind", "rprivate"];
+        if p.get(2) == Some(&"ro") {
+            o.push("ro");
+        }
+        mounts.push(json!({"destination": p[1], "type": "bind", "source": p[0], "options": o}));
+    }
 
     let mut resources = json!({ "devices": [{"allow": false, "access": "rwm"}] });
     if cfg.privileged {
@@ -313,13 +399,16 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
     // No `noNewPrivileges: false`: libcontainer 0.7 loads the seccomp filter early (while
     // it still holds CAP_SYS_ADMIN) only when the field is absent; with `false` it loads it
     // after dropping capabilities and the kernel refuses.
+    if cfg.no_new_privileges {
+        process["noNewPrivileges"] = json!(true);
+    }
     if !user.additional_gids.is_empty() {
         process["user"]["additionalGids"] = json!(user.additional_gids);
     }
     let spec = json!({
         "ociVersion": "1.0.2",
         "process": process,
-        "root": { "path": "rootfs", "readonly": false },
+        "root": { "path": "rootfs", "readonly": cfg.read_only },
         "hostname": if cfg.network == "host" { Value::Null } else { json!(cfg.hostname) },
         "mounts": mounts,
         "linux": linux,
@@ -342,6 +431,91 @@ pub fn write_bundle(rec: &ContainerRecord, paths: &Paths) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::state::{ContainerRecord, State};
+
+    fn record(cfg: RunConfig) -> ContainerRecord {
+        ContainerRecord {
+            id: "ab".repeat(32),
+            name: "t".into(),
+            image_id: String::new(),
+            image_name: String::new(),
+            config: cfg,
+            created: 0,
+            state: State::Created,
+            pid: 0,
+            pid_start: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            exit_code: 0,
+            oom_killed: false,
+            error: String::new(),
+            started_at: 0,
+            finished_at: 0,
+            restart_count: 0,
+        }
+    }
+
+    fn spec_json(cfg: RunConfig) -> serde_json::Value {
+        let t = tempfile::tempdir().unwrap();
+        let paths = Paths { dir: t.path().to_path_buf() };
+        std::fs::create_dir_all(paths.rootfs().join("etc")).unwrap();
+        std::fs::write(paths.rootfs().join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        serde_json::to_value(build_spec(&record(cfg), &paths).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn spec_is_dockers_default() {
+        let v = spec_json(RunConfig { cmd: vec!["sh".into()], hostname: "h1".into(), network: "default".into(), ..Default::default() });
+        let caps: Vec<&str> = v["process"]["capabilities"]["effective"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let mut want = DEFAULT_CAPS.to_vec();
+        want.sort();
+        let mut got = caps.clone();
+        got.sort();
+        assert_eq!(got, want);
+        let ns: Vec<&str> = v["linux"]["namespaces"].as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
+        assert_eq!(ns, ["pid", "ipc", "uts", "mount", "network"]);
+        assert_eq!(v["hostname"], "h1");
+        assert!(v["linux"]["maskedPaths"].as_array().unwrap().iter().any(|p| p == "/proc/kcore"));
+        assert!(v["linux"]["readonlyPaths"].as_array().unwrap().iter().any(|p| p == "/proc/sysrq-trigger"));
+        assert_eq!(v["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+        assert_eq!(v["linux"]["cgroupsPath"], format!("berth/{}", "ab".repeat(32)));
+        assert!(v["process"].get("noNewPrivileges").is_none(), "libcontainer needs the field absent (see build_spec)");
+        assert!(v["process"]["env"].as_array().unwrap().iter().any(|e| e == DEFAULT_PATH));
+        let dests: Vec<&str> = v["mounts"].as_array().unwrap().iter().map(|m| m["destination"].as_str().unwrap()).collect();
+        for d in ["/proc", "/dev", "/dev/pts", "/sys", "/dev/mqueue", "/dev/shm", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"] {
+            assert!(dests.contains(&d), "{d} missing from {dests:?}");
+        }
+        assert!(v["linux"]["resources"].get("memory").is_none());
+    }
+
+    #[test]
+    fn flags_change_the_spec() {
+        let v = spec_json(RunConfig {
+            cmd: vec!["sh".into()],
+            network: "host".into(),
+            memory: Some(64 << 20),
+            nano_cpus: Some(1_500_000_000),
+            cpu_shares: Some(512),
+            pids_limit: Some(10),
+            read_only: true,
+            no_new_privileges: true,
+            ..Default::default()
+        });
+        let ns: Vec<&str> = v["linux"]["namespaces"].as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
+        assert!(!ns.contains(&"network"));
+        assert!(v.get("hostname").is_none() || v["hostname"].is_null());
+        let r = &v["linux"]["resources"];
+        assert_eq!(r["memory"]["limit"], 64 << 20);
+        assert_eq!(r["cpu"]["quota"], 150_000);
+        assert_eq!(r["cpu"]["period"], 100_000);
+        assert_eq!(r["cpu"]["shares"], 512);
+        assert_eq!(r["pids"]["limit"], 10);
+        assert_eq!(v["root"]["readonly"], true);
+        assert_eq!(v["process"]["noNewPrivileges"], true);
+        let p = spec_json(RunConfig { cmd: vec!["sh".into()], privileged: true, ..Default::default() });
+        assert!(p["linux"].get("seccomp").is_none() || p["linux"]["seccomp"].is_null());
+        assert!(p["linux"].get("maskedPaths").is_none() || p["linux"]["maskedPaths"].is_null());
+    }
 
     #[test]
     fn users_resolve_like_docker() {

@@ -36,6 +36,17 @@ pub struct RunConfig {
     pub nano_cpus: Option<i64>,
     pub cpu_shares: Option<u64>,
     pub pids_limit: Option<i64>,
+    /// `--cap-add` / `--cap-drop` (names with or without `CAP_`, or `ALL`).
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `--read-only` root filesystem.
+    pub read_only: bool,
+    /// `--security-opt no-new-privileges`.
+    pub no_new_privileges: bool,
+    /// `--tmpfs PATH[:OPTIONS]`.
+    pub tmpfs: Vec<String>,
+    /// `-v HOST:CONTAINER[:ro]` bind mounts.
+    pub binds: Vec<String>,
     pub stop_signal: Option<String>,
 }
 
@@ -237,6 +248,24 @@ pub fn manual_stop(db: &Db, id: &str) -> Result<Option<bool>> {
 /// Between two runs of a restarting container.
 pub fn set_restarting(db: &mut Db, id: &str) -> Result<()> {
     db.write(|tx| tx.execute("UPDATE containers SET state = 'restarting', restart_count = restart_count + 1 WHERE id = ?1", [id]))?;
+    Ok(())
+}
+
+/// `pause`/`unpause` flip a running container's state.
+pub fn set_paused(db: &mut Db, id: &str, paused: bool) -> Result<()> {
+    let (to, from) = if paused { ("paused", "running") } else { ("running", "paused") };
+    db.write(|tx| tx.execute("UPDATE containers SET state = ?2 WHERE id = ?1 AND state = ?3", params![id, to, from]))?;
+    Ok(())
+}
+
+pub fn rename(db: &mut Db, id: &str, name: &str) -> Result<()> {
+    let taken: Option<String> = db.query_opt("SELECT id FROM containers WHERE name = ?1", [name], |r| r.get(0))?;
+    if let Some(other) = taken {
+        return Err(EngineError::Conflict(format!(
+            "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+        )));
+    }
+    db.write(|tx| tx.execute("UPDATE containers SET name = ?2 WHERE id = ?1", params![id, name]))?;
     Ok(())
 }
 

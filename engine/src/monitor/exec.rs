@@ -1,0 +1,334 @@
+//! `berth exec`: a process started inside a running container. libcontainer's tenant
+//! builder forks like `build()` does, so it runs in a fresh single-threaded helper process
+//! (`berth exec-helper`, dispatched before tokio) that inherits the caller's stdio, waits for
+//! the process and exits with its code.
+use std::collections::HashMap;
+use std::path::Path;
+
+use nix::sys::wait::{WaitStatus, waitpid};
+
+use crate::runtime::bundle::{Paths, resolve_user};
+
+/// What to run.
+#[derive(Debug, Default, Clone)]
+pub struct ExecSpec {
+    /// Allocate a terminal (`-t`): the helper relays its own stdio to the PTY.
+    pub tty: bool,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
+    pub user: Option<String>,
+    /// With `tty`: relay the PTY over this already-connected socket in the attach
+    /// protocol's frames (stdin, resize in; output, then the exit code out) instead of our
+    /// own stdio. This is how the dashboard and the `ContainerBackend` trait exec.
+    pub frames_fd: Option<i32>,
+}
+
+impl ExecSpec {
+    /// Helper command-line arguments after `exec-helper --root R ID`.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for e in &self.env {
+            v.push("--env".into());
+            v.push(e.clone());
+        }
+        if let Some(c) = &self.cwd {
+            v.push("--cwd".into());
+            v.push(c.clone());
+        }
+        if let Some(u) = &self.user {
+            v.push("--user".into());
+            v.push(u.clone());
+        }
+        if self.tty {
+            v.push("--tty".into());
+        }
+        if let Some(fd) = self.frames_fd {
+            v.push("--frames-fd".into());
+            v.push(fd.to_string());
+        }
+        v.push("--".into());
+        v.extend(self.args.iter().cloned());
+        v
+    }
+}
+
+/// Run `spec` in container `id` and return the exit code (126/127 when it cannot be
+/// started, as docker does). Must be called in a single-threaded process.
+pub fn run(root: &Path, id: &str, spec: &ExecSpec) -> i32 {
+    let paths = Paths::new(root, id);
+    let builder = match libcontainer::container::builder::ContainerBuilder::new(
+        id.to_string(),
+        libcontainer::syscall::syscall::SyscallType::default(),
+    )
+    .with_root_path(super::runtime_root(root))
+    {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 125;
+        }
+    };
+    let mut env = HashMap::new();
+    for e in &spec.env {
+        if let Some((k, v)) = e.split_once('=') {
+            env.insert(k.to_string(), v.to_string());
+        } else if let Ok(v) = std::env::var(e) {
+            env.insert(e.clone(), v);
+        }
+    }
+    if spec.tty {
+        return run_tty(root, id, spec, builder, env);
+    }
+    let mut t = builder.as_tenant().with_container_args(spec.args.clone()).with_env(env).with_detach(false).with_cwd(spec.cwd.clone());
+    if let Some(u) = &spec.user {
+        match resolve_user(&paths.rootfs(), u) {
+            Ok(r) => t = t.with_user(Some(r.uid)).with_group(Some(r.gid)).with_additional_gids(r.additional_gids),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return 126;
+            }
+        }
+    }
+    let pid = match t.build() {
+        Ok(p) => p,
+        Err(e) => return build_error(&e),
+    };
+    wait_for(pid.as_raw())
+}
+
+fn build_error(e: &libcontainer::error::LibcontainerError) -> i32 {
+    {
+        {
+            let mut m = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                m.push_str(": ");
+                m.push_str(&s.to_string());
+                src = s.source();
+            }
+            let m = match m.rsplit_once("error in executing process : ") {
+                Some((_, r)) => format!("exec: {r}"),
+                None => m,
+            };
+            eprintln!("Error: {m}");
+            super::start_failure_code(&m)
+        }
+    }
+}
+
+fn wait_for(pid: i32) -> i32 {
+    loop {
+        match waitpid(nix::unistd::Pid::from_raw(pid), None) {
+            Ok(WaitStatus::Exited(_, c)) => return c,
+            Ok(WaitStatus::Signaled(_, s, _)) => return 128 + s as i32,
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return 255,
+        }
+    }
+}
+
+/// `exec -t`: the process gets a PTY (through a console socket, as the monitor's does); this
+/// helper puts its own terminal in raw mode and relays bytes and window sizes until the
+/// process ends.
+fn run_tty(
+    root: &Path,
+    id: &str,
+    spec: &ExecSpec,
+    builder: libcontainer::container::builder::ContainerBuilder,
+    env: HashMap<String, String>,
+) -> i32 {
+    use std::os::fd::{AsFd, AsRawFd};
+
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let paths = Paths::new(root, id);
+    let tag = format!("{:016x}", fastrand::u64(..));
+    let fail = |m: String| {
+        eprintln!("Error: {m}");
+        126
+    };
+    // The process: the container's own (capabilities, env, user), with our changes.
+    let Ok(bundle) = std::fs::read(paths.dir.join("config.json")) else { return fail("container config not found".into()) };
+    let Ok(cfg) = serde_json::from_slice::<serde_json::Value>(&bundle) else { return fail("container config unreadable".into()) };
+    let mut p = cfg["process"].clone();
+    p["terminal"] = serde_json::json!(true);
+    p["args"] = serde_json::json!(spec.args);
+    let mut envs: Vec<String> =
+        p["env"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+    for (k, v) in &env {
+        envs.retain(|e| e.split_once('=').map(|(a, _)| a) != Some(k.as_str()));
+        envs.push(format!("{k}={v}"));
+    }
+    if !envs.iter().any(|e| e.starts_with("TERM=")) {
+        envs.push("TERM=xterm".into());
+    }
+    p["env"] = serde_json::json!(envs);
+    if let Some(c) = &spec.cwd {
+        p["cwd"] = serde_json::json!(c);
+    }
+    if let Some(u) = &spec.user {
+        match resolve_user(&paths.rootfs(), u) {
+            Ok(r) => p["user"] = serde_json::json!({"uid": r.uid, "gid": r.gid, "additionalGids": r.additional_gids}),
+            Err(e) => return fail(e.to_string()),
+        }
+    }
+    let pfile = paths.dir.join(format!("exec-{tag}.json"));
+    if std::fs::write(&pfile, p.to_string()).is_err() {
+        return fail("cannot write the exec process".into());
+    }
+    let sock_name = format!("exec-{tag}.sock");
+    let listener = match super::attach::bind(&paths.dir, &sock_name) {
+        Ok(l) => l,
+        Err(e) => return fail(format!("console socket: {e}")),
+    };
+    let res =
+        builder.with_console_socket(Some(paths.dir.join(&sock_name))).as_tenant().with_process(Some(&pfile)).with_detach(true).build();
+    let _ = std::fs::remove_file(&pfile);
+    let pid = match res {
+        Ok(p) => p.as_raw(),
+        Err(e) => {
+            let _ = std::fs::remove_file(paths.dir.join(&sock_name));
+            return build_error(&e);
+        }
+    };
+    let master = super::receive_pty(&listener);
+    let _ = std::fs::remove_file(paths.dir.join(&sock_name));
+    let Ok(master) = master else { return wait_for(pid) };
+    if let Some(fd) = spec.frames_fd {
+        relay_frames(&master, fd);
+        let code = wait_for(pid);
+        let sock = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let _ = nix::unistd::write(sock, &super::attach::frame(EXIT_FRAME, &code.to_be_bytes()));
+        return code;
+    }
+    // Raw mode for our terminal while the session lasts.
+    let saved = unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::isatty(0) == 1 && libc::tcgetattr(0, &mut t) == 0 {
+            let s = t;
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(0, libc::TCSANOW, &t);
+            Some(s)
+        } else {
+            None
+        }
+    };
+    let set_size = || unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) == 0 || libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
+        }
+    };
+    set_size();
+    let mut mask = nix::sys::signal::SigSet::empty();
+    mask.add(nix::sys::signal::Signal::SIGWINCH);
+    let _ = mask.thread_block();
+    let winch = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_NONBLOCK).ok();
+    let stdin = std::io::stdin();
+    let mut stdin_open = true;
+    let mut buf = [0u8; 8192];
+    loop {
+        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        if stdin_open {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        let wfd = winch.as_ref().map(|w| w.as_fd());
+        if let Some(w) = wfd {
+            fds.push(PollFd::new(w, PollFlags::POLLIN));
+        }
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            continue;
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        drop(fds);
+        if ready[0] {
+            let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            unsafe { libc::write(1, buf.as_ptr().cast(), n as usize) };
+        }
+        if stdin_open && ready.get(1).copied().unwrap_or(false) {
+            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                stdin_open = false;
+            } else {
+                unsafe { libc::write(master.as_raw_fd(), buf.as_ptr().cast(), n as usize) };
+            }
+        }
+        if let Some(w) = &winch
+            && ready.last().copied().unwrap_or(false)
+        {
+            while let Ok(Some(_)) = w.read_signal() {}
+            set_size();
+        }
+    }
+    if let Some(s) = saved {
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &s) };
+    }
+    wait_for(pid)
+}
+
+/// Frame kind carrying the exit code (i32 BE) at the end of a framed exec.
+pub const EXIT_FRAME: u8 = 5;
+
+/// Relay between the PTY master and a framed socket until the process closes the PTY.
+/// A client that goes away stops input; output is drained until the process ends.
+fn relay_frames(master: &std::os::fd::OwnedFd, sock: i32) {
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let sock_fd = unsafe { BorrowedFd::borrow_raw(sock) };
+    let mut client = true;
+    let mut inbuf: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        if client {
+            fds.push(PollFd::new(sock_fd, PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        drop(fds);
+        if ready[0] {
+            let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return;
+            }
+            if client && nix::unistd::write(sock_fd, &super::attach::frame(super::attach::STDOUT, &buf[..n as usize])).is_err() {
+                client = false;
+            }
+        }
+        if client && ready.get(1).copied().unwrap_or(false) {
+            let n = unsafe { libc::read(sock, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                client = false;
+                continue;
+            }
+            inbuf.extend_from_slice(&buf[..n as usize]);
+            let Ok(frames) = super::attach::parse(&mut inbuf) else {
+                client = false;
+                continue;
+            };
+            for (kind, payload) in frames {
+                match kind {
+                    super::attach::STDIN => {
+                        let _ = nix::unistd::write(master.as_fd(), &payload);
+                    }
+                    super::attach::RESIZE if payload.len() == 4 => unsafe {
+                        let mut ws: libc::winsize = std::mem::zeroed();
+                        ws.ws_row = u16::from_be_bytes([payload[0], payload[1]]);
+                        ws.ws_col = u16::from_be_bytes([payload[2], payload[3]]);
+                        libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
+                    },
+                    _ => {}
+                }
+            }
+        }
+    }
+}
