@@ -54,6 +54,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => containers::restart(&engine, a).await,
         Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&engine, a).await,
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => containers::exec(&engine, &cli.root, a).await,
+        Command::Events(a) => containers::events(&engine, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(&engine, a).await,
     }
 }
