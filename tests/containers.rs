@@ -837,7 +837,7 @@ fn events_record_the_lifecycle() {
     let dies = b.ok(&["events", "--since", "10m", "--until", "0s", "--filter", "event=die", "--format", "{{json .Actor.Attributes}}"]);
     assert!(dies.lines().next().unwrap().contains("\"exitCode\":\"2\""), "{dies}");
     // A streaming `events` sees what another berth process does.
-    let mut child = b.cmd().args(["events", "--filter", "event=start"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let child = b.cmd().args(["events", "--filter", "event=start"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     b.ok(&["run", "--rm", "--name", "later", "busybox", "true"]);
     std::thread::sleep(Duration::from_millis(500));
