@@ -6,10 +6,14 @@
 # Prints the median of N runs (default 20) of each and berth's ratios. Needs root, the
 # release build (cargo build --release) and the fixture images (built on demand).
 #
-# Measured here (2 vCPU VM, ext4 with discard, cgroup v1), N=10:
-#   berth 46.6 ms, docker 275.4 ms (5.9x), runc 36.6 ms. Of berth's time, ~9 ms is the
-#   kernel moving the init into the v1 cgroups (cgroup.procs write) and ~12 ms is libseccomp
-#   compiling Docker's profile (runc's bundle here has no seccomp).
+# Measured here (2 vCPU VM shared with other builds, ext4 with discard, cgroup v1); the
+# machine's load moves every number, the ratio to docker stays about 6x:
+#   N=20: berth 53.5 ms, docker 324.1 ms (6.1x), runc 40.5 ms
+#   N=15 under heavy load: berth 112.8 ms, docker 678.7 ms (6.0x), runc 60.9 ms
+#   berth alone on a quiet machine: 20-30 ms per `run --rm busybox true`.
+# Of berth's own time, ~9 ms is the kernel moving the init into the v1 cgroups (the
+# cgroup.procs write) and ~5 ms libseccomp compiling Docker's profile (runc's bundle here
+# has no seccomp); x32 is left out of the filter where the kernel lacks it (it cost 5 ms more).
 set -euo pipefail
 N=${1:-20}
 HERE=$(cd "$(dirname "$0")/.." && pwd)

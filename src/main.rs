@@ -87,6 +87,8 @@ pub enum Command {
     Rename(cmd::containers::RenameArgs),
     /// Execute a command in a running container
     Exec(cmd::containers::ExecArgs),
+    /// Get real time events from the engine
+    Events(cmd::containers::EventsArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),

@@ -821,6 +821,32 @@ fn exec_it_gets_a_terminal() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+#[test]
+fn events_record_the_lifecycle() {
+    let b = busybox();
+    run(&b, &["run", "--name", "ev", "busybox", "sh", "-c", "exit 2"]);
+    b.ok(&["rename", "ev", "ev2"]);
+    b.ok(&["rm", "ev2"]);
+    run(&b, &["run", "--rm", "--name", "hog", "--memory", "16m", "busybox", "tail", "/dev/zero"]);
+    let all = b.ok(&["events", "--since", "10m", "--until", "0s", "--format", "{{.Action}} {{.Actor.Attributes.name}}"]);
+    let got: Vec<&str> = all.lines().collect();
+    assert_eq!(
+        got,
+        ["create ev", "start ev", "die ev", "rename ev2", "destroy ev2", "create hog", "start hog", "oom hog", "die hog", "destroy hog"]
+    );
+    let dies = b.ok(&["events", "--since", "10m", "--until", "0s", "--filter", "event=die", "--format", "{{json .Actor.Attributes}}"]);
+    assert!(dies.lines().next().unwrap().contains("\"exitCode\":\"2\""), "{dies}");
+    // A streaming `events` sees what another berth process does.
+    let child = b.cmd().args(["events", "--filter", "event=start"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    b.ok(&["run", "--rm", "--name", "later", "busybox", "true"]);
+    std::thread::sleep(Duration::from_millis(500));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = stdout(&child.wait_with_output().unwrap());
+    assert!(out.contains("container start") && out.contains("name=later"), "{out}");
+    assert!(b.fails(&["events", "--filter", "bogus=1"]).contains("invalid filter"));
+}
+
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
 #[ignore]

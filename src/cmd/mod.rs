@@ -68,6 +68,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => containers::restart(&local_engine(&cli)?, a).await,
         Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&local_engine(&cli)?, a).await,
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => containers::exec(&local_engine(&cli)?, &cli.root, a).await,
+        Command::Events(a) => containers::events(&local_engine(&cli)?, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
     }
 }

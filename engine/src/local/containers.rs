@@ -146,9 +146,17 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
     // The log exists from the start, so `run` can open it before the container can end.
     let log = paths.log(&id);
     std::fs::File::create(&log).map_err(|e| EngineError::io(&log, e))?;
-    if let Err(e) = state::insert(&mut i.images.db(), &rec, o.name.is_some()) {
-        let _ = std::fs::remove_dir_all(&paths.dir);
-        return Err(e);
+    let inserted = state::insert(&mut i.images.db(), &rec, o.name.is_some());
+    match inserted {
+        Ok(name) => {
+            let mut rec = rec;
+            rec.name = name;
+            state::event(&mut i.images.db(), &rec, "create", &[]);
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&paths.dir);
+            return Err(e);
+        }
     }
     Ok(id)
 }
@@ -285,6 +293,7 @@ pub(crate) fn kill(i: &Inner, id: &str, sig: &str) -> Result<()> {
     let sig = parse_signal(sig)?;
     let rec = lookup(i, id)?;
     signal(&rec, sig)?;
+    state::event(&mut i.images.db(), &rec, "kill", &[("signal", (sig as i32).to_string())]);
     if sig == Signal::SIGKILL {
         thaw(i, &rec);
     }
@@ -325,12 +334,14 @@ pub(crate) fn stop(i: &Inner, id: &str, timeout: Option<u32>) -> Result<()> {
     let sig = rec.config.stop_signal.as_deref().map(parse_signal).transpose()?.unwrap_or(Signal::SIGTERM);
     let t = Duration::from_secs(timeout.unwrap_or(10) as u64);
     if signal(&rec, sig).is_ok() && wait_stopped(i, &rec.id, t)? {
+        state::event(&mut i.images.db(), &rec, "stop", &[]);
         return Ok(());
     }
     let _ = signal(&rec, Signal::SIGKILL);
     if !wait_stopped(i, &rec.id, Duration::from_secs(30))? {
         return Err(EngineError::Other(format!("container {} did not stop after SIGKILL", &rec.id[..12])));
     }
+    state::event(&mut i.images.db(), &rec, "stop", &[]);
     Ok(())
 }
 
@@ -358,7 +369,9 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
     }
     let paths = Paths::new(&i.root, &rec.id);
     monitor::remove_container_files(&paths)?;
-    state::delete(&mut i.images.db(), &rec.id)
+    state::delete(&mut i.images.db(), &rec.id)?;
+    state::event(&mut i.images.db(), &rec, "destroy", &[]);
+    Ok(())
 }
 
 /// Freeze or thaw all processes of a running container (cgroup freezer, via libcontainer,
@@ -377,7 +390,9 @@ pub(crate) fn pause(i: &Inner, id: &str, pause: bool) -> Result<()> {
         .map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
     let r = if pause { c.pause() } else { c.resume() };
     r.map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
-    state::set_paused(&mut i.images.db(), &rec.id, pause)
+    state::set_paused(&mut i.images.db(), &rec.id, pause)?;
+    state::event(&mut i.images.db(), &rec, if pause { "pause" } else { "unpause" }, &[]);
+    Ok(())
 }
 
 /// Thaw a paused container so signals reach it (stop, kill and rm -f do this first).
@@ -396,7 +411,12 @@ pub(crate) fn rename(i: &Inner, id: &str, name: &str) -> Result<()> {
     if rec.name == name {
         return Err(EngineError::Conflict(format!("Renaming a container with the same name as its current name: {name}")));
     }
-    state::rename(&mut i.images.db(), &rec.id, name)
+    state::rename(&mut i.images.db(), &rec.id, name)?;
+    let old = rec.name.clone();
+    let mut rec = rec;
+    rec.name = name.to_string();
+    state::event(&mut i.images.db(), &rec, "rename", &[("oldName", format!("/{old}"))]);
+    Ok(())
 }
 
 pub(crate) fn wait(i: &Inner, id: &str) -> Result<i64> {

@@ -97,6 +97,16 @@ impl LocalEngine {
         self.blocking(move |i| containers::rename(i, &id, &name)).await
     }
 
+    /// Container events after sequence number `after` and not before `since` (unix ns).
+    pub async fn events_after(&self, after: i64, since: i64) -> Result<Vec<crate::runtime::state::EventRecord>> {
+        self.blocking(move |i| crate::runtime::state::events_after(&i.images.db(), after, since)).await
+    }
+
+    /// The newest event's sequence number.
+    pub async fn last_event_seq(&self) -> Result<i64> {
+        self.blocking(|i| crate::runtime::state::last_event_seq(&i.images.db())).await
+    }
+
     /// Path of a container's json-file log (and its full ID).
     pub async fn container_log_path(&self, id: &str) -> Result<(String, PathBuf)> {
         let id = id.to_string();

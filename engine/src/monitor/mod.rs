@@ -257,6 +257,7 @@ impl Monitor {
             let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
             let started = std::time::Instant::now();
             let _ = state::set_running(&mut self.db, &self.rec.id, pid, state::proc_start_time(pid).unwrap_or(0), now_nanos());
+            state::event(&mut self.db, &self.rec, if first { "start" } else { "restart" }, &[]);
             if first {
                 let _ = writeln!(status, "ok {pid}");
             }
@@ -265,6 +266,10 @@ impl Monitor {
             tracing::debug!(code, "container exited");
             let oom = oom_killed(&self.rec.id);
             let _ = state::set_exited(&mut self.db, &self.rec.id, code, oom, "");
+            if oom {
+                state::event(&mut self.db, &self.rec, "oom", &[]);
+            }
+            state::event(&mut self.db, &self.rec, "die", &[("exitCode", code.to_string())]);
             if !self.should_restart(code) {
                 break (code, Some(Some(container)));
             }
@@ -306,6 +311,7 @@ impl Monitor {
         let trash = self.root.join("trash").join(format!("{}-{:016x}", self.rec.id, fastrand::u64(..)));
         let moved = std::fs::create_dir_all(self.root.join("trash")).is_ok() && std::fs::rename(&self.paths.dir, &trash).is_ok();
         let _ = state::delete(&mut self.db, &self.rec.id);
+        state::event(&mut self.db, &self.rec, "destroy", &[]);
         let _ = writeln!(status, "exit {code}");
         self.cleanup(container, true);
         if moved {

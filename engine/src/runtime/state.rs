@@ -269,6 +269,59 @@ pub fn rename(db: &mut Db, id: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Record a container event (`berth events`); attributes get the container's name and image.
+/// Best effort: an event that cannot be written never fails the operation it describes.
+pub fn event(db: &mut Db, rec: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("image".into(), rec.image_name.clone().into());
+    attrs.insert("name".into(), rec.name.clone().into());
+    for (k, v) in extra {
+        attrs.insert((*k).into(), v.clone().into());
+    }
+    let attrs = serde_json::Value::Object(attrs).to_string();
+    let _ = db.write(|tx| {
+        tx.execute(
+            "INSERT INTO events (time, type, action, actor, attributes) VALUES (?1, 'container', ?2, ?3, ?4)",
+            params![now_nanos(), action, rec.id, attrs],
+        )
+    });
+}
+
+/// One stored event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub time: i64,
+    pub kind: String,
+    pub action: String,
+    pub actor: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Events after `after_seq` (and at or after `since` nanoseconds), oldest first.
+pub fn events_after(db: &Db, after_seq: i64, since: i64) -> Result<Vec<EventRecord>> {
+    db.query_all(
+        "SELECT seq, time, type, action, actor, attributes FROM events WHERE seq > ?1 AND time >= ?2 ORDER BY seq",
+        params![after_seq, since],
+        |r| {
+            let a: String = r.get(5)?;
+            Ok(EventRecord {
+                seq: r.get(0)?,
+                time: r.get(1)?,
+                kind: r.get(2)?,
+                action: r.get(3)?,
+                actor: r.get(4)?,
+                attributes: serde_json::from_str(&a).unwrap_or_default(),
+            })
+        },
+    )
+}
+
+/// The newest sequence number (0 when there are none).
+pub fn last_event_seq(db: &Db) -> Result<i64> {
+    Ok(db.query_opt("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?.unwrap_or(0))
+}
+
 /// The monitor is done with the container.
 pub fn clear_monitor(db: &mut Db, id: &str) -> Result<()> {
     db.write(|tx| tx.execute("UPDATE containers SET monitor_pid = 0, monitor_start = 0 WHERE id = ?1", [id]))?;

@@ -77,6 +77,17 @@ CREATE INDEX containers_image ON containers(image_id);
 -- set by stop/rm so the restart policy leaves the container down; cleared by start
 ALTER TABLE containers ADD COLUMN manual_stop INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+CREATE TABLE events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    time       INTEGER NOT NULL,           -- unix nanoseconds
+    type       TEXT NOT NULL,              -- container
+    action     TEXT NOT NULL,              -- create, start, die, oom, kill, pause, unpause, rename, destroy, stop
+    actor      TEXT NOT NULL,              -- container id
+    attributes TEXT NOT NULL               -- JSON object: name, image, exitCode, signal...
+);
+CREATE INDEX events_time ON events(time);
+"#,
 ];
 
 /// A connection to the state database.
