@@ -58,6 +58,9 @@ macro_rules! keymap {
                 })*
                 Ok(self)
             }
+            fn empty() -> Self {
+                KeyMap { $($field: vec![],)* }
+            }
             /// (action name, keys) for the help overlay.
             pub fn entries(&self) -> Vec<(&'static str, &[Key])> {
                 vec![$((stringify!($field), &self.$field[..]),)*]
@@ -66,7 +69,44 @@ macro_rules! keymap {
     };
 }
 
-keymap!(quit, help, up, down, top, bottom, next_pane, prev_pane, filter, remove, refresh, terminal_prefix);
+keymap!(
+    quit,
+    help,
+    up,
+    down,
+    top,
+    bottom,
+    page_up,
+    page_down,
+    next_pane,
+    prev_pane,
+    containers_pane,
+    images_pane,
+    next_tab,
+    prev_tab,
+    detail,
+    back,
+    filter,
+    sort_next,
+    sort_reverse,
+    toggle_all,
+    mark,
+    start,
+    stop,
+    restart,
+    kill,
+    pause,
+    remove,
+    rename,
+    run,
+    pull,
+    prune,
+    history,
+    timestamps,
+    follow,
+    refresh,
+    terminal_prefix,
+);
 
 /// One key (with modifiers) as written in the config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,25 +220,7 @@ impl Config {
             toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: toml_message(text, &e) })?;
         let mut cfg = match base {
             Some(b) => b.clone(),
-            None => Config {
-                refresh_ms: 1000,
-                theme: Theme::monochrome(),
-                keys: KeyMap {
-                    quit: vec![],
-                    help: vec![],
-                    up: vec![],
-                    down: vec![],
-                    top: vec![],
-                    bottom: vec![],
-                    next_pane: vec![],
-                    prev_pane: vec![],
-                    filter: vec![],
-                    remove: vec![],
-                    refresh: vec![],
-                    terminal_prefix: vec![],
-                },
-                no_color: false,
-            },
+            None => Config { refresh_ms: 1000, theme: Theme::monochrome(), keys: KeyMap::empty(), no_color: false },
         };
         if let Some(ms) = raw.refresh_ms {
             if !(100..=60_000).contains(&ms) {
