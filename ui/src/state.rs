@@ -659,7 +659,13 @@ impl AppState {
                 true
             }
             Message::Pull(ev) => {
-                let Some(Modal::Pull(p)) = &mut self.modal else { return false };
+                let Some(Modal::Pull(p)) = &mut self.modal else {
+                    // The dialog was hidden: only a failure is worth showing.
+                    return match ev {
+                        Err(e) => self.error(e),
+                        Ok(_) => false,
+                    };
+                };
                 match ev {
                     Ok(ProgressEvent::Message(m)) => p.messages.push(m),
                     Ok(ProgressEvent::Layer { id, status, current, total }) => match p.layers.iter_mut().find(|l| l.0 == id) {

@@ -118,27 +118,33 @@ fn draw_header(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     let running = s.containers.iter().filter(|c| c.state == "running").count();
     let (cpu, mem): (f64, u64) =
         s.stats.values().filter_map(|h| h.last.as_ref()).fold((0.0, 0), |(c, m), x| (c + x.cpu_percent, m + x.memory_usage));
-    let mut spans = vec![
-        Span::styled(" berth ", accent(cfg).add_modifier(Modifier::REVERSED)),
-        Span::raw(" "),
-        Span::raw(match &s.info {
-            Some(i) if !i.server_version.is_empty() => format!("{} {} · {}", i.engine, i.server_version, s.backend),
-            _ => s.backend.clone(),
-        }),
-        Span::raw("  │  "),
-    ];
+    let wide = area.width >= 120;
+    let engine = match &s.info {
+        Some(i) if !i.server_version.is_empty() && wide => format!("{} {} · {}", i.engine, i.server_version, s.backend),
+        Some(i) if !i.server_version.is_empty() => format!("{} {}", i.engine, i.server_version),
+        _ if wide => s.backend.clone(),
+        _ => s.backend.split_whitespace().next().unwrap_or("").to_string(),
+    };
     let cpus = s.info.as_ref().map(|i| i.cpus).filter(|c| *c > 0);
-    spans.push(Span::raw(match cpus {
-        Some(n) => format!("CPU {cpu:.1}% of {n} "),
-        None => format!("CPU {cpu:.1}% "),
-    }));
-    spans.push(Span::raw(match s.info.as_ref().map(|i| i.memory_total).filter(|m| *m > 0) {
-        Some(t) => format!("MEM {} / {}", human_size_binary(mem), human_size_binary(t)),
+    let cpu = match cpus {
+        Some(n) => format!("CPU {cpu:.1}%/{n}"),
+        None => format!("CPU {cpu:.1}%"),
+    };
+    let mem = match s.info.as_ref().map(|i| i.memory_total).filter(|m| *m > 0) {
+        Some(t) => format!("MEM {}/{}", human_size_binary(mem), human_size_binary(t)),
         None => format!("MEM {}", human_size_binary(mem)),
-    }));
-    spans.push(Span::raw("  │  "));
-    spans.push(Span::raw(format!("containers {} ({} running)  images {}", s.containers.len(), running, s.images.len())));
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    };
+    let counts = if wide {
+        format!("containers {} ({} running)  images {}", s.containers.len(), running, s.images.len())
+    } else {
+        format!("{}/{} up · {} img", running, s.containers.len(), s.images.len())
+    };
+    let sep = if wide { "  │  " } else { " │ " };
+    let line = Line::from(vec![
+        Span::styled(" berth ", accent(cfg).add_modifier(Modifier::REVERSED)),
+        Span::raw(format!(" {engine}{sep}{cpu}  {mem}{sep}{counts}")),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
 }
 
 fn pane_block<'a>(title: impl Into<Line<'a>>, focused: bool, cfg: &Config) -> Block<'a> {
@@ -757,7 +763,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
-/// Help rows from the keymap (every action, in keymap order) plus mouse.
+/// Help rows from the keymap: every action, in keymap order.
 pub fn help_rows(cfg: &Config) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = cfg
         .keys
@@ -765,7 +771,6 @@ pub fn help_rows(cfg: &Config) -> Vec<(String, String)> {
         .into_iter()
         .map(|(action, keys)| (keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" "), action.replace('_', " ")))
         .collect();
-    rows.push(("mouse".into(), "click selects, header click sorts, wheel scrolls".into()));
     rows
 }
 
@@ -802,17 +807,17 @@ fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, s: &AppState, cfg: &Config) 
             let w = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0) + 2;
             let lines: Vec<Line> =
                 rows.into_iter().map(|(k, a)| Line::from(vec![Span::styled(format!("{k:<w$}"), accent(cfg)), Span::raw(a)])).collect();
-            // Two columns when the screen is wide enough.
-            let text = if area.width >= 100 && lines.len() > 20 {
+            let col = lines.iter().map(|l| l.width()).max().unwrap_or(0) + 3;
+            // Two columns when one does not fit the screen's height but two fit its width.
+            let text = if lines.len() + 4 > area.height as usize && 2 * col + 4 <= area.width as usize {
                 let half = lines.len().div_ceil(2);
-                let width = lines.iter().map(|l| l.width()).max().unwrap_or(0) + 3;
                 let (a, b) = lines.split_at(half);
                 Text::from(
                     a.iter()
                         .enumerate()
                         .map(|(i, l)| {
                             let mut spans = l.spans.clone();
-                            spans.push(Span::raw(" ".repeat(width - l.width())));
+                            spans.push(Span::raw(" ".repeat(col - l.width())));
                             if let Some(r) = b.get(i) {
                                 spans.extend(r.spans.clone());
                             }
@@ -823,6 +828,11 @@ fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, s: &AppState, cfg: &Config) 
             } else {
                 Text::from(lines)
             };
+            let mut text = text;
+            text.lines.push(Line::from(vec![
+                Span::styled("mouse  ", accent(cfg)),
+                Span::raw("click selects, header click sorts, wheel scrolls"),
+            ]));
             ("Keys".into(), text, Style::default())
         }
         Modal::ConfirmRemove { label, .. } => {
