@@ -765,13 +765,11 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 /// Help rows from the keymap: every action, in keymap order.
 pub fn help_rows(cfg: &Config) -> Vec<(String, String)> {
-    let mut rows: Vec<(String, String)> = cfg
-        .keys
+    cfg.keys
         .entries()
         .into_iter()
         .map(|(action, keys)| (keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" "), action.replace('_', " ")))
-        .collect();
-    rows
+        .collect()
 }
 
 fn field_line<'a>(f: &TextField, focused: bool, cfg: &Config) -> Line<'a> {
