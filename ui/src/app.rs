@@ -160,7 +160,7 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
             let screen = Rect::new(0, 0, size.width, size.height);
             let watch = if view::detail_area(screen).is_some() { state.watch() } else { None };
             if watch != detail.watch {
-                state.detail_changed(watch.as_ref().map(|w| w.0.as_str()));
+                state.detail_changed(watch.as_ref().map(|w| w.0.as_str()), watch.as_ref().map(|w| w.1));
                 detail.set(watch, &backend, &tx, every);
             }
             terminal.draw(|f| view::draw(f, &state, &cfg))?;

@@ -657,7 +657,7 @@ mod tests {
         handle_key(&key(KeyCode::Enter), &mut s, &cfg);
         assert!(s.detail_focus);
         let id = s.selected_container().unwrap().id.clone();
-        s.detail_changed(Some(&id));
+        s.detail_changed(Some(&id), Some(s.tab));
         let lines =
             (0..50).map(|i| berth_engine::api::LogLine { stream: "stdout".into(), time: String::new(), line: format!("l{i}") }).collect();
         s.update(crate::state::Message::LogLines { id, lines });

@@ -530,9 +530,11 @@ impl AppState {
         });
     }
 
-    /// Reset the detail's pane-local state when the selected container changes.
-    pub fn detail_changed(&mut self, id: Option<&str>) {
-        if self.logs.id.as_str() != id.unwrap_or("") {
+    /// Reset the detail's pane-local state when the selected container changes, and the
+    /// logs buffer whenever a new logs stream starts (it begins with the tail again).
+    pub fn detail_changed(&mut self, id: Option<&str>, tab: Option<Tab>) {
+        if self.logs.id.as_str() != id.unwrap_or("") || tab == Some(Tab::Logs) {
+            let search = if self.logs.id.as_str() == id.unwrap_or("") { std::mem::take(&mut self.logs.search) } else { String::new() };
             self.logs =
                 LogView { id: id.unwrap_or_default().to_string(), follow: true, timestamps: self.logs.timestamps, ..LogView::default() };
         }
@@ -825,7 +827,7 @@ mod tests {
         let mut s = AppState::new("local".into(), 0);
         s.update(Message::Containers(Ok(vec![ctr("1", "a", "running")])));
         s.tab = Tab::Logs;
-        s.detail_changed(Some("1"));
+        s.detail_changed(Some("1"), Some(Tab::Logs));
         let line = |i: usize| LogLine { stream: "stdout".into(), time: String::new(), line: format!("line {i}") };
         for chunk in 0..5 {
             s.update(Message::LogLines { id: "1".into(), lines: (0..1000).map(|i| line(chunk * 1000 + i)).collect() });

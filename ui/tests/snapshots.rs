@@ -118,7 +118,7 @@ fn several() -> AppState {
 fn select(s: &mut AppState, name: &str) {
     s.c_selected = s.visible_containers().iter().position(|c| c.name == name).unwrap();
     let id = s.selected_container().unwrap().id.clone();
-    s.detail_changed(Some(&id));
+    s.detail_changed(Some(&id), Some(s.tab));
 }
 
 #[test]
