@@ -535,8 +535,13 @@ impl AppState {
     pub fn detail_changed(&mut self, id: Option<&str>, tab: Option<Tab>) {
         if self.logs.id.as_str() != id.unwrap_or("") || tab == Some(Tab::Logs) {
             let search = if self.logs.id.as_str() == id.unwrap_or("") { std::mem::take(&mut self.logs.search) } else { String::new() };
-            self.logs =
-                LogView { id: id.unwrap_or_default().to_string(), follow: true, timestamps: self.logs.timestamps, ..LogView::default() };
+            self.logs = LogView {
+                id: id.unwrap_or_default().to_string(),
+                follow: true,
+                timestamps: self.logs.timestamps,
+                search,
+                ..LogView::default()
+            };
         }
         if self.top.as_ref().is_some_and(|(t, _)| Some(t.as_str()) != id) {
             self.top = None;
