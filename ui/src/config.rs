@@ -109,7 +109,7 @@ keymap!(
 );
 
 /// One key (with modifiers) as written in the config.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Key {
     pub code: KeyCode,
     pub ctrl: bool,
@@ -337,6 +337,20 @@ mod tests {
             assert!(e.starts_with("/x/config.toml: "), "{e}");
             assert!(e.contains(want), "{text:?}: {e}");
             assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
+    #[test]
+    fn every_action_has_a_key_and_no_key_means_two_things() {
+        let c = Config::default_config();
+        let mut seen = std::collections::HashMap::new();
+        for (action, keys) in c.keys.entries() {
+            assert!(!keys.is_empty(), "{action} has no key");
+            for k in keys {
+                if let Some(other) = seen.insert(*k, action) {
+                    panic!("{} is bound to both {other} and {action}", k.label());
+                }
+            }
         }
     }
 }

@@ -724,4 +724,24 @@ mod tests {
         assert_eq!(split_words(r#"sh -c "echo hi"  ''"#), ["sh", "-c", "echo hi", ""]);
         assert!(split_words("  ").is_empty());
     }
+
+    #[test]
+    fn mouse_clicks_select_and_sort() {
+        use crossterm::event::{MouseEvent, MouseEventKind};
+        let cfg = Config::default_config();
+        let mut s = state();
+        let screen = Rect::new(0, 0, 200, 50);
+        let click = |x: u16, y: u16| {
+            Event::Mouse(MouseEvent { kind: MouseEventKind::Down(MouseButton::Left), column: x, row: y, modifiers: KeyModifiers::NONE })
+        };
+        // Rows start under the header line (y=1), the block border and the column titles.
+        handle(&click(10, 5), &mut s, &cfg, screen);
+        assert_eq!(s.selected_container().unwrap().name, "web");
+        handle(&click(4, 2), &mut s, &cfg, screen);
+        assert!(s.sort_rev, "a click on the sorted column reverses it");
+        assert_eq!(s.selected_container().unwrap().name, "web");
+        let wheel = Event::Mouse(MouseEvent { kind: MouseEventKind::ScrollDown, column: 10, row: 5, modifiers: KeyModifiers::NONE });
+        handle(&wheel, &mut s, &cfg, screen);
+        assert_eq!(s.selected_container().unwrap().name, "old");
+    }
 }

@@ -551,7 +551,11 @@ fn draw_logs(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     }
     f.render_widget(Paragraph::new(Line::from(st)), status);
     if matching.is_empty() {
-        let msg = if l.lines.is_empty() { "No output yet." } else { "No line matches the search." };
+        let msg = match (l.lines.is_empty(), &l.ended) {
+            (true, Some(_)) => "No output.",
+            (true, None) => "No output yet.",
+            (false, _) => "No line matches the search.",
+        };
         f.render_widget(Paragraph::new(msg), body);
         return;
     }
