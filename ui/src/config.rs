@@ -331,6 +331,8 @@ mod tests {
             ("refresh_ms = \"fast\"\n", "line 1"),
             ("refresh_ms = 5\n", "between 100 and 60000"),
             ("[keys\n", "line 1"),
+            ("[keys]\nstop = [\"x\"]\nstopp = [\"y\"]\n", "line 3"),
+            ("[keys]\npause = [\"ctrl-shift-x\"]\n", "keys.pause"),
         ];
         for (text, want) in cases {
             let e = Config::parse(text, Path::new("/x/config.toml"), Some(&base)).unwrap_err().to_string();

@@ -36,6 +36,17 @@ pub struct History {
     last_t: i64,
 }
 
+/// Append, dropping the oldest beyond `cap`; capacity doubles as usual but never past
+/// `cap`, so a full ring holds exactly `cap` points.
+fn push_bounded(ring: &mut VecDeque<Point>, p: Point, cap: usize) {
+    if ring.len() >= cap {
+        ring.pop_front();
+    } else if ring.len() == ring.capacity() {
+        ring.reserve_exact(ring.len().max(16).min(cap - ring.len()));
+    }
+    ring.push_back(p);
+}
+
 fn rate(now: u64, before: u64, dt: i64) -> f32 {
     if dt <= 0 { 0.0 } else { now.saturating_sub(before) as f32 / dt as f32 }
 }
@@ -70,10 +81,7 @@ impl History {
         if self.fine.back().is_some_and(|b| b.t == p.t) {
             self.fine.pop_back();
         }
-        self.fine.push_back(p);
-        while self.fine.len() > FINE_CAP {
-            self.fine.pop_front();
-        }
+        push_bounded(&mut self.fine, p, FINE_CAP);
         let bucket = p.t - p.t.rem_euclid(COARSE_STEP);
         match &mut self.acc {
             Some((b, sum, n)) if *b == bucket => {
@@ -96,7 +104,7 @@ impl History {
     fn flush(&mut self) {
         if let Some((b, sum, n)) = self.acc.take() {
             let nf = n as f32;
-            self.coarse.push_back(Point {
+            let avg = Point {
                 t: b,
                 cpu: sum.cpu / nf,
                 mem_kib: sum.mem_kib / n,
@@ -104,10 +112,8 @@ impl History {
                 tx: sum.tx / nf,
                 blk_r: sum.blk_r / nf,
                 blk_w: sum.blk_w / nf,
-            });
-            while self.coarse.len() > COARSE_CAP {
-                self.coarse.pop_front();
-            }
+            };
+            push_bounded(&mut self.coarse, avg, COARSE_CAP);
         }
     }
 
@@ -150,6 +156,7 @@ mod tests {
             h.push_point(pt(t, t as f32));
         }
         assert_eq!(h.fine.len(), FINE_CAP);
+        assert!(h.fine.capacity() < FINE_CAP + 16, "capacity {}", h.fine.capacity());
         assert_eq!(h.fine.back().unwrap().t, FINE_CAP as i64 + 99);
         assert_eq!(h.fine.front().unwrap().t, 100);
     }
@@ -171,6 +178,7 @@ mod tests {
             h.push_point(pt(t, 1.0));
         }
         assert_eq!(h.coarse.len(), COARSE_CAP);
+        assert!(h.coarse.capacity() < COARSE_CAP + 16, "capacity {}", h.coarse.capacity());
         assert_eq!(h.fine.len(), FINE_CAP);
     }
 
