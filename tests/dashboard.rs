@@ -82,6 +82,11 @@ fn line_with<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
     screen.lines().find(|l| l.contains(name) && l.contains("testimg/busybox"))
 }
 
+/// The highest `hello-N` on the screen.
+fn last_hello(screen: &str) -> i64 {
+    screen.split("hello-").skip(1).filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()).max().unwrap_or(-1)
+}
+
 #[test]
 fn dashboard_sees_runs_stops_and_restores_the_terminal() {
     let b = Berth::new();
@@ -104,12 +109,27 @@ fn dashboard_sees_runs_stops_and_restores_the_terminal() {
 
     // A container started by another process appears within 2 s.
     let started = Instant::now();
-    b.ok(&["run", "-d", "--name", "e2e-web", "testimg/busybox", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "e2e-web",
+        "testimg/busybox",
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; i=0; while true; do echo hello-$i; i=$((i+1)); sleep 0.1; done",
+    ]);
     let screen =
         t.wait_for("e2e-web in the list", Duration::from_secs(4), |s| line_with(s, "e2e-web").is_some_and(|l| l.contains("running")));
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "the new container took {took:?} to appear:\n{screen}");
     assert!(screen.contains("Containers (1)"), "{screen}");
+
+    // Its logs, followed live in the Logs tab.
+    t.send(&["]", "]"]);
+    t.wait_for("the Logs tab following", Duration::from_secs(4), |s| s.contains("following") && s.contains("hello-"));
+    let before = last_hello(&t.capture());
+    t.wait_for("newer log lines", Duration::from_secs(4), |s| last_hello(s) > before);
 
     // Select it (the only one) and press the stop key: the engine agrees.
     t.send(&["x"]);

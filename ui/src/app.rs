@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::input::{self, Action};
-use crate::state::{AppState, ContainerOp, LOG_CAP, Message, Tab};
+use crate::state::{AppState, ContainerOp, LOG_CAP, Message, Tab, Watch};
 use crate::view;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,12 +64,12 @@ fn now() -> i64 {
 /// The background task feeding the detail tab in view, aborted when the selection or
 /// the tab changes (so only the selected container's top/logs/inspect cost anything).
 struct DetailTask {
-    watch: Option<(String, Tab)>,
+    watch: Option<Watch>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl DetailTask {
-    fn set(&mut self, watch: Option<(String, Tab)>, backend: &Arc<dyn ContainerBackend>, tx: &mpsc::Sender<Message>, every: Duration) {
+    fn set(&mut self, watch: Option<Watch>, backend: &Arc<dyn ContainerBackend>, tx: &mpsc::Sender<Message>, every: Duration) {
         if watch == self.watch {
             return;
         }
@@ -77,7 +77,7 @@ impl DetailTask {
             h.abort();
         }
         self.watch = watch.clone();
-        let Some((id, tab)) = watch else { return };
+        let Some(Watch { id, tab, .. }) = watch else { return };
         let (backend, tx) = (backend.clone(), tx.clone());
         self.handle = match tab {
             Tab::Stats => None,
@@ -160,7 +160,7 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
             let screen = Rect::new(0, 0, size.width, size.height);
             let watch = if view::detail_area(screen).is_some() { state.watch() } else { None };
             if watch != detail.watch {
-                state.detail_changed(watch.as_ref().map(|w| w.0.as_str()), watch.as_ref().map(|w| w.1));
+                state.detail_changed(watch.as_ref().map(|w| w.id.as_str()), watch.as_ref().map(|w| w.tab));
                 detail.set(watch, &backend, &tx, every);
             }
             terminal.draw(|f| view::draw(f, &state, &cfg))?;

@@ -259,6 +259,14 @@ pub enum TopSort {
     Mem,
 }
 
+/// The selected container's detail in view (see [`AppState::watch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watch {
+    pub id: String,
+    pub tab: Tab,
+    pub running: bool,
+}
+
 /// Everything that can change the state.
 #[derive(Debug)]
 pub enum Message {
@@ -436,12 +444,13 @@ impl AppState {
         self.selected_container().map(|c| vec![c.id.clone()]).unwrap_or_default()
     }
 
-    /// What the detail area needs a task for: (container ID, tab) while visible.
-    pub fn watch(&self) -> Option<(String, Tab)> {
+    /// What the detail area needs a task for: the container, the tab in view, and whether
+    /// it runs (a start or stop restarts the logs/top stream).
+    pub fn watch(&self) -> Option<Watch> {
         if self.focus != Pane::Containers {
             return None;
         }
-        self.selected_container().map(|c| (c.id.clone(), self.tab))
+        self.selected_container().map(|c| Watch { id: c.id.clone(), tab: self.tab, running: c.state == "running" })
     }
 
     fn focused_len(&self) -> usize {
