@@ -87,7 +87,13 @@ fn inspect_len(s: &AppState) -> usize {
 fn detail_scroll(s: &mut AppState, d: isize) -> bool {
     match s.tab {
         Tab::Stats => return false,
-        Tab::Top => s.top_scroll = (s.top_scroll as isize + d).max(0) as usize,
+        Tab::Top => {
+            let n = match &s.top {
+                Some((_, Ok(t))) => t.processes.len(),
+                _ => 0,
+            };
+            s.top_scroll = (s.top_scroll as isize + d).clamp(0, n.saturating_sub(1) as isize) as usize;
+        }
         Tab::Logs => {
             let n = s.logs.lines.len();
             s.logs.scroll = (s.logs.scroll as isize - d).clamp(0, n as isize) as usize;

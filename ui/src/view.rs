@@ -325,7 +325,9 @@ fn draw_containers(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         }
         Cell::from(t).style(bold())
     }));
-    let rows = vis.iter().map(|c| {
+    // Only the rows on screen are built (a thousand containers cost no more per frame).
+    let offset = scroll_offset(area, s.c_selected);
+    let rows = vis.iter().skip(offset).take(area.height as usize).map(|c| {
         let style = if s.marked.contains(&c.id) { accent(cfg) } else { Style::default() };
         Row::new(cols.iter().map(|(col, _)| container_cell(*col, c, s, cfg))).style(style)
     });
@@ -334,7 +336,7 @@ fn draw_containers(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         .block(block)
         .row_highlight_style(Style::default().bg(cfg.theme.selected_bg).add_modifier(Modifier::BOLD))
         .highlight_symbol("▶ ");
-    let mut ts = TableState::default().with_offset(scroll_offset(area, s.c_selected)).with_selected(Some(s.c_selected));
+    let mut ts = TableState::default().with_selected(Some(s.c_selected - offset));
     f.render_stateful_widget(table, area, &mut ts);
 }
 

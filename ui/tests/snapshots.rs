@@ -306,6 +306,14 @@ fn dialogs() {
 }
 
 #[test]
+fn many_containers_scroll_with_the_selection() {
+    let mut s = engine();
+    s.update(Message::Containers(Ok((0..100).map(|n| ctr(n, &format!("svc-{n:03}"), "busybox", "running", "Up 1 hour")).collect())));
+    s.c_selected = 57;
+    insta::assert_snapshot!("many_80x24", render(&s, 80, 24));
+}
+
+#[test]
 fn very_narrow_terminal() {
     let mut s = several();
     select(&mut s, "web");
