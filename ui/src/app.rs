@@ -4,11 +4,12 @@ use std::io::{self, Stdout};
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_engine::api::{ContainerBackend, ContainerListOptions, ImageListOptions, LogOptions, PullOptions};
+use berth_engine::api::{ContainerBackend, ContainerListOptions, ImageListOptions, LogOptions, PullOptions, StatsSample};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
@@ -226,29 +227,35 @@ fn spawn_refresher(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>
 /// ONE stats stream for every running container. Batches are `try_send`: when the UI is
 /// behind, a batch is dropped rather than queued. A failed stream is retried slowly.
 fn spawn_stats(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, every: Duration) {
-    tokio::spawn(async move {
-        loop {
-            let mut stream = backend.stats(vec![], every);
-            while let Some(item) = stream.next().await {
-                match item {
-                    Ok(samples) => match tx.try_send(Message::Stats { samples, now: now() }) {
-                        Err(mpsc::error::TrySendError::Closed(_)) => return,
-                        _ => continue,
-                    },
-                    Err(e) => {
-                        if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Message::StatsError(e.to_string())) {
-                            return;
-                        }
-                        break;
-                    }
-                }
-            }
-            if tx.is_closed() {
+    tokio::spawn(pump_stats(move || backend.stats(vec![], every), tx, Duration::from_secs(10)));
+}
+
+/// The body of the stats task, apart from the backend so the drop-never-stall rule is
+/// testable with a fake stream. Returns when the UI is gone.
+async fn pump_stats<F>(open: F, tx: mpsc::Sender<Message>, retry: Duration)
+where
+    F: Fn() -> BoxStream<'static, berth_engine::api::Result<Vec<StatsSample>>>,
+{
+    loop {
+        let mut stream = open();
+        while let Some(item) = stream.next().await {
+            let msg = match item {
+                Ok(samples) => Message::Stats { samples, now: now() },
+                Err(e) => Message::StatsError(e.to_string()),
+            };
+            let failed = matches!(msg, Message::StatsError(_));
+            if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(msg) {
                 return;
             }
-            tokio::time::sleep(Duration::from_secs(10)).await;
+            if failed {
+                break;
+            }
         }
-    });
+        if tx.is_closed() {
+            return;
+        }
+        tokio::time::sleep(retry).await;
+    }
 }
 
 async fn container_op(backend: &dyn ContainerBackend, op: ContainerOp, id: &str) -> berth_engine::api::Result<()> {
@@ -314,4 +321,51 @@ fn run_action(a: Action, backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Me
         }
         refresh.notify_one();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(i: usize) -> Vec<StatsSample> {
+        vec![StatsSample { id: "c".into(), cpu_percent: i as f64, ..StatsSample::default() }]
+    }
+
+    #[tokio::test]
+    async fn stats_are_dropped_when_the_ui_is_behind_never_queued() {
+        let (tx, mut rx) = mpsc::channel::<Message>(4);
+        let open = || futures_util::stream::iter((0..1000).map(|i| Ok(batch(i)))).boxed();
+        // Nobody reads while 1000 batches arrive: the task must not wait for the reader.
+        let task = tokio::spawn(pump_stats(open, tx, Duration::from_secs(3600)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut got = vec![];
+        while let Ok(m) = rx.try_recv() {
+            got.push(m);
+        }
+        assert_eq!(got.len(), 4, "the channel's bound, the rest dropped");
+        assert!(matches!(&got[0], Message::Stats { samples, .. } if samples[0].cpu_percent == 0.0));
+        // Nothing was left waiting to be delivered: a blocking send would deliver batch 4 now.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rx.try_recv().is_err(), "a stale batch was queued behind the full channel");
+        drop(rx);
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn a_failed_stream_is_reported_and_retried_and_the_task_ends_with_the_ui() {
+        let (tx, mut rx) = mpsc::channel::<Message>(16);
+        let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let o = opened.clone();
+        let open = move || {
+            o.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            futures_util::stream::iter(vec![Ok(batch(1)), Err(berth_engine::api::EngineError::Unsupported("stats".into()))]).boxed()
+        };
+        let task = tokio::spawn(pump_stats(open, tx, Duration::from_millis(10)));
+        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })));
+        assert!(matches!(rx.recv().await, Some(Message::StatsError(e)) if e.contains("stats")));
+        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })), "retried after the error");
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(5), task).await.expect("the task ends once the UI is gone").unwrap();
+        assert!(opened.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    }
 }
