@@ -350,6 +350,8 @@ pub struct AppState {
     pub filtering: bool,
 
     pub modal: Option<Modal>,
+    /// The last failed refresh (shown once until a refresh works again).
+    pub refresh_error: Option<String>,
     /// Unix seconds used for "3 minutes ago"; set by ticks so renders are pure.
     pub now: i64,
     pub quit: bool,
@@ -391,6 +393,7 @@ impl AppState {
             filter: String::new(),
             filtering: false,
             modal: None,
+            refresh_error: None,
             now,
             quit: false,
         }
@@ -571,6 +574,7 @@ impl AppState {
     pub fn update(&mut self, msg: Message) -> bool {
         match msg {
             Message::Containers(Ok(list)) => {
+                self.refresh_error = None;
                 let changed = !self.containers_loaded || list != self.containers;
                 self.with_stable_selection(|s| {
                     s.containers = list;
@@ -594,11 +598,15 @@ impl AppState {
                 self.selected = self.selected.min(self.visible_images().len().saturating_sub(1));
                 changed
             }
-            Message::Containers(Err(e))
-            | Message::Images(Err(e))
-            | Message::Removed(Err(e))
-            | Message::Pruned(Err(e))
-            | Message::Done(Err(e)) => self.error(e),
+            // A failing refresh repeats every interval: say it once, not every second.
+            Message::Containers(Err(e)) | Message::Images(Err(e)) => {
+                if self.refresh_error.as_ref() == Some(&e) {
+                    return false;
+                }
+                self.refresh_error = Some(e.clone());
+                self.error(e)
+            }
+            Message::Removed(Err(e)) | Message::Pruned(Err(e)) | Message::Done(Err(e)) => self.error(e),
             Message::Stats { samples, now } => {
                 // Samples of containers the list does not know yet are kept: the list
                 // catches up within a refresh (and prunes the ones that are gone).
@@ -857,6 +865,13 @@ mod tests {
         let mut s = AppState::new("local".into(), 0);
         assert!(s.update(Message::Images(Err("boom".into()))));
         assert_eq!(s.modal, Some(Modal::Error("boom".into())));
+        // Dismissed, the same refresh failure does not come back every second...
+        s.modal = None;
+        assert!(!s.update(Message::Containers(Err("boom".into()))));
+        assert_eq!(s.modal, None);
+        // ...but does after the refresh worked in between.
+        s.update(Message::Containers(Ok(vec![])));
+        assert!(s.update(Message::Containers(Err("boom".into()))));
     }
 
     #[test]
