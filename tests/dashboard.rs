@@ -168,3 +168,18 @@ fn dashboard_without_a_terminal_says_so() {
     assert!(err.contains("needs a terminal"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn an_invalid_config_is_one_line_naming_file_and_line() {
+    let b = Berth::new();
+    std::fs::create_dir_all(b.config_dir()).unwrap();
+    let path = b.config_dir().join("config.toml");
+    std::fs::write(&path, "refresh_ms = 500\n[keys]\nstopp = [\"x\"]\n").unwrap();
+    let err = b.fails(&[]);
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // A valid one gets as far as needing a terminal.
+    std::fs::write(&path, "refresh_ms = 500\n[keys]\nstop = [\"ctrl-x\"]\n[theme]\nrunning = \"#00ff00\"\n").unwrap();
+    assert!(b.fails(&[]).contains("needs a terminal"));
+}
