@@ -82,6 +82,22 @@ fn line_with<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
     screen.lines().find(|l| l.contains(name) && l.contains("testimg/busybox"))
 }
 
+/// A shell in tmux (prompt `READY$ `) running the dashboard on `b`'s state root; the shell
+/// prints `DASH_RC=<code>` when the dashboard exits.
+fn launch(b: &Berth) -> Tmux {
+    let t = Tmux::start(160, 40);
+    t.send(&["PS1='READY$ '", "Enter"]);
+    t.wait_for("the shell prompt", Duration::from_secs(5), |s| s.contains("READY$"));
+    let cmd = format!(
+        "BERTH_ROOT='{}' BERTH_CONFIG_DIR='{}' '{}'; echo DASH_RC=$?",
+        b.root().display(),
+        b.config_dir().display(),
+        env!("CARGO_BIN_EXE_berth")
+    );
+    t.send(&[&cmd, "Enter"]);
+    t
+}
+
 /// The highest `hello-N` on the screen.
 fn last_hello(screen: &str) -> i64 {
     screen.split("hello-").skip(1).filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()).max().unwrap_or(-1)
@@ -94,16 +110,7 @@ fn dashboard_sees_runs_stops_and_restores_the_terminal() {
     let tar = images().join("busybox.tar");
     b.ok(&["load", "-i", tar.to_str().unwrap()]);
 
-    let t = Tmux::start(160, 40);
-    t.send(&["PS1='READY$ '", "Enter"]);
-    t.wait_for("the shell prompt", Duration::from_secs(5), |s| s.contains("READY$"));
-    let launch = format!(
-        "BERTH_ROOT='{}' BERTH_CONFIG_DIR='{}' '{}'; echo DASH_RC=$?",
-        b.root().display(),
-        b.config_dir().display(),
-        env!("CARGO_BIN_EXE_berth")
-    );
-    t.send(&[&launch, "Enter"]);
+    let t = launch(&b);
     t.wait_for("the dashboard", Duration::from_secs(10), |s| s.contains("Containers (0)") && s.contains("No containers"));
     assert!(t.alternate_on(), "the dashboard draws on the alternate screen");
 
@@ -182,4 +189,28 @@ fn an_invalid_config_is_one_line_naming_file_and_line() {
     // A valid one gets as far as needing a terminal.
     std::fs::write(&path, "refresh_ms = 500\n[keys]\nstop = [\"ctrl-x\"]\n[theme]\nrunning = \"#00ff00\"\n").unwrap();
     assert!(b.fails(&[]).contains("needs a terminal"));
+}
+
+#[test]
+fn pull_dialog_shows_layers_and_the_image_lands() {
+    let reg = Registry::start(None);
+    reg.push_fixtures();
+    let b = Berth::new();
+    let t = launch(&b);
+    t.wait_for("the dashboard", Duration::from_secs(10), |s| s.contains("Containers (0)"));
+    t.send(&["2"]);
+    t.wait_for("the images pane", Duration::from_secs(4), |s| s.contains("Images (0)"));
+    t.send(&["P"]);
+    t.wait_for("the pull dialog", Duration::from_secs(4), |s| s.contains("Pull image"));
+    let name = format!("{}/busybox:latest", reg.addr());
+    t.send(&["-l", &name]);
+    t.send(&["Enter"]);
+    let screen = t.wait_for("the pull to finish", Duration::from_secs(30), |s| s.contains("Pulled ") || s.contains("esc close"));
+    assert!(screen.contains(&format!("Pulled {name}")), "{screen}");
+    assert!(screen.contains("Pull complete") || screen.contains("Already exists"), "per-layer status shown:\n{screen}");
+    t.send(&["Enter"]);
+    t.wait_for("the pulled image in the list", Duration::from_secs(4), |s| s.contains("Images (1)") && s.contains("busybox:latest"));
+    assert!(b.ok(&["images"]).contains(&format!("{}/busybox", reg.addr())));
+    t.send(&["q"]);
+    t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
 }
