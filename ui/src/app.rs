@@ -171,7 +171,14 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
             break;
         }
         tokio::select! {
-            Some(msg) = rx.recv() => dirty |= state.update(msg),
+            Some(msg) = rx.recv() => {
+                // Apply everything already waiting before drawing once (a burst of pull
+                // progress or log lines is one frame, not one frame per message).
+                dirty |= state.update(msg);
+                while let Ok(m) = rx.try_recv() {
+                    dirty |= state.update(m);
+                }
+            }
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
                     let size = terminal.size()?;
