@@ -401,8 +401,14 @@ impl AppState {
 
     // ---- containers ----
 
+    /// The latest sample of a container that is up (an exited one keeps its history for
+    /// the Stats tab, but its last reading is not current).
+    pub fn live_stats(&self, c: &ContainerSummary) -> Option<&StatsSample> {
+        self.stats.get(&c.id).and_then(|h| h.last.as_ref()).filter(|_| c.state == "running" || c.state == "paused")
+    }
+
     fn sort_value(&self, c: &ContainerSummary) -> (f64, u64) {
-        match self.stats.get(&c.id).and_then(|h| h.last.as_ref()) {
+        match self.live_stats(c) {
             Some(s) => (s.cpu_percent, s.memory_usage),
             None => (-1.0, 0),
         }
@@ -417,7 +423,7 @@ impl AppState {
             .filter(|c| self.show_all || c.state == "running" || c.state == "paused" || c.state == "restarting")
             .filter(|c| f.is_empty() || contains_ci(&c.name, &f) || contains_ci(&c.image, &f) || contains_ci(&c.status, &f))
             .collect();
-        let net = |c: &ContainerSummary| self.stats.get(&c.id).and_then(|h| h.last.as_ref()).map(|s| s.net_rx + s.net_tx).unwrap_or(0);
+        let net = |c: &ContainerSummary| self.live_stats(c).map(|s| s.net_rx + s.net_tx).unwrap_or(0);
         v.sort_by(|a, b| {
             let o = match self.sort {
                 SortKey::Name => a.name.cmp(&b.name),

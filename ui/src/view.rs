@@ -117,7 +117,7 @@ fn bold() -> Style {
 fn draw_header(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     let running = s.containers.iter().filter(|c| c.state == "running").count();
     let (cpu, mem): (f64, u64) =
-        s.stats.values().filter_map(|h| h.last.as_ref()).fold((0.0, 0), |(c, m), x| (c + x.cpu_percent, m + x.memory_usage));
+        s.containers.iter().filter_map(|c| s.live_stats(c)).fold((0.0, 0), |(c, m), x| (c + x.cpu_percent, m + x.memory_usage));
     let wide = area.width >= 120;
     let engine = match &s.info {
         Some(i) if !i.server_version.is_empty() && wide => format!("{} {} · {}", i.engine, i.server_version, s.backend),
@@ -272,7 +272,7 @@ fn spark_text(vals: impl Iterator<Item = u64>, width: usize) -> String {
 }
 
 fn container_cell(col: Col, c: &ContainerSummary, s: &AppState, cfg: &Config) -> Cell<'static> {
-    let last = s.stats.get(&c.id).and_then(|h| h.last.as_ref()).filter(|_| c.state == "running" || c.state == "paused");
+    let last = s.live_stats(c);
     match col {
         Col::Name => {
             let mark = if s.marked.contains(&c.id) { "● " } else { "" };
