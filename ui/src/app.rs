@@ -4,19 +4,21 @@ use std::io::{self, Stdout};
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_engine::api::{ContainerBackend, ImageListOptions};
+use berth_engine::api::{ContainerBackend, ContainerListOptions, ImageListOptions, LogOptions, PullOptions, StatsSample};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::input::{self, Action};
-use crate::state::{AppState, Message};
+use crate::state::{AppState, ContainerOp, LOG_CAP, Message, Tab, Watch};
 use crate::view;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,15 +62,94 @@ fn now() -> i64 {
     berth_engine::human::now_unix()
 }
 
+/// The background task feeding the detail tab in view, aborted when the selection or
+/// the tab changes (so only the selected container's top/logs/inspect cost anything).
+struct DetailTask {
+    watch: Option<Watch>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl DetailTask {
+    fn set(&mut self, watch: Option<Watch>, backend: &Arc<dyn ContainerBackend>, tx: &mpsc::Sender<Message>, every: Duration) {
+        if watch == self.watch {
+            return;
+        }
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+        self.watch = watch.clone();
+        let Some(Watch { id, tab, .. }) = watch else { return };
+        let (backend, tx) = (backend.clone(), tx.clone());
+        self.handle = match tab {
+            Tab::Stats => None,
+            Tab::Top => Some(tokio::spawn(async move {
+                loop {
+                    let result = backend.top(&id, vec![]).await.map_err(|e| e.to_string());
+                    let failed = result.is_err();
+                    if tx.send(Message::Top { id: id.clone(), result }).await.is_err() {
+                        return;
+                    }
+                    let wait = if failed { Duration::from_secs(10) } else { every.max(Duration::from_secs(2)) };
+                    tokio::time::sleep(wait).await;
+                }
+            })),
+            Tab::Logs => Some(tokio::spawn(async move {
+                let opts = LogOptions { follow: true, tail: Some(LOG_CAP) };
+                let mut stream = match backend.container_logs(&id, &opts).await {
+                    Ok(s) => s.ready_chunks(512),
+                    Err(e) => {
+                        let _ = tx.send(Message::LogEnd { id, error: Some(e.to_string()) }).await;
+                        return;
+                    }
+                };
+                while let Some(batch) = stream.next().await {
+                    let mut lines = Vec::with_capacity(batch.len());
+                    let mut error = None;
+                    for item in batch {
+                        match item {
+                            Ok(l) => lines.push(l),
+                            Err(e) => error = Some(e.to_string()),
+                        }
+                    }
+                    if !lines.is_empty() && tx.send(Message::LogLines { id: id.clone(), lines }).await.is_err() {
+                        return;
+                    }
+                    if error.is_some() {
+                        let _ = tx.send(Message::LogEnd { id, error }).await;
+                        return;
+                    }
+                }
+                let _ = tx.send(Message::LogEnd { id, error: None }).await;
+            })),
+            Tab::Inspect => Some(tokio::spawn(async move {
+                loop {
+                    let result = backend
+                        .inspect_container(&id)
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|i| serde_json::to_value(i).map_err(|e| e.to_string()));
+                    if tx.send(Message::Inspect { id: id.clone(), result }).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(every.max(Duration::from_secs(5))).await;
+                }
+            })),
+        };
+    }
+}
+
 /// Run the dashboard until the user quits or SIGTERM arrives.
 pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), UiError> {
     let mut terminal = setup_terminal()?;
     let _guard = TerminalGuard;
     let (tx, mut rx) = mpsc::channel::<Message>(64);
     let refresh = Arc::new(Notify::new());
-    spawn_refresher(backend.clone(), tx.clone(), refresh.clone(), Duration::from_millis(cfg.refresh_ms));
+    let every = Duration::from_millis(cfg.refresh_ms);
+    spawn_refresher(backend.clone(), tx.clone(), refresh.clone(), every);
+    spawn_stats(backend.clone(), tx.clone(), every);
 
     let mut state = AppState::new(backend.describe(), now());
+    let mut detail = DetailTask { watch: None, handle: None };
     let mut events = EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -76,6 +157,13 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
     let mut dirty = true;
     loop {
         if dirty {
+            let size = terminal.size()?;
+            let screen = Rect::new(0, 0, size.width, size.height);
+            let watch = if view::detail_area(screen).is_some() { state.watch() } else { None };
+            if watch != detail.watch {
+                state.detail_changed(watch.as_ref().map(|w| w.id.as_str()), watch.as_ref().map(|w| w.tab));
+                detail.set(watch, &backend, &tx, every);
+            }
             terminal.draw(|f| view::draw(f, &state, &cfg))?;
             dirty = false;
         }
@@ -83,7 +171,14 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
             break;
         }
         tokio::select! {
-            Some(msg) = rx.recv() => dirty |= state.update(msg),
+            Some(msg) = rx.recv() => {
+                // Apply everything already waiting before drawing once (a burst of pull
+                // progress or log lines is one frame, not one frame per message).
+                dirty |= state.update(msg);
+                while let Ok(m) = rx.try_recv() {
+                    dirty |= state.update(m);
+                }
+            }
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
                     let size = terminal.size()?;
@@ -100,18 +195,34 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
             _ = sigterm.recv() => break,
         }
     }
+    if let Some(h) = detail.handle.take() {
+        h.abort();
+    }
     Ok(())
 }
 
 /// Lists on an interval (and at once when notified), sending only results; a slow
-/// backend delays the next refresh, never the render.
+/// backend delays the next refresh, never the render. The host overview is asked for
+/// less often (it changes slowly), and not again once the backend says it cannot.
 fn spawn_refresher(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, notify: Arc<Notify>, every: Duration) {
     tokio::spawn(async move {
+        let mut round: u64 = 0;
+        let mut info_ok = true;
         loop {
+            let containers = backend.list_containers(&ContainerListOptions { all: true }).await.map_err(|e| e.to_string());
+            if tx.send(Message::Containers(containers)).await.is_err() {
+                return;
+            }
             let images = backend.list_images(&ImageListOptions::default()).await.map_err(|e| e.to_string());
             if tx.send(Message::Images(images)).await.is_err() {
                 return;
             }
+            if info_ok && round.is_multiple_of(10) {
+                let info = backend.system_info().await.map_err(|e| e.to_string());
+                info_ok = info.is_ok();
+                let _ = tx.send(Message::Info(info)).await;
+            }
+            round += 1;
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = notify.notified() => {}
@@ -120,16 +231,148 @@ fn spawn_refresher(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>
     });
 }
 
+/// ONE stats stream for every running container. Batches are `try_send`: when the UI is
+/// behind, a batch is dropped rather than queued. A failed stream is retried slowly.
+fn spawn_stats(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, every: Duration) {
+    tokio::spawn(pump_stats(move || backend.stats(vec![], every), tx, Duration::from_secs(10)));
+}
+
+/// The body of the stats task, apart from the backend so the drop-never-stall rule is
+/// testable with a fake stream. Returns when the UI is gone.
+async fn pump_stats<F>(open: F, tx: mpsc::Sender<Message>, retry: Duration)
+where
+    F: Fn() -> BoxStream<'static, berth_engine::api::Result<Vec<StatsSample>>>,
+{
+    loop {
+        let mut stream = open();
+        while let Some(item) = stream.next().await {
+            let msg = match item {
+                Ok(samples) => Message::Stats { samples, now: now() },
+                Err(e) => Message::StatsError(e.to_string()),
+            };
+            let failed = matches!(msg, Message::StatsError(_));
+            if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(msg) {
+                return;
+            }
+            if failed {
+                break;
+            }
+        }
+        if tx.is_closed() {
+            return;
+        }
+        tokio::time::sleep(retry).await;
+    }
+}
+
+async fn container_op(backend: &dyn ContainerBackend, op: ContainerOp, id: &str) -> berth_engine::api::Result<()> {
+    match op {
+        ContainerOp::Start => backend.start_container(id).await,
+        ContainerOp::Stop => backend.stop_container(id, None).await,
+        ContainerOp::Restart => backend.restart_container(id, None).await,
+        ContainerOp::Kill => backend.kill_container(id, "KILL").await,
+        ContainerOp::Pause => backend.pause_container(id).await,
+        ContainerOp::Unpause => backend.unpause_container(id).await,
+        ContainerOp::Remove => backend.remove_container(id, true).await,
+    }
+}
+
 fn run_action(a: Action, backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, refresh: Arc<Notify>) {
     tokio::spawn(async move {
         let msg = match a {
             Action::Refresh => None,
+            Action::Containers(op, ids) => {
+                // Stop/kill several at once; the list refreshes as each finishes.
+                let results = futures_util::future::join_all(ids.iter().map(|id| {
+                    let (backend, refresh) = (backend.clone(), refresh.clone());
+                    async move {
+                        let r = container_op(backend.as_ref(), op, id).await;
+                        refresh.notify_one();
+                        r.map_err(|e| format!("{} {}: {e}", op.verb(), &id[..id.len().min(12)]))
+                    }
+                }))
+                .await;
+                let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+                Some(Message::Done(if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }))
+            }
+            Action::Rename { id, name } => {
+                Some(Message::Done(backend.rename_container(&id, &name).await.map_err(|e| format!("rename: {e}"))))
+            }
+            Action::Run(spec) => {
+                let r = async {
+                    let id = backend.create_container(&spec).await?;
+                    refresh.notify_one();
+                    backend.start_container(&id).await
+                }
+                .await;
+                Some(Message::Done(r.map_err(|e| format!("run {}: {e}", spec.image))))
+            }
             Action::RemoveImage(name) => Some(Message::Removed(backend.remove_image(&name, false).await.map_err(|e| e.to_string()))),
             Action::PruneImages => Some(Message::Pruned(backend.prune_images(false).await.map_err(|e| e.to_string()))),
+            Action::History(image) => {
+                let result = backend.image_history(&image).await.map_err(|e| e.to_string());
+                Some(Message::History { image, result })
+            }
+            Action::Pull(reference) => {
+                let mut stream = backend.pull_image(&reference, PullOptions::default());
+                while let Some(ev) = stream.next().await {
+                    if tx.send(Message::Pull(ev.map_err(|e| e.to_string()))).await.is_err() {
+                        return;
+                    }
+                }
+                None
+            }
         };
         if let Some(m) = msg {
             let _ = tx.send(m).await;
         }
         refresh.notify_one();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(i: usize) -> Vec<StatsSample> {
+        vec![StatsSample { id: "c".into(), cpu_percent: i as f64, ..StatsSample::default() }]
+    }
+
+    #[tokio::test]
+    async fn stats_are_dropped_when_the_ui_is_behind_never_queued() {
+        let (tx, mut rx) = mpsc::channel::<Message>(4);
+        let open = || futures_util::stream::iter((0..1000).map(|i| Ok(batch(i)))).boxed();
+        // Nobody reads while 1000 batches arrive: the task must not wait for the reader.
+        let task = tokio::spawn(pump_stats(open, tx, Duration::from_secs(3600)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut got = vec![];
+        while let Ok(m) = rx.try_recv() {
+            got.push(m);
+        }
+        assert_eq!(got.len(), 4, "the channel's bound, the rest dropped");
+        assert!(matches!(&got[0], Message::Stats { samples, .. } if samples[0].cpu_percent == 0.0));
+        // Nothing was left waiting to be delivered: a blocking send would deliver batch 4 now.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rx.try_recv().is_err(), "a stale batch was queued behind the full channel");
+        drop(rx);
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn a_failed_stream_is_reported_and_retried_and_the_task_ends_with_the_ui() {
+        let (tx, mut rx) = mpsc::channel::<Message>(16);
+        let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let o = opened.clone();
+        let open = move || {
+            o.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            futures_util::stream::iter(vec![Ok(batch(1)), Err(berth_engine::api::EngineError::Unsupported("stats".into()))]).boxed()
+        };
+        let task = tokio::spawn(pump_stats(open, tx, Duration::from_millis(10)));
+        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })));
+        assert!(matches!(rx.recv().await, Some(Message::StatsError(e)) if e.contains("stats")));
+        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })), "retried after the error");
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(5), task).await.expect("the task ends once the UI is gone").unwrap();
+        assert!(opened.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    }
 }

@@ -58,6 +58,9 @@ macro_rules! keymap {
                 })*
                 Ok(self)
             }
+            fn empty() -> Self {
+                KeyMap { $($field: vec![],)* }
+            }
             /// (action name, keys) for the help overlay.
             pub fn entries(&self) -> Vec<(&'static str, &[Key])> {
                 vec![$((stringify!($field), &self.$field[..]),)*]
@@ -66,10 +69,47 @@ macro_rules! keymap {
     };
 }
 
-keymap!(quit, help, up, down, top, bottom, next_pane, prev_pane, filter, remove, refresh, terminal_prefix);
+keymap!(
+    quit,
+    help,
+    up,
+    down,
+    top,
+    bottom,
+    page_up,
+    page_down,
+    next_pane,
+    prev_pane,
+    containers_pane,
+    images_pane,
+    next_tab,
+    prev_tab,
+    detail,
+    back,
+    filter,
+    sort_next,
+    sort_reverse,
+    toggle_all,
+    mark,
+    start,
+    stop,
+    restart,
+    kill,
+    pause,
+    remove,
+    rename,
+    run,
+    pull,
+    prune,
+    history,
+    timestamps,
+    follow,
+    refresh,
+    terminal_prefix,
+);
 
 /// One key (with modifiers) as written in the config.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Key {
     pub code: KeyCode,
     pub ctrl: bool,
@@ -180,25 +220,7 @@ impl Config {
             toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: toml_message(text, &e) })?;
         let mut cfg = match base {
             Some(b) => b.clone(),
-            None => Config {
-                refresh_ms: 1000,
-                theme: Theme::monochrome(),
-                keys: KeyMap {
-                    quit: vec![],
-                    help: vec![],
-                    up: vec![],
-                    down: vec![],
-                    top: vec![],
-                    bottom: vec![],
-                    next_pane: vec![],
-                    prev_pane: vec![],
-                    filter: vec![],
-                    remove: vec![],
-                    refresh: vec![],
-                    terminal_prefix: vec![],
-                },
-                no_color: false,
-            },
+            None => Config { refresh_ms: 1000, theme: Theme::monochrome(), keys: KeyMap::empty(), no_color: false },
         };
         if let Some(ms) = raw.refresh_ms {
             if !(100..=60_000).contains(&ms) {
@@ -309,12 +331,28 @@ mod tests {
             ("refresh_ms = \"fast\"\n", "line 1"),
             ("refresh_ms = 5\n", "between 100 and 60000"),
             ("[keys\n", "line 1"),
+            ("[keys]\nstop = [\"x\"]\nstopp = [\"y\"]\n", "line 3"),
+            ("[keys]\npause = [\"ctrl-shift-x\"]\n", "keys.pause"),
         ];
         for (text, want) in cases {
             let e = Config::parse(text, Path::new("/x/config.toml"), Some(&base)).unwrap_err().to_string();
             assert!(e.starts_with("/x/config.toml: "), "{e}");
             assert!(e.contains(want), "{text:?}: {e}");
             assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
+    #[test]
+    fn every_action_has_a_key_and_no_key_means_two_things() {
+        let c = Config::default_config();
+        let mut seen = std::collections::HashMap::new();
+        for (action, keys) in c.keys.entries() {
+            assert!(!keys.is_empty(), "{action} has no key");
+            for k in keys {
+                if let Some(other) = seen.insert(*k, action) {
+                    panic!("{} is bound to both {other} and {action}", k.label());
+                }
+            }
         }
     }
 }

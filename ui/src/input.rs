@@ -1,38 +1,59 @@
 //! Keys and mouse → state changes and actions. Pure: no I/O here; actions that need the
 //! backend are returned to the event loop, which runs them as tasks.
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEventKind};
+use berth_engine::api::ContainerCreate;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
 use ratatui::layout::Rect;
 
-use crate::config::Config;
-use crate::state::{AppState, Modal};
+use crate::config::{Config, Key};
+use crate::state::{AppState, ContainerOp, InputKind, Modal, Pane, PullView, RunForm, Tab, TextField, TopSort};
 use crate::view;
 
 /// Work for the event loop.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Action {
+    Containers(ContainerOp, Vec<String>),
+    Rename { id: String, name: String },
+    Run(Box<ContainerCreate>),
     RemoveImage(String),
     PruneImages,
+    Pull(String),
+    History(String),
     Refresh,
 }
 
+type Outcome = (bool, Option<Action>);
+
 /// Handle one terminal event. Returns (redraw?, action).
-pub fn handle(ev: &Event, s: &mut AppState, cfg: &Config, screen: Rect) -> (bool, Option<Action>) {
+pub fn handle(ev: &Event, s: &mut AppState, cfg: &Config, screen: Rect) -> Outcome {
     match ev {
         Event::Key(k) if k.kind != KeyEventKind::Release => handle_key(k, s, cfg),
-        Event::Mouse(m) => {
+        Event::Mouse(m) if s.modal.is_none() => {
             let list = view::list_area(screen);
+            let in_detail = view::detail_area(screen)
+                .is_some_and(|d| m.row >= d.y && m.row < d.y + d.height && m.column >= d.x && m.column < d.x + d.width);
             match m.kind {
-                MouseEventKind::ScrollDown => {
-                    s.move_selection(1);
-                    (true, None)
-                }
-                MouseEventKind::ScrollUp => {
-                    s.move_selection(-1);
-                    (true, None)
-                }
-                MouseEventKind::Down(MouseButton::Left) if s.modal.is_none() => {
+                MouseEventKind::ScrollDown if in_detail && s.focus == Pane::Containers => (detail_scroll(s, 3), None),
+                MouseEventKind::ScrollUp if in_detail && s.focus == Pane::Containers => (detail_scroll(s, -3), None),
+                MouseEventKind::ScrollDown => (moved(s, 1), None),
+                MouseEventKind::ScrollUp => (moved(s, -1), None),
+                MouseEventKind::Down(MouseButton::Left) => {
+                    if s.focus == Pane::Containers
+                        && let Some(key) = view::header_at(list, m.column, m.row)
+                    {
+                        let rev = s.sort == key && !s.sort_rev;
+                        s.set_sort(key, rev);
+                        return (true, None);
+                    }
                     if let Some(row) = view::row_at(list, s, m.column, m.row) {
-                        s.selected = row;
+                        match s.focus {
+                            Pane::Containers => s.c_selected = row,
+                            Pane::Images => s.selected = row,
+                        }
+                        s.detail_focus = false;
+                        return (true, None);
+                    }
+                    if in_detail && s.focus == Pane::Containers && !s.detail_focus {
+                        s.detail_focus = true;
                         return (true, None);
                     }
                     (false, None)
@@ -45,78 +66,456 @@ pub fn handle(ev: &Event, s: &mut AppState, cfg: &Config, screen: Rect) -> (bool
     }
 }
 
-pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> (bool, Option<Action>) {
-    let keys = &cfg.keys;
-    let is = |set: &[crate::config::Key]| set.iter().any(|x| x.matches(k));
-    if let Some(m) = &s.modal {
-        match m {
-            Modal::ConfirmRemove { image, .. } => {
-                let image = image.clone();
-                match k.code {
-                    KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                        s.modal = None;
-                        return (true, Some(Action::RemoveImage(image)));
-                    }
-                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => s.modal = None,
-                    _ => return (false, None),
-                }
+fn moved(s: &mut AppState, d: isize) -> bool {
+    s.move_selection(d);
+    true
+}
+
+fn is(set: &[Key], k: &KeyEvent) -> bool {
+    set.iter().any(|x| x.matches(k))
+}
+
+/// Lines of the inspect document as currently folded.
+fn inspect_len(s: &AppState) -> usize {
+    match &s.inspect {
+        Some((_, Ok(v))) => crate::json::lines(v, &s.folded).len(),
+        _ => 0,
+    }
+}
+
+/// Scroll the visible tab by `d` lines (negative: up).
+fn detail_scroll(s: &mut AppState, d: isize) -> bool {
+    match s.tab {
+        Tab::Stats => return false,
+        Tab::Top => {
+            let n = match &s.top {
+                Some((_, Ok(t))) => t.processes.len(),
+                _ => 0,
+            };
+            s.top_scroll = (s.top_scroll as isize + d).clamp(0, n.saturating_sub(1) as isize) as usize;
+        }
+        Tab::Logs => {
+            let n = s.logs.lines.len();
+            s.logs.scroll = (s.logs.scroll as isize - d).clamp(0, n as isize) as usize;
+            s.logs.follow = s.logs.scroll == 0;
+        }
+        Tab::Inspect => {
+            let n = inspect_len(s);
+            s.inspect_cursor = (s.inspect_cursor as isize + d).clamp(0, n.saturating_sub(1) as isize) as usize;
+        }
+    }
+    true
+}
+
+fn edit_field(f: &mut TextField, k: &KeyEvent) -> bool {
+    match k.code {
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => f.insert(c),
+        KeyCode::Backspace => f.backspace(),
+        KeyCode::Delete => f.delete(),
+        KeyCode::Left => f.left(),
+        KeyCode::Right => f.right(),
+        KeyCode::Home => f.home(),
+        KeyCode::End => f.end(),
+        _ => return false,
+    }
+    true
+}
+
+/// Split a command line on whitespace, honouring simple '…' and "…" quoting.
+pub fn split_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                any = true;
             }
-            _ => {
-                if k.code == KeyCode::Esc || k.code == KeyCode::Enter || is(&keys.help) || is(&keys.quit) {
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn run_spec(r: &RunForm) -> Result<ContainerCreate, String> {
+    let image = r.fields[0].text.trim();
+    if image.is_empty() {
+        return Err("an image is required".into());
+    }
+    let env = split_words(&r.fields[3].text);
+    if let Some(bad) = env.iter().find(|e| !e.contains('=') || e.starts_with('=')) {
+        return Err(format!("env entries are KEY=VALUE, not {bad:?}"));
+    }
+    let name = r.fields[1].text.trim();
+    Ok(ContainerCreate {
+        image: image.to_string(),
+        name: (!name.is_empty()).then(|| name.to_string()),
+        cmd: split_words(&r.fields[2].text),
+        env,
+        tty: r.interactive,
+        open_stdin: r.interactive,
+        ..ContainerCreate::default()
+    })
+}
+
+fn handle_modal(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
+    let keys = &cfg.keys;
+    let Some(m) = s.modal.as_mut() else { return (false, None) };
+    match m {
+        Modal::ConfirmRemove { image, .. } => {
+            let image = image.clone();
+            match k.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
                     s.modal = None;
-                } else {
+                    return (true, Some(Action::RemoveImage(image)));
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => s.modal = None,
+                _ => return (false, None),
+            }
+        }
+        Modal::ConfirmRemoveContainers { ids, .. } => {
+            let ids = ids.clone();
+            match k.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+                    s.modal = None;
+                    s.marked.clear();
+                    return (true, Some(Action::Containers(ContainerOp::Remove, ids)));
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => s.modal = None,
+                _ => return (false, None),
+            }
+        }
+        Modal::Input { kind, field } => match k.code {
+            KeyCode::Esc => s.modal = None,
+            KeyCode::Enter => {
+                let text = field.text.trim().to_string();
+                if text.is_empty() {
                     return (false, None);
                 }
+                let action = match kind {
+                    InputKind::Rename { id } => {
+                        let a = Action::Rename { id: id.clone(), name: text };
+                        s.modal = None;
+                        a
+                    }
+                    InputKind::Pull => {
+                        s.modal = Some(Modal::Pull(PullView { reference: text.clone(), ..PullView::default() }));
+                        Action::Pull(text)
+                    }
+                };
+                return (true, Some(action));
+            }
+            _ => return (edit_field(field, k), None),
+        },
+        Modal::Run(r) => match k.code {
+            KeyCode::Esc => s.modal = None,
+            KeyCode::Tab | KeyCode::Down => r.focus = (r.focus + 1) % 5,
+            KeyCode::BackTab | KeyCode::Up => r.focus = (r.focus + 4) % 5,
+            KeyCode::Enter => match run_spec(r) {
+                Ok(spec) => {
+                    s.modal = None;
+                    return (true, Some(Action::Run(Box::new(spec))));
+                }
+                Err(e) => s.modal = Some(Modal::Error(e)),
+            },
+            KeyCode::Char(' ') if r.focus == 4 => r.interactive = !r.interactive,
+            _ if r.focus < 4 => return (edit_field(&mut r.fields[r.focus], k), None),
+            _ => return (false, None),
+        },
+        Modal::Pull(_) => {
+            if k.code == KeyCode::Esc || k.code == KeyCode::Enter || is(&keys.quit, k) {
+                s.modal = None;
+            } else {
+                return (false, None);
             }
         }
-        return (true, None);
+        _ => {
+            if k.code == KeyCode::Esc || k.code == KeyCode::Enter || is(&keys.help, k) || is(&keys.quit, k) {
+                s.modal = None;
+            } else {
+                return (false, None);
+            }
+        }
     }
-    if s.filtering {
+    (true, None)
+}
+
+fn handle_text(k: &KeyEvent, s: &mut AppState) -> Outcome {
+    if s.logs.searching {
         match k.code {
             KeyCode::Esc => {
-                s.filter.clear();
-                s.filtering = false;
+                s.logs.search.clear();
+                s.logs.searching = false;
             }
-            KeyCode::Enter => s.filtering = false,
+            KeyCode::Enter => s.logs.searching = false,
             KeyCode::Backspace => {
-                s.filter.pop();
+                s.logs.search.pop();
             }
-            KeyCode::Char(c) if !k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) => s.filter.push(c),
+            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => s.logs.search.push(c),
             _ => return (false, None),
         }
-        s.move_selection(0);
+        s.logs.scroll = 0;
+        s.logs.follow = true;
         return (true, None);
     }
-    if is(&keys.quit) {
-        s.quit = true;
-    } else if is(&keys.help) {
-        s.modal = Some(Modal::Help);
-    } else if is(&keys.down) {
-        s.move_selection(1);
-    } else if is(&keys.up) {
-        s.move_selection(-1);
-    } else if is(&keys.top) {
-        s.selected = 0;
-    } else if is(&keys.bottom) {
-        s.select_last();
-    } else if k.code == KeyCode::PageDown {
-        s.move_selection(10);
-    } else if k.code == KeyCode::PageUp {
-        s.move_selection(-10);
-    } else if is(&keys.filter) {
-        s.filtering = true;
-    } else if is(&keys.refresh) {
-        return (false, Some(Action::Refresh));
-    } else if is(&keys.remove) {
-        if let Some(i) = s.selected_image() {
-            let label = i.repo_tags.first().cloned().unwrap_or_else(|| i.id.trim_start_matches("sha256:").chars().take(12).collect());
-            // Remove by the name shown (untags one of several names, like `docker rmi name`).
-            s.modal = Some(Modal::ConfirmRemove { image: label.clone(), label });
+    let focus = s.focus;
+    let edit = |s: &mut AppState| match k.code {
+        KeyCode::Esc => {
+            s.filter_mut().clear();
+            s.filtering = false;
+            true
         }
-    } else if k.code == KeyCode::Char('p') {
+        KeyCode::Enter => {
+            s.filtering = false;
+            true
+        }
+        KeyCode::Backspace => {
+            s.filter_mut().pop();
+            true
+        }
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+            s.filter_mut().push(c);
+            true
+        }
+        _ => false,
+    };
+    let changed = if focus == Pane::Containers {
+        let mut changed = false;
+        s.with_stable_selection(|s| changed = edit(s));
+        changed
+    } else {
+        let c = edit(s);
+        s.move_selection(0);
+        c
+    };
+    (changed, None)
+}
+
+/// Keys while the detail has focus; None when the key is not the detail's.
+fn handle_detail(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Option<Outcome> {
+    let keys = &cfg.keys;
+    let page = 10;
+    Some(if is(&keys.back, k) {
+        s.detail_focus = false;
+        (true, None)
+    } else if is(&keys.down, k) {
+        (detail_scroll(s, 1), None)
+    } else if is(&keys.up, k) {
+        (detail_scroll(s, -1), None)
+    } else if is(&keys.page_down, k) {
+        (detail_scroll(s, page), None)
+    } else if is(&keys.page_up, k) {
+        (detail_scroll(s, -page), None)
+    } else if is(&keys.top, k) {
+        (detail_scroll(s, -(isize::MAX / 2)), None)
+    } else if is(&keys.bottom, k) {
+        (detail_scroll(s, isize::MAX / 2), None)
+    } else if s.tab == Tab::Logs && is(&keys.filter, k) {
+        s.logs.searching = true;
+        (true, None)
+    } else if s.tab == Tab::Logs && is(&keys.timestamps, k) {
+        s.logs.timestamps = !s.logs.timestamps;
+        (true, None)
+    } else if s.tab == Tab::Logs && is(&keys.follow, k) {
+        s.logs.follow = !s.logs.follow;
+        if s.logs.follow {
+            s.logs.scroll = 0;
+        }
+        (true, None)
+    } else if s.tab == Tab::Top && (is(&keys.sort_next, k) || is(&keys.sort_reverse, k)) {
+        s.top_sort = if s.top_sort == TopSort::Cpu { TopSort::Mem } else { TopSort::Cpu };
+        (true, None)
+    } else if s.tab == Tab::Stats && is(&keys.detail, k) {
+        s.long_range = !s.long_range;
+        (true, None)
+    } else if s.tab == Tab::Inspect && is(&keys.detail, k) {
+        let Some((_, Ok(v))) = &s.inspect else { return Some((false, None)) };
+        let lines = crate::json::lines(v, &s.folded);
+        let Some(ptr) = lines.get(s.inspect_cursor.min(lines.len().saturating_sub(1))).and_then(|l| l.fold.clone()) else {
+            return Some((false, None));
+        };
+        if !s.folded.remove(&ptr) {
+            s.folded.insert(ptr);
+        }
+        (true, None)
+    } else {
+        return None;
+    })
+}
+
+pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
+    let keys = &cfg.keys;
+    if s.modal.is_some() {
+        return handle_modal(k, s, cfg);
+    }
+    if s.filtering || s.logs.searching {
+        return handle_text(k, s);
+    }
+    // Keys that work everywhere.
+    if is(&keys.quit, k) {
+        s.quit = true;
+        return (true, None);
+    } else if is(&keys.help, k) {
+        s.modal = Some(Modal::Help);
+        return (true, None);
+    } else if is(&keys.refresh, k) {
+        return (false, Some(Action::Refresh));
+    } else if is(&keys.next_tab, k) || is(&keys.prev_tab, k) {
+        if s.focus != Pane::Containers {
+            return (false, None);
+        }
+        s.tab = s.tab.step(if is(&keys.next_tab, k) { 1 } else { -1 });
+        return (true, None);
+    }
+    if s.detail_focus
+        && s.focus == Pane::Containers
+        && let Some(o) = handle_detail(k, s, cfg)
+    {
+        return o;
+    }
+    let switch = |s: &mut AppState, p: Pane| {
+        s.focus = p;
+        s.detail_focus = false;
+        s.filtering = false;
+    };
+    if is(&keys.next_pane, k) || is(&keys.prev_pane, k) {
+        let p = if s.focus == Pane::Containers { Pane::Images } else { Pane::Containers };
+        switch(s, p);
+    } else if is(&keys.containers_pane, k) {
+        switch(s, Pane::Containers);
+    } else if is(&keys.images_pane, k) {
+        switch(s, Pane::Images);
+    } else if is(&keys.down, k) {
+        s.move_selection(1);
+    } else if is(&keys.up, k) {
+        s.move_selection(-1);
+    } else if is(&keys.top, k) {
+        s.select_first();
+    } else if is(&keys.bottom, k) {
+        s.select_last();
+    } else if is(&keys.page_down, k) {
+        s.move_selection(10);
+    } else if is(&keys.page_up, k) {
+        s.move_selection(-10);
+    } else if is(&keys.filter, k) {
+        s.filtering = true;
+    } else if is(&keys.run, k) {
+        let image = if s.focus == Pane::Images {
+            s.selected_image().and_then(|i| i.repo_tags.first().cloned()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        s.modal = Some(Modal::Run(RunForm::new(&image)));
+    } else if is(&keys.pull, k) {
+        s.modal = Some(Modal::Input { kind: InputKind::Pull, field: TextField::new("Image", "") });
+    } else if is(&keys.back, k) && !s.filter_text().is_empty() {
+        if s.focus == Pane::Containers {
+            s.with_stable_selection(|s| s.c_filter.clear());
+        } else {
+            s.filter.clear();
+        }
+    } else {
+        return match s.focus {
+            Pane::Containers => container_key(k, s, cfg),
+            Pane::Images => image_key(k, s, cfg),
+        };
+    }
+    (true, None)
+}
+
+fn container_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
+    let keys = &cfg.keys;
+    let op = |op: ContainerOp, s: &mut AppState| {
+        let ids = s.targets();
+        if ids.is_empty() {
+            return (false, None);
+        }
+        s.marked.clear();
+        (true, Some(Action::Containers(op, ids)))
+    };
+    if is(&keys.detail, k) {
+        if s.selected_container().is_none() {
+            return (false, None);
+        }
+        s.detail_focus = true;
+    } else if is(&keys.sort_next, k) {
+        let next = s.sort.next();
+        s.set_sort(next, s.sort_rev);
+    } else if is(&keys.sort_reverse, k) {
+        let (key, rev) = (s.sort, !s.sort_rev);
+        s.set_sort(key, rev);
+    } else if is(&keys.toggle_all, k) {
+        s.with_stable_selection(|s| s.show_all = !s.show_all);
+    } else if is(&keys.mark, k) {
+        let Some(id) = s.selected_container().map(|c| c.id.clone()) else { return (false, None) };
+        if !s.marked.remove(&id) {
+            s.marked.insert(id);
+        }
+        s.move_selection(1);
+    } else if is(&keys.start, k) {
+        return op(ContainerOp::Start, s);
+    } else if is(&keys.stop, k) {
+        return op(ContainerOp::Stop, s);
+    } else if is(&keys.restart, k) {
+        return op(ContainerOp::Restart, s);
+    } else if is(&keys.kill, k) {
+        return op(ContainerOp::Kill, s);
+    } else if is(&keys.pause, k) {
+        let ids = s.targets();
+        let all_paused = !ids.is_empty() && ids.iter().all(|id| s.containers.iter().any(|c| &c.id == id && c.state == "paused"));
+        return op(if all_paused { ContainerOp::Unpause } else { ContainerOp::Pause }, s);
+    } else if is(&keys.remove, k) {
+        let ids = s.targets();
+        if ids.is_empty() {
+            return (false, None);
+        }
+        let label = if ids.len() == 1 {
+            s.containers.iter().find(|c| c.id == ids[0]).map(|c| c.name.clone()).unwrap_or_default()
+        } else {
+            format!("{} containers", ids.len())
+        };
+        s.modal = Some(Modal::ConfirmRemoveContainers { ids, label });
+    } else if is(&keys.rename, k) {
+        let Some(c) = s.selected_container() else { return (false, None) };
+        s.modal = Some(Modal::Input { kind: InputKind::Rename { id: c.id.clone() }, field: TextField::new("New name", &c.name) });
+    } else if is(&keys.back, k) && !s.marked.is_empty() {
+        s.marked.clear();
+    } else {
+        return (false, None);
+    }
+    (true, None)
+}
+
+fn image_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
+    let keys = &cfg.keys;
+    let label = |s: &AppState| {
+        s.selected_image()
+            .map(|i| i.repo_tags.first().cloned().unwrap_or_else(|| i.id.trim_start_matches("sha256:").chars().take(12).collect()))
+    };
+    if is(&keys.remove, k) {
+        // Remove by the name shown (untags one of several names, like `docker rmi name`).
+        let Some(l) = label(s) else { return (false, None) };
+        s.modal = Some(Modal::ConfirmRemove { image: l.clone(), label: l });
+    } else if is(&keys.prune, k) {
         return (false, Some(Action::PruneImages));
-    } else if k.code == KeyCode::Esc && !s.filter.is_empty() {
-        s.filter.clear();
+    } else if is(&keys.history, k) {
+        return match label(s) {
+            Some(l) => (false, Some(Action::History(l))),
+            None => (false, None),
+        };
     } else {
         return (false, None);
     }
@@ -126,11 +525,29 @@ pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> (bool, Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_engine::api::ImageSummary;
-    use crossterm::event::KeyModifiers;
+    use berth_engine::api::{ContainerSummary, ImageSummary};
 
     fn key(c: KeyCode) -> KeyEvent {
         KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn ch(c: char) -> KeyEvent {
+        key(KeyCode::Char(c))
+    }
+
+    fn ctr(id: &str, name: &str, state: &str) -> ContainerSummary {
+        ContainerSummary {
+            id: id.into(),
+            name: name.into(),
+            image: "busybox".into(),
+            image_id: String::new(),
+            command: "sh".into(),
+            created: 0,
+            state: state.into(),
+            status: String::new(),
+            exit_code: 0,
+            labels: Default::default(),
+        }
     }
 
     fn state() -> AppState {
@@ -144,6 +561,11 @@ mod tests {
             containers: 0,
         };
         s.update(crate::state::Message::Images(Ok(vec![img("aa", "alpine:3"), img("bb", "busybox:1")])));
+        s.update(crate::state::Message::Containers(Ok(vec![
+            ctr("c1", "web", "running"),
+            ctr("c2", "db", "paused"),
+            ctr("c3", "old", "exited"),
+        ])));
         s
     }
 
@@ -151,28 +573,55 @@ mod tests {
     fn vim_keys_move_and_quit() {
         let cfg = Config::default_config();
         let mut s = state();
-        handle_key(&key(KeyCode::Char('j')), &mut s, &cfg);
+        assert_eq!(s.selected_container().unwrap().name, "db");
+        handle_key(&ch('j'), &mut s, &cfg);
+        assert_eq!(s.selected_container().unwrap().name, "old");
+        handle_key(&ch('k'), &mut s, &cfg);
+        handle_key(&ch('G'), &mut s, &cfg);
+        assert_eq!(s.selected_container().unwrap().name, "web");
+        handle_key(&key(KeyCode::Tab), &mut s, &cfg);
+        assert_eq!(s.focus, Pane::Images);
+        handle_key(&ch('j'), &mut s, &cfg);
         assert_eq!(s.selected, 1);
-        handle_key(&key(KeyCode::Char('k')), &mut s, &cfg);
-        assert_eq!(s.selected, 0);
-        handle_key(&key(KeyCode::Char('G')), &mut s, &cfg);
-        assert_eq!(s.selected, 1);
-        handle_key(&key(KeyCode::Char('q')), &mut s, &cfg);
+        handle_key(&ch('1'), &mut s, &cfg);
+        assert_eq!(s.focus, Pane::Containers);
+        handle_key(&ch('q'), &mut s, &cfg);
         assert!(s.quit);
+    }
+
+    #[test]
+    fn stop_acts_on_the_selection_or_the_marks() {
+        let cfg = Config::default_config();
+        let mut s = state();
+        let (_, a) = handle_key(&ch('x'), &mut s, &cfg);
+        assert_eq!(a, Some(Action::Containers(ContainerOp::Stop, vec!["c2".into()])));
+        handle_key(&ch(' '), &mut s, &cfg); // marks db, moves to old
+        handle_key(&ch(' '), &mut s, &cfg); // marks old
+        let (_, a) = handle_key(&ch('x'), &mut s, &cfg);
+        assert_eq!(a, Some(Action::Containers(ContainerOp::Stop, vec!["c2".into(), "c3".into()])));
+        assert!(s.marked.is_empty());
+        // Pause on a paused container unpauses it.
+        handle_key(&ch('g'), &mut s, &cfg);
+        let (_, a) = handle_key(&ch('p'), &mut s, &cfg);
+        assert_eq!(a, Some(Action::Containers(ContainerOp::Unpause, vec!["c2".into()])));
     }
 
     #[test]
     fn remove_asks_first() {
         let cfg = Config::default_config();
         let mut s = state();
-        let (_, a) = handle_key(&key(KeyCode::Char('d')), &mut s, &cfg);
+        let (_, a) = handle_key(&ch('d'), &mut s, &cfg);
         assert_eq!(a, None);
-        assert!(matches!(s.modal, Some(Modal::ConfirmRemove { .. })));
-        let (_, a) = handle_key(&key(KeyCode::Char('n')), &mut s, &cfg);
+        assert!(matches!(s.modal, Some(Modal::ConfirmRemoveContainers { .. })));
+        let (_, a) = handle_key(&ch('n'), &mut s, &cfg);
         assert_eq!(a, None);
         assert!(s.modal.is_none());
-        handle_key(&key(KeyCode::Char('d')), &mut s, &cfg);
-        let (_, a) = handle_key(&key(KeyCode::Char('y')), &mut s, &cfg);
+        handle_key(&ch('d'), &mut s, &cfg);
+        let (_, a) = handle_key(&ch('y'), &mut s, &cfg);
+        assert_eq!(a, Some(Action::Containers(ContainerOp::Remove, vec!["c2".into()])));
+        handle_key(&ch('2'), &mut s, &cfg);
+        handle_key(&ch('d'), &mut s, &cfg);
+        let (_, a) = handle_key(&ch('y'), &mut s, &cfg);
         assert_eq!(a, Some(Action::RemoveImage("alpine:3".into())));
     }
 
@@ -180,15 +629,125 @@ mod tests {
     fn filter_narrows_and_esc_clears() {
         let cfg = Config::default_config();
         let mut s = state();
-        handle_key(&key(KeyCode::Char('/')), &mut s, &cfg);
-        for c in "busy".chars() {
-            handle_key(&key(KeyCode::Char(c)), &mut s, &cfg);
+        handle_key(&ch('/'), &mut s, &cfg);
+        for c in "we".chars() {
+            handle_key(&ch(c), &mut s, &cfg);
         }
-        assert_eq!(s.visible_images().len(), 1);
+        assert_eq!(s.visible_containers().len(), 1);
         // 'q' while typing a filter is text, not quit.
-        handle_key(&key(KeyCode::Char('q')), &mut s, &cfg);
+        handle_key(&ch('q'), &mut s, &cfg);
         assert!(!s.quit);
         handle_key(&key(KeyCode::Esc), &mut s, &cfg);
-        assert_eq!(s.visible_images().len(), 2);
+        assert_eq!(s.visible_containers().len(), 3);
+    }
+
+    #[test]
+    fn sort_keys_cycle_and_reverse() {
+        let cfg = Config::default_config();
+        let mut s = state();
+        handle_key(&ch('s'), &mut s, &cfg);
+        assert_eq!(s.sort, crate::state::SortKey::Image);
+        handle_key(&ch('S'), &mut s, &cfg);
+        assert!(s.sort_rev);
+        handle_key(&ch('a'), &mut s, &cfg);
+        assert_eq!(s.visible_containers().len(), 2);
+    }
+
+    #[test]
+    fn logs_tab_search_and_scroll() {
+        let cfg = Config::default_config();
+        let mut s = state();
+        handle_key(&ch(']'), &mut s, &cfg);
+        handle_key(&ch(']'), &mut s, &cfg);
+        assert_eq!(s.tab, Tab::Logs);
+        handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        assert!(s.detail_focus);
+        let id = s.selected_container().unwrap().id.clone();
+        s.detail_changed(Some(&id), Some(s.tab));
+        let lines =
+            (0..50).map(|i| berth_engine::api::LogLine { stream: "stdout".into(), time: String::new(), line: format!("l{i}") }).collect();
+        s.update(crate::state::Message::LogLines { id, lines });
+        handle_key(&ch('k'), &mut s, &cfg);
+        assert!(!s.logs.follow);
+        assert_eq!(s.logs.scroll, 1);
+        handle_key(&ch('g'), &mut s, &cfg);
+        assert_eq!(s.logs.scroll, 50);
+        handle_key(&ch('G'), &mut s, &cfg);
+        assert!(s.logs.follow);
+        handle_key(&ch('/'), &mut s, &cfg);
+        handle_key(&ch('4'), &mut s, &cfg);
+        assert_eq!(s.logs.lines.iter().filter(|l| s.log_matches(l)).count(), 14); // l4, l14 … l34, l40 … l49
+        handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        handle_key(&ch('t'), &mut s, &cfg);
+        assert!(s.logs.timestamps);
+        handle_key(&key(KeyCode::Esc), &mut s, &cfg);
+        assert!(!s.detail_focus);
+    }
+
+    #[test]
+    fn run_dialog_builds_the_spec() {
+        let cfg = Config::default_config();
+        let mut s = state();
+        handle_key(&ch('n'), &mut s, &cfg);
+        for c in "busybox".chars() {
+            handle_key(&ch(c), &mut s, &cfg);
+        }
+        handle_key(&key(KeyCode::Tab), &mut s, &cfg);
+        for c in "web2".chars() {
+            handle_key(&ch(c), &mut s, &cfg);
+        }
+        handle_key(&key(KeyCode::Tab), &mut s, &cfg);
+        for c in "sh -c 'sleep 100'".chars() {
+            handle_key(&ch(c), &mut s, &cfg);
+        }
+        handle_key(&key(KeyCode::Tab), &mut s, &cfg);
+        for c in "A=1 B=two".chars() {
+            handle_key(&ch(c), &mut s, &cfg);
+        }
+        handle_key(&key(KeyCode::Tab), &mut s, &cfg);
+        handle_key(&ch(' '), &mut s, &cfg);
+        let (_, a) = handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        let Some(Action::Run(spec)) = a else { panic!("{a:?}") };
+        assert_eq!(spec.image, "busybox");
+        assert_eq!(spec.name.as_deref(), Some("web2"));
+        assert_eq!(spec.cmd, ["sh", "-c", "sleep 100"]);
+        assert_eq!(spec.env, ["A=1", "B=two"]);
+        assert!(spec.tty && spec.open_stdin);
+        // A bad env entry is an error, not a container.
+        handle_key(&ch('n'), &mut s, &cfg);
+        handle_key(&ch('x'), &mut s, &cfg);
+        for _ in 0..3 {
+            handle_key(&key(KeyCode::Tab), &mut s, &cfg);
+        }
+        handle_key(&ch('Z'), &mut s, &cfg);
+        let (_, a) = handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        assert_eq!(a, None);
+        assert!(matches!(s.modal, Some(Modal::Error(_))));
+    }
+
+    #[test]
+    fn words_split_with_quotes() {
+        assert_eq!(split_words(r#"sh -c "echo hi"  ''"#), ["sh", "-c", "echo hi", ""]);
+        assert!(split_words("  ").is_empty());
+    }
+
+    #[test]
+    fn mouse_clicks_select_and_sort() {
+        use crossterm::event::{MouseEvent, MouseEventKind};
+        let cfg = Config::default_config();
+        let mut s = state();
+        let screen = Rect::new(0, 0, 200, 50);
+        let click = |x: u16, y: u16| {
+            Event::Mouse(MouseEvent { kind: MouseEventKind::Down(MouseButton::Left), column: x, row: y, modifiers: KeyModifiers::NONE })
+        };
+        // Rows start under the header line (y=1), the block border and the column titles.
+        handle(&click(10, 5), &mut s, &cfg, screen);
+        assert_eq!(s.selected_container().unwrap().name, "web");
+        handle(&click(4, 2), &mut s, &cfg, screen);
+        assert!(s.sort_rev, "a click on the sorted column reverses it");
+        assert_eq!(s.selected_container().unwrap().name, "web");
+        let wheel = Event::Mouse(MouseEvent { kind: MouseEventKind::ScrollDown, column: 10, row: 5, modifiers: KeyModifiers::NONE });
+        handle(&wheel, &mut s, &cfg, screen);
+        assert_eq!(s.selected_container().unwrap().name, "old");
     }
 }

@@ -4,7 +4,9 @@
 //! (`view`); input mapping (`input`); the event loop and tasks (`app`); config as data.
 pub mod app;
 pub mod config;
+pub mod history;
 pub mod input;
+pub mod json;
 pub mod sessions;
 pub mod state;
 pub mod terminal;

@@ -1,25 +1,210 @@
 //! The dashboard's one state store. Background tasks and key handling produce
 //! [`Message`]s; [`AppState::update`] applies them and says whether anything visible
 //! changed, so the loop redraws only when dirty. Rendering reads this, never does I/O.
-use berth_engine::api::{ImageSummary, PruneReport, RemovedImage};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use berth_engine::api::{
+    ContainerSummary, HistoryItem, ImageSummary, LayerStatus, LogLine, ProgressEvent, PruneReport, RemovedImage, StatsSample, SystemInfo,
+    TopResult,
+};
+
+use crate::history::History;
 
 /// Which list has focus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pane {
+    Containers,
     Images,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 1] = [Pane::Images];
+    pub const ALL: [Pane; 2] = [Pane::Containers, Pane::Images];
     pub fn title(self) -> &'static str {
         match self {
+            Pane::Containers => "Containers",
             Pane::Images => "Images",
         }
     }
 }
 
-/// A modal on top of everything.
+/// The selected container's detail tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Stats,
+    Top,
+    Logs,
+    Inspect,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Stats, Tab::Top, Tab::Logs, Tab::Inspect];
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Stats => "Stats",
+            Tab::Top => "Top",
+            Tab::Logs => "Logs",
+            Tab::Inspect => "Inspect",
+        }
+    }
+    fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+    pub fn step(self, d: isize) -> Tab {
+        let n = Tab::ALL.len() as isize;
+        Tab::ALL[((self.index() as isize + d).rem_euclid(n)) as usize]
+    }
+}
+
+/// Container list columns that can be sorted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Image,
+    State,
+    Status,
+    Cpu,
+    Mem,
+    Net,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 7] =
+        [SortKey::Name, SortKey::Image, SortKey::State, SortKey::Status, SortKey::Cpu, SortKey::Mem, SortKey::Net];
+    pub fn title(self) -> &'static str {
+        match self {
+            SortKey::Name => "NAME",
+            SortKey::Image => "IMAGE",
+            SortKey::State => "STATE",
+            SortKey::Status => "STATUS",
+            SortKey::Cpu => "CPU%",
+            SortKey::Mem => "MEM",
+            SortKey::Net => "NET rx/tx",
+        }
+    }
+    pub fn next(self) -> SortKey {
+        let i = SortKey::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        SortKey::ALL[(i + 1) % SortKey::ALL.len()]
+    }
+}
+
+/// Container actions that take only IDs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainerOp {
+    Start,
+    Stop,
+    Restart,
+    Kill,
+    Pause,
+    Unpause,
+    Remove,
+}
+
+impl ContainerOp {
+    pub fn verb(self) -> &'static str {
+        match self {
+            ContainerOp::Start => "start",
+            ContainerOp::Stop => "stop",
+            ContainerOp::Restart => "restart",
+            ContainerOp::Kill => "kill",
+            ContainerOp::Pause => "pause",
+            ContainerOp::Unpause => "unpause",
+            ContainerOp::Remove => "remove",
+        }
+    }
+}
+
+/// A one-line text input (own: the dialogs need only insert, delete and cursor moves,
+/// which is less code than adapting a widget crate's key type to ours).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextField {
+    pub label: &'static str,
+    pub text: String,
+    /// Cursor, in chars.
+    pub cursor: usize,
+}
+
+impl TextField {
+    pub fn new(label: &'static str, text: &str) -> Self {
+        TextField { label, text: text.to_string(), cursor: text.chars().count() }
+    }
+    fn byte(&self, c: usize) -> usize {
+        self.text.char_indices().nth(c).map(|(i, _)| i).unwrap_or(self.text.len())
+    }
+    pub fn insert(&mut self, ch: char) {
+        let b = self.byte(self.cursor);
+        self.text.insert(b, ch);
+        self.cursor += 1;
+    }
+    pub fn backspace(&mut self) {
+        if self.cursor > 0 {
+            self.cursor -= 1;
+            let b = self.byte(self.cursor);
+            self.text.remove(b);
+        }
+    }
+    pub fn delete(&mut self) {
+        if self.cursor < self.text.chars().count() {
+            let b = self.byte(self.cursor);
+            self.text.remove(b);
+        }
+    }
+    pub fn left(&mut self) {
+        self.cursor = self.cursor.saturating_sub(1);
+    }
+    pub fn right(&mut self) {
+        self.cursor = (self.cursor + 1).min(self.text.chars().count());
+    }
+    pub fn home(&mut self) {
+        self.cursor = 0;
+    }
+    pub fn end(&mut self) {
+        self.cursor = self.text.chars().count();
+    }
+}
+
+/// What a one-field input dialog is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    Rename { id: String },
+    Pull,
+}
+
+/// The run dialog: image, name, command, env (space separated K=V), interactive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunForm {
+    pub fields: [TextField; 4],
+    pub interactive: bool,
+    /// 0..=3 a field, 4 the interactive toggle.
+    pub focus: usize,
+}
+
+impl RunForm {
+    pub fn new(image: &str) -> Self {
+        RunForm {
+            fields: [
+                TextField::new("Image", image),
+                TextField::new("Name", ""),
+                TextField::new("Command", ""),
+                TextField::new("Env (K=V …)", ""),
+            ],
+            interactive: false,
+            focus: if image.is_empty() { 0 } else { 1 },
+        }
+    }
+}
+
+/// What a pull dialog shows: one row per layer, in the order layers appeared.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PullView {
+    pub reference: String,
+    pub messages: Vec<String>,
+    pub layers: Vec<(String, LayerStatus, u64, Option<u64>)>,
+    /// Set when the pull ended: the image ID or the error.
+    pub done: Option<Result<String, String>>,
+}
+
+/// A modal on top of everything.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Modal {
     Help,
     /// Confirm removal of the named image.
@@ -27,19 +212,102 @@ pub enum Modal {
         image: String,
         label: String,
     },
+    /// Confirm removal of containers (forced when running).
+    ConfirmRemoveContainers {
+        ids: Vec<String>,
+        label: String,
+    },
+    Input {
+        kind: InputKind,
+        field: TextField,
+    },
+    Run(RunForm),
+    Pull(PullView),
+    History {
+        image: String,
+        items: Vec<HistoryItem>,
+    },
     /// A dismissable error.
     Error(String),
     /// A dismissable report of a finished action.
     Info(String),
 }
 
+/// The logs tab's pane-local state (bounded buffer of the tail).
+#[derive(Clone, Debug, Default)]
+pub struct LogView {
+    pub id: String,
+    pub lines: VecDeque<LogLine>,
+    /// Stick to the newest line.
+    pub follow: bool,
+    /// Lines scrolled up from the bottom (0 while following).
+    pub scroll: usize,
+    pub search: String,
+    pub searching: bool,
+    pub timestamps: bool,
+    /// Set when the stream ended (with the error, if any).
+    pub ended: Option<Option<String>>,
+}
+
+/// Lines kept in the logs buffer (and asked for from the tail).
+pub const LOG_CAP: usize = 2000;
+
+/// Top sort order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TopSort {
+    Cpu,
+    Mem,
+}
+
+/// The selected container's detail in view (see [`AppState::watch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watch {
+    pub id: String,
+    pub tab: Tab,
+    pub running: bool,
+}
+
 /// Everything that can change the state.
 #[derive(Debug)]
 pub enum Message {
+    Containers(Result<Vec<ContainerSummary>, String>),
     Images(Result<Vec<ImageSummary>, String>),
+    /// One batch from the stats stream, received at unix second `now`.
+    Stats {
+        samples: Vec<StatsSample>,
+        now: i64,
+    },
+    /// The stats stream failed (shown in the Stats tab, not as a modal: it retries).
+    StatsError(String),
+    Info(Result<SystemInfo, String>),
+    Top {
+        id: String,
+        result: Result<TopResult, String>,
+    },
+    LogLines {
+        id: String,
+        lines: Vec<LogLine>,
+    },
+    LogEnd {
+        id: String,
+        error: Option<String>,
+    },
+    Inspect {
+        id: String,
+        result: Result<serde_json::Value, String>,
+    },
+    /// A container action finished; errors become a modal.
+    Done(Result<(), String>),
     Removed(Result<Vec<RemovedImage>, String>),
     Pruned(Result<PruneReport, String>),
-    Tick { now: i64 },
+    Pull(Result<ProgressEvent, String>),
+    History {
+        image: String,
+        result: Result<Vec<HistoryItem>, String>,
+    },
+    Tick {
+        now: i64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -47,32 +315,182 @@ pub struct AppState {
     /// Backend description shown in the header.
     pub backend: String,
     pub focus: Pane,
+    pub info: Option<SystemInfo>,
+
+    pub containers: Vec<ContainerSummary>,
+    pub containers_loaded: bool,
+    /// Show stopped containers too (`a`).
+    pub show_all: bool,
+    pub c_selected: usize,
+    pub c_filter: String,
+    pub sort: SortKey,
+    pub sort_rev: bool,
+    /// Multi-selection (IDs).
+    pub marked: BTreeSet<String>,
+    pub stats: HashMap<String, History>,
+    pub stats_error: Option<String>,
+    /// The detail area has the keys (enter focuses it, esc leaves).
+    pub detail_focus: bool,
+    pub tab: Tab,
+    pub top: Option<(String, Result<TopResult, String>)>,
+    pub top_sort: TopSort,
+    pub top_scroll: usize,
+    pub logs: LogView,
+    pub inspect: Option<(String, Result<serde_json::Value, String>)>,
+    pub folded: HashSet<String>,
+    pub inspect_cursor: usize,
+    /// The Stats tab shows the 24 h ring instead of the 15 min one.
+    pub long_range: bool,
+
     pub images: Vec<ImageSummary>,
     pub images_loaded: bool,
     pub selected: usize,
     pub filter: String,
+    /// Typing a filter for the focused list.
     pub filtering: bool,
+
     pub modal: Option<Modal>,
+    /// The last failed refresh (shown once until a refresh works again).
+    pub refresh_error: Option<String>,
     /// Unix seconds used for "3 minutes ago"; set by ticks so renders are pure.
     pub now: i64,
     pub quit: bool,
+}
+
+fn contains_ci(hay: &str, needle_lower: &str) -> bool {
+    hay.to_lowercase().contains(needle_lower)
 }
 
 impl AppState {
     pub fn new(backend: String, now: i64) -> Self {
         Self {
             backend,
-            focus: Pane::Images,
+            focus: Pane::Containers,
+            info: None,
+            containers: vec![],
+            containers_loaded: false,
+            show_all: true,
+            c_selected: 0,
+            c_filter: String::new(),
+            sort: SortKey::Name,
+            sort_rev: false,
+            marked: BTreeSet::new(),
+            stats: HashMap::new(),
+            stats_error: None,
+            detail_focus: false,
+            tab: Tab::Stats,
+            top: None,
+            top_sort: TopSort::Cpu,
+            top_scroll: 0,
+            logs: LogView { follow: true, ..LogView::default() },
+            inspect: None,
+            folded: HashSet::new(),
+            inspect_cursor: 0,
+            long_range: false,
             images: vec![],
             images_loaded: false,
             selected: 0,
             filter: String::new(),
             filtering: false,
             modal: None,
+            refresh_error: None,
             now,
             quit: false,
         }
     }
+
+    // ---- containers ----
+
+    /// The latest sample of a container that is up (an exited one keeps its history for
+    /// the Stats tab, but its last reading is not current).
+    pub fn live_stats(&self, c: &ContainerSummary) -> Option<&StatsSample> {
+        self.stats.get(&c.id).and_then(|h| h.last.as_ref()).filter(|_| c.state == "running" || c.state == "paused")
+    }
+
+    fn sort_value(&self, c: &ContainerSummary) -> (f64, u64) {
+        match self.live_stats(c) {
+            Some(s) => (s.cpu_percent, s.memory_usage),
+            None => (-1.0, 0),
+        }
+    }
+
+    /// Containers after the all/running toggle, the `/` filter and the sort.
+    pub fn visible_containers(&self) -> Vec<&ContainerSummary> {
+        let f = self.c_filter.to_lowercase();
+        let mut v: Vec<&ContainerSummary> = self
+            .containers
+            .iter()
+            .filter(|c| self.show_all || c.state == "running" || c.state == "paused" || c.state == "restarting")
+            .filter(|c| f.is_empty() || contains_ci(&c.name, &f) || contains_ci(&c.image, &f) || contains_ci(&c.status, &f))
+            .collect();
+        let net = |c: &ContainerSummary| self.live_stats(c).map(|s| s.net_rx + s.net_tx).unwrap_or(0);
+        v.sort_by(|a, b| {
+            let o = match self.sort {
+                SortKey::Name => a.name.cmp(&b.name),
+                SortKey::Image => a.image.cmp(&b.image),
+                SortKey::State => a.state.cmp(&b.state),
+                // Newest first reads like `ps`; "Up 3 minutes" text sorts badly.
+                SortKey::Status => b.created.cmp(&a.created),
+                SortKey::Cpu => self.sort_value(b).0.total_cmp(&self.sort_value(a).0),
+                SortKey::Mem => self.sort_value(b).1.cmp(&self.sort_value(a).1),
+                SortKey::Net => net(b).cmp(&net(a)),
+            };
+            let o = o.then_with(|| a.name.cmp(&b.name)).then_with(|| a.id.cmp(&b.id));
+            if self.sort_rev { o.reverse() } else { o }
+        });
+        v
+    }
+
+    pub fn selected_container(&self) -> Option<&ContainerSummary> {
+        self.visible_containers().get(self.c_selected).copied()
+    }
+
+    /// The IDs an action applies to: the marked ones, else the selected one.
+    pub fn targets(&self) -> Vec<String> {
+        if !self.marked.is_empty() {
+            return self.marked.iter().cloned().collect();
+        }
+        self.selected_container().map(|c| vec![c.id.clone()]).unwrap_or_default()
+    }
+
+    /// What the detail area needs a task for: the container, the tab in view, and whether
+    /// it runs (a start or stop restarts the logs/top stream).
+    pub fn watch(&self) -> Option<Watch> {
+        if self.focus != Pane::Containers {
+            return None;
+        }
+        self.selected_container().map(|c| Watch { id: c.id.clone(), tab: self.tab, running: c.state == "running" })
+    }
+
+    fn focused_len(&self) -> usize {
+        match self.focus {
+            Pane::Containers => self.visible_containers().len(),
+            Pane::Images => self.visible_images().len(),
+        }
+    }
+
+    fn sel_mut(&mut self) -> &mut usize {
+        match self.focus {
+            Pane::Containers => &mut self.c_selected,
+            Pane::Images => &mut self.selected,
+        }
+    }
+
+    /// Keep the selection on the same container (by ID) across a change of the list,
+    /// its order or its filter.
+    pub fn with_stable_selection(&mut self, f: impl FnOnce(&mut Self)) {
+        let keep = self.selected_container().map(|c| c.id.clone());
+        f(self);
+        if let Some(id) = keep
+            && let Some(pos) = self.visible_containers().iter().position(|c| c.id == id)
+        {
+            self.c_selected = pos;
+        }
+        let n = self.visible_containers().len();
+        self.c_selected = self.c_selected.min(n.saturating_sub(1));
+    }
+
+    // ---- images ----
 
     /// Images after the `/` filter (on names and ID).
     pub fn visible_images(&self) -> Vec<&ImageSummary> {
@@ -87,22 +505,92 @@ impl AppState {
         self.visible_images().get(self.selected).copied()
     }
 
+    // ---- shared list moves ----
+
     pub fn move_selection(&mut self, delta: isize) {
-        let n = self.visible_images().len();
+        let n = self.focused_len();
+        let sel = self.sel_mut();
         if n == 0 {
-            self.selected = 0;
+            *sel = 0;
             return;
         }
-        self.selected = (self.selected as isize + delta).clamp(0, n as isize - 1) as usize;
+        *sel = (*sel as isize + delta).clamp(0, n as isize - 1) as usize;
+    }
+
+    pub fn select_first(&mut self) {
+        *self.sel_mut() = 0;
     }
 
     pub fn select_last(&mut self) {
-        self.selected = self.visible_images().len().saturating_sub(1);
+        let n = self.focused_len();
+        *self.sel_mut() = n.saturating_sub(1);
+    }
+
+    pub fn filter_text(&self) -> &str {
+        match self.focus {
+            Pane::Containers => &self.c_filter,
+            Pane::Images => &self.filter,
+        }
+    }
+
+    /// The focused list's filter text.
+    pub fn filter_mut(&mut self) -> &mut String {
+        match self.focus {
+            Pane::Containers => &mut self.c_filter,
+            Pane::Images => &mut self.filter,
+        }
+    }
+
+    pub fn set_sort(&mut self, key: SortKey, rev: bool) {
+        self.with_stable_selection(|s| {
+            s.sort = key;
+            s.sort_rev = rev;
+        });
+    }
+
+    /// Reset the detail's pane-local state when the selected container changes, and the
+    /// logs buffer whenever a new logs stream starts (it begins with the tail again).
+    pub fn detail_changed(&mut self, id: Option<&str>, tab: Option<Tab>) {
+        if self.logs.id.as_str() != id.unwrap_or("") || tab == Some(Tab::Logs) {
+            let search = if self.logs.id.as_str() == id.unwrap_or("") { std::mem::take(&mut self.logs.search) } else { String::new() };
+            self.logs = LogView {
+                id: id.unwrap_or_default().to_string(),
+                follow: true,
+                timestamps: self.logs.timestamps,
+                search,
+                ..LogView::default()
+            };
+        }
+        if self.top.as_ref().is_some_and(|(t, _)| Some(t.as_str()) != id) {
+            self.top = None;
+            self.top_scroll = 0;
+        }
+        if self.inspect.as_ref().is_some_and(|(t, _)| Some(t.as_str()) != id) {
+            self.inspect = None;
+            self.inspect_cursor = 0;
+        }
+    }
+
+    /// Log lines shown (all, or those matching the search).
+    pub fn log_matches(&self, l: &LogLine) -> bool {
+        self.logs.search.is_empty() || l.line.to_lowercase().contains(&self.logs.search.to_lowercase())
     }
 
     /// Apply a message; true when the screen must be redrawn.
     pub fn update(&mut self, msg: Message) -> bool {
         match msg {
+            Message::Containers(Ok(list)) => {
+                self.refresh_error = None;
+                let changed = !self.containers_loaded || list != self.containers;
+                self.with_stable_selection(|s| {
+                    s.containers = list;
+                    s.containers_loaded = true;
+                });
+                let ids: HashSet<&str> = self.containers.iter().map(|c| c.id.as_str()).collect();
+                self.marked.retain(|id| ids.contains(id.as_str()));
+                self.stats.retain(|id, _| ids.contains(id.as_str()));
+                changed
+            }
             Message::Images(Ok(list)) => {
                 let keep = self.selected_image().map(|i| i.id.clone());
                 let changed = !self.images_loaded || list != self.images;
@@ -113,13 +601,74 @@ impl AppState {
                 {
                     self.selected = pos;
                 }
-                self.move_selection(0);
+                self.selected = self.selected.min(self.visible_images().len().saturating_sub(1));
                 changed
             }
-            Message::Images(Err(e)) | Message::Removed(Err(e)) | Message::Pruned(Err(e)) => {
-                self.modal = Some(Modal::Error(e));
-                true
+            // A failing refresh repeats every interval: say it once, not every second.
+            Message::Containers(Err(e)) | Message::Images(Err(e)) => {
+                if self.refresh_error.as_ref() == Some(&e) {
+                    return false;
+                }
+                self.refresh_error = Some(e.clone());
+                self.error(e)
             }
+            Message::Removed(Err(e)) | Message::Pruned(Err(e)) | Message::Done(Err(e)) => self.error(e),
+            Message::Stats { samples, now } => {
+                // Samples of containers the list does not know yet are kept: the list
+                // catches up within a refresh (and prunes the ones that are gone).
+                for s in samples {
+                    self.stats.entry(s.id.clone()).or_default().push(s, now);
+                }
+                self.stats_error = None;
+                self.stats_visible()
+            }
+            Message::StatsError(e) => {
+                let changed = self.stats_error.as_deref() != Some(&e);
+                self.stats_error = Some(e);
+                changed
+            }
+            Message::Info(Ok(i)) => {
+                let changed = self.info.as_ref() != Some(&i);
+                self.info = Some(i);
+                changed
+            }
+            // The header falls back to counting the lists.
+            Message::Info(Err(_)) => false,
+            Message::Top { id, result } => {
+                if self.selected_container().map(|c| c.id.as_str()) != Some(id.as_str()) {
+                    return false;
+                }
+                let changed = self.top.as_ref().map(|(_, r)| r) != Some(&result);
+                self.top = Some((id, result));
+                changed && self.tab == Tab::Top
+            }
+            Message::LogLines { id, lines } => {
+                if self.logs.id != id {
+                    return false;
+                }
+                if !self.logs.follow {
+                    // Keep the view on the same lines (scroll counts from the bottom).
+                    self.logs.scroll += lines.iter().filter(|l| self.log_matches(l)).count();
+                }
+                self.logs.lines.extend(lines);
+                let extra = self.logs.lines.len().saturating_sub(LOG_CAP);
+                self.logs.lines.drain(..extra);
+                self.logs.scroll = self.logs.scroll.min(self.logs.lines.len());
+                self.tab == Tab::Logs
+            }
+            Message::LogEnd { id, error } => {
+                if self.logs.id != id {
+                    return false;
+                }
+                self.logs.ended = Some(error);
+                self.tab == Tab::Logs
+            }
+            Message::Inspect { id, result } => {
+                let changed = self.inspect.as_ref().map(|(i, r)| (i, r)) != Some((&id, &result));
+                self.inspect = Some((id, result));
+                changed
+            }
+            Message::Done(Ok(())) => false,
             Message::Removed(Ok(items)) => {
                 let lines: Vec<String> = items
                     .iter()
@@ -133,11 +682,39 @@ impl AppState {
             }
             Message::Pruned(Ok(r)) => {
                 self.modal = Some(Modal::Info(format!(
-                    "Pruned {} image(s)",
-                    r.removed.iter().filter(|x| matches!(x, RemovedImage::Deleted(_))).count()
+                    "Pruned {} image(s), reclaimed {}",
+                    r.removed.iter().filter(|x| matches!(x, RemovedImage::Deleted(_))).count(),
+                    berth_engine::human::human_size(r.space_reclaimed)
                 )));
                 true
             }
+            Message::Pull(ev) => {
+                let Some(Modal::Pull(p)) = &mut self.modal else {
+                    // The dialog was hidden: only a failure is worth showing.
+                    return match ev {
+                        Err(e) => self.error(e),
+                        Ok(_) => false,
+                    };
+                };
+                match ev {
+                    Ok(ProgressEvent::Message(m)) => p.messages.push(m),
+                    Ok(ProgressEvent::Layer { id, status, current, total }) => match p.layers.iter_mut().find(|l| l.0 == id) {
+                        Some(l) => *l = (id, status, current, total),
+                        None => p.layers.push((id, status, current, total)),
+                    },
+                    Ok(ProgressEvent::Pulled { image_id, .. }) => p.done = Some(Ok(image_id)),
+                    Ok(ProgressEvent::Pushed { .. }) => {}
+                    Err(e) => p.done = Some(Err(e)),
+                }
+                true
+            }
+            Message::History { image, result } => match result {
+                Ok(items) => {
+                    self.modal = Some(Modal::History { image, items });
+                    true
+                }
+                Err(e) => self.error(e),
+            },
             Message::Tick { now } => {
                 // Ages shown in minutes change at most once a minute: redraw only then.
                 let dirty = now / 60 != self.now / 60;
@@ -145,6 +722,23 @@ impl AppState {
                 dirty
             }
         }
+    }
+
+    fn error(&mut self, e: String) -> bool {
+        // A pull dialog shows its own error; anything else replaces a lesser modal.
+        if let Some(Modal::Pull(p)) = &mut self.modal
+            && p.done.is_none()
+        {
+            p.done = Some(Err(e));
+            return true;
+        }
+        self.modal = Some(Modal::Error(e));
+        true
+    }
+
+    /// Stats are on screen: the containers list (CPU/MEM columns) or the Stats tab.
+    fn stats_visible(&self) -> bool {
+        self.focus == Pane::Containers
     }
 }
 
@@ -156,9 +750,29 @@ mod tests {
         ImageSummary { id: format!("sha256:{id}"), repo_tags: vec![tag.into()], repo_digests: vec![], created: 0, size: 1, containers: 0 }
     }
 
+    pub(crate) fn ctr(id: &str, name: &str, state: &str) -> ContainerSummary {
+        ContainerSummary {
+            id: id.into(),
+            name: name.into(),
+            image: "busybox".into(),
+            image_id: String::new(),
+            command: "sh".into(),
+            created: 0,
+            state: state.into(),
+            status: if state == "running" { "Up 3 minutes".into() } else { "Exited (0) 1 minute ago".into() },
+            exit_code: 0,
+            labels: Default::default(),
+        }
+    }
+
+    fn sample(id: &str, cpu: f64, mem: u64) -> StatsSample {
+        StatsSample { id: id.into(), cpu_percent: cpu, memory_usage: mem, ..StatsSample::default() }
+    }
+
     #[test]
     fn selection_follows_the_image_across_refreshes() {
         let mut s = AppState::new("local".into(), 0);
+        s.focus = Pane::Images;
         assert!(s.update(Message::Images(Ok(vec![img("a", "alpine:1"), img("b", "busybox:1")]))));
         s.move_selection(1);
         assert_eq!(s.selected_image().unwrap().id, "sha256:b");
@@ -173,9 +787,112 @@ mod tests {
     }
 
     #[test]
+    fn container_selection_is_stable_across_refreshes_and_sorts() {
+        let mut s = AppState::new("local".into(), 0);
+        s.update(Message::Containers(Ok(vec![ctr("1", "alpha", "running"), ctr("2", "beta", "running"), ctr("3", "gamma", "exited")])));
+        s.move_selection(1);
+        assert_eq!(s.selected_container().unwrap().name, "beta");
+        // A new container sorting before it does not move the selection off it.
+        s.update(Message::Containers(Ok(vec![ctr("0", "aaa", "running"), ctr("1", "alpha", "running"), ctr("2", "beta", "running")])));
+        assert_eq!(s.selected_container().unwrap().name, "beta");
+        s.update(Message::Stats { samples: vec![sample("2", 1.0, 10), sample("0", 50.0, 5), sample("1", 20.0, 99)], now: 1 });
+        s.set_sort(SortKey::Cpu, false);
+        let names: Vec<_> = s.visible_containers().iter().map(|c| c.name.clone()).collect();
+        assert_eq!(names, ["aaa", "alpha", "beta"]);
+        assert_eq!(s.selected_container().unwrap().name, "beta");
+        s.set_sort(SortKey::Mem, true);
+        let names: Vec<_> = s.visible_containers().iter().map(|c| c.name.clone()).collect();
+        assert_eq!(names, ["aaa", "beta", "alpha"]);
+        // The selected one goes away: the selection stays in range.
+        s.update(Message::Containers(Ok(vec![ctr("0", "aaa", "running")])));
+        assert_eq!(s.selected_container().unwrap().name, "aaa");
+    }
+
+    #[test]
+    fn filter_and_running_toggle() {
+        let mut s = AppState::new("local".into(), 0);
+        let mut web = ctr("1", "web", "running");
+        web.image = "nginx:1".into();
+        let mut cache = ctr("3", "cache", "paused");
+        cache.status = "Up 1 minute (Paused)".into();
+        s.update(Message::Containers(Ok(vec![web, ctr("2", "db", "exited"), cache])));
+        assert_eq!(s.visible_containers().len(), 3);
+        s.show_all = false;
+        assert_eq!(s.visible_containers().len(), 2);
+        s.show_all = true;
+        s.c_filter = "NGINX".into();
+        assert_eq!(s.visible_containers()[0].name, "web");
+        s.c_filter = "exited".into();
+        assert_eq!(s.visible_containers()[0].name, "db");
+    }
+
+    #[test]
+    fn marks_drive_targets_and_vanish_with_their_container() {
+        let mut s = AppState::new("local".into(), 0);
+        s.update(Message::Containers(Ok(vec![ctr("1", "a", "running"), ctr("2", "b", "running")])));
+        assert_eq!(s.targets(), ["1"]);
+        s.marked.insert("2".into());
+        s.marked.insert("1".into());
+        assert_eq!(s.targets(), ["1", "2"]);
+        s.update(Message::Containers(Ok(vec![ctr("1", "a", "running")])));
+        assert_eq!(s.targets(), ["1"]);
+    }
+
+    #[test]
+    fn stats_history_is_dropped_with_the_container() {
+        let mut s = AppState::new("local".into(), 0);
+        s.update(Message::Containers(Ok(vec![ctr("1", "a", "running")])));
+        for t in 0..5 {
+            s.update(Message::Stats { samples: vec![sample("1", t as f64, 1024)], now: t });
+        }
+        assert_eq!(s.stats["1"].fine.len(), 5);
+        s.update(Message::Containers(Ok(vec![])));
+        assert!(s.stats.is_empty());
+    }
+
+    #[test]
+    fn log_buffer_is_bounded() {
+        let mut s = AppState::new("local".into(), 0);
+        s.update(Message::Containers(Ok(vec![ctr("1", "a", "running")])));
+        s.tab = Tab::Logs;
+        s.detail_changed(Some("1"), Some(Tab::Logs));
+        let line = |i: usize| LogLine { stream: "stdout".into(), time: String::new(), line: format!("line {i}") };
+        for chunk in 0..5 {
+            s.update(Message::LogLines { id: "1".into(), lines: (0..1000).map(|i| line(chunk * 1000 + i)).collect() });
+        }
+        assert_eq!(s.logs.lines.len(), LOG_CAP);
+        assert_eq!(s.logs.lines.back().unwrap().line, "line 4999");
+        // Lines of another container (a stream not yet cancelled) are ignored.
+        assert!(!s.update(Message::LogLines { id: "2".into(), lines: vec![line(0)] }));
+    }
+
+    #[test]
     fn errors_become_a_modal() {
         let mut s = AppState::new("local".into(), 0);
         assert!(s.update(Message::Images(Err("boom".into()))));
         assert_eq!(s.modal, Some(Modal::Error("boom".into())));
+        // Dismissed, the same refresh failure does not come back every second...
+        s.modal = None;
+        assert!(!s.update(Message::Containers(Err("boom".into()))));
+        assert_eq!(s.modal, None);
+        // ...but does after the refresh worked in between.
+        s.update(Message::Containers(Ok(vec![])));
+        assert!(s.update(Message::Containers(Err("boom".into()))));
+    }
+
+    #[test]
+    fn text_field_edits_at_the_cursor() {
+        let mut f = TextField::new("x", "héllo");
+        f.left();
+        f.left();
+        f.insert('X');
+        assert_eq!(f.text, "hélXlo");
+        f.backspace();
+        f.home();
+        f.delete();
+        assert_eq!(f.text, "éllo");
+        f.end();
+        f.insert('!');
+        assert_eq!(f.text, "éllo!");
     }
 }

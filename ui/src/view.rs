@@ -1,19 +1,23 @@
 //! Drawing. `draw` is a pure function of the state and theme: no I/O, no awaits, so the
 //! same state always renders the same screen (which the snapshot tests rely on).
-use berth_engine::human::{human_duration, human_size};
+use berth_engine::api::ContainerSummary;
+use berth_engine::human::{human_duration, human_size, human_size_binary};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, BorderType, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, TableState, Tabs, Wrap};
 
 use crate::config::Config;
-use crate::state::{AppState, Modal, Pane};
+use crate::history::Point;
+use crate::state::{AppState, Modal, Pane, RunForm, SortKey, Tab, TextField, TopSort};
 
 /// Below this width the detail pane goes under the list instead of beside it.
 const WIDE: u16 = 120;
 /// Below this height (and width) only the list shows.
 const SHORT: u16 = 16;
+/// Width of the table's selection marker ("▶ ").
+const MARKER: u16 = 2;
 
 /// Screen regions: header, list, optional detail, footer.
 struct Areas {
@@ -29,7 +33,7 @@ fn areas(area: Rect) -> Areas {
         let [list, detail] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
         Areas { header, list, detail: Some(detail), footer }
     } else if area.height >= SHORT {
-        let [list, detail] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+        let [list, detail] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
         Areas { header, list, detail: Some(detail), footer }
     } else {
         Areas { header, list: body, detail: None, footer }
@@ -41,6 +45,11 @@ pub fn list_area(screen: Rect) -> Rect {
     areas(screen).list
 }
 
+/// Where the detail is drawn, if it shows at this size.
+pub fn detail_area(screen: Rect) -> Option<Rect> {
+    areas(screen).detail
+}
+
 /// First visible row, chosen so the selection is always on screen (deterministic, so
 /// mouse clicks map to the same rows the render shows).
 fn scroll_offset(list: Rect, selected: usize) -> usize {
@@ -48,26 +57,52 @@ fn scroll_offset(list: Rect, selected: usize) -> usize {
     selected.saturating_sub(rows - 1)
 }
 
+fn focused_selected(s: &AppState) -> (usize, usize) {
+    match s.focus {
+        Pane::Containers => (s.c_selected, s.visible_containers().len()),
+        Pane::Images => (s.selected, s.visible_images().len()),
+    }
+}
+
 /// The list row under a click, if any.
 pub fn row_at(list: Rect, s: &AppState, x: u16, y: u16) -> Option<usize> {
     if x <= list.x || x >= list.x + list.width.saturating_sub(1) || y < list.y + 2 || y >= list.y + list.height.saturating_sub(1) {
         return None;
     }
-    let idx = scroll_offset(list, s.selected) + (y - list.y - 2) as usize;
-    (idx < s.visible_images().len()).then_some(idx)
+    let (sel, n) = focused_selected(s);
+    let idx = scroll_offset(list, sel) + (y - list.y - 2) as usize;
+    (idx < n).then_some(idx)
+}
+
+/// The container column whose header is under a click, if any.
+pub fn header_at(list: Rect, x: u16, y: u16) -> Option<SortKey> {
+    if y != list.y + 1 || x <= list.x {
+        return None;
+    }
+    let cols = container_columns(list.width);
+    let inner = Rect::new(list.x + 1, y, list.width.saturating_sub(2), 1);
+    let [_, area] = Layout::horizontal([Constraint::Length(MARKER), Constraint::Fill(0)]).areas(inner);
+    let rects = Layout::horizontal(cols.iter().map(|c| c.1)).flex(Flex::Start).spacing(1).split(area);
+    cols.iter().zip(rects.iter()).find(|(_, r)| x >= r.x && x < r.x + r.width).and_then(|(c, _)| c.0.sort_key())
 }
 
 pub fn draw(f: &mut Frame, s: &AppState, cfg: &Config) {
     let a = areas(f.area());
     draw_header(f, a.header, s, cfg);
-    draw_images(f, a.list, s, cfg);
+    match s.focus {
+        Pane::Containers => draw_containers(f, a.list, s, cfg),
+        Pane::Images => draw_images(f, a.list, s, cfg),
+    }
     if let Some(d) = a.detail {
-        draw_image_detail(f, d, s, cfg);
+        match s.focus {
+            Pane::Containers => draw_container_detail(f, d, s, cfg),
+            Pane::Images => draw_image_detail(f, d, s, cfg),
+        }
     }
     draw_footer(f, a.footer, s, cfg);
     let area = f.area();
     if let Some(m) = &s.modal {
-        draw_modal(f, area, m, cfg);
+        draw_modal(f, area, m, s, cfg);
     }
 }
 
@@ -75,26 +110,70 @@ fn accent(cfg: &Config) -> Style {
     Style::default().fg(cfg.theme.accent).add_modifier(Modifier::BOLD)
 }
 
+fn bold() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
 fn draw_header(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
-    let dangling = s.images.iter().filter(|i| i.repo_tags.is_empty()).count();
-    let total: u64 = s.images.iter().map(|i| i.size).sum();
+    let running = s.containers.iter().filter(|c| c.state == "running").count();
+    let (cpu, mem): (f64, u64) =
+        s.containers.iter().filter_map(|c| s.live_stats(c)).fold((0.0, 0), |(c, m), x| (c + x.cpu_percent, m + x.memory_usage));
+    let wide = area.width >= 120;
+    let engine = match &s.info {
+        Some(i) if !i.server_version.is_empty() && wide => format!("{} {} · {}", i.engine, i.server_version, s.backend),
+        Some(i) if !i.server_version.is_empty() => format!("{} {}", i.engine, i.server_version),
+        _ if wide => s.backend.clone(),
+        _ => s.backend.split_whitespace().next().unwrap_or("").to_string(),
+    };
+    let cpus = s.info.as_ref().map(|i| i.cpus).filter(|c| *c > 0);
+    let cpu = match cpus {
+        Some(n) => format!("CPU {cpu:.1}%/{n}"),
+        None => format!("CPU {cpu:.1}%"),
+    };
+    let mem = match s.info.as_ref().map(|i| i.memory_total).filter(|m| *m > 0) {
+        Some(t) => format!("MEM {}/{}", human_size_binary(mem), human_size_binary(t)),
+        None => format!("MEM {}", human_size_binary(mem)),
+    };
+    let counts = if wide {
+        format!("containers {} ({} running)  images {}", s.containers.len(), running, s.images.len())
+    } else {
+        format!("{}/{} up · {} img", running, s.containers.len(), s.images.len())
+    };
+    let sep = if wide { "  │  " } else { " │ " };
     let line = Line::from(vec![
         Span::styled(" berth ", accent(cfg).add_modifier(Modifier::REVERSED)),
-        Span::raw(" "),
-        Span::raw(s.backend.clone()),
-        Span::raw("  │  "),
-        Span::raw(format!("images {} ({} dangling, {})", s.images.len(), dangling, human_size(total))),
+        Span::raw(format!(" {engine}{sep}{cpu}  {mem}{sep}{counts}")),
     ]);
     f.render_widget(Paragraph::new(line), area);
 }
 
-fn pane_block<'a>(title: &'a str, focused: bool, cfg: &Config) -> Block<'a> {
+fn pane_block<'a>(title: impl Into<Line<'a>>, focused: bool, cfg: &Config) -> Block<'a> {
     let style = if focused { Style::default().fg(cfg.theme.accent) } else { Style::default().fg(cfg.theme.border) };
     Block::default()
         .borders(Borders::ALL)
         .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
         .border_style(style)
-        .title(Span::styled(format!(" {title} "), if focused { accent(cfg) } else { Style::default() }))
+        .title(title)
+}
+
+fn title_span<'a>(t: String, focused: bool, cfg: &Config) -> Span<'a> {
+    Span::styled(format!(" {t} "), if focused { accent(cfg) } else { Style::default() })
+}
+
+/// "Containers · Images" with the focused pane bold.
+fn pane_title<'a>(s: &AppState, count: usize, filter: &str, cfg: &Config) -> Line<'a> {
+    let mut spans = Vec::new();
+    for (i, p) in Pane::ALL.iter().enumerate() {
+        let t = if *p == s.focus { format!("{} {} ({count})", i + 1, p.title()) } else { format!("{} {}", i + 1, p.title()) };
+        spans.push(title_span(t, *p == s.focus && !s.detail_focus, cfg));
+    }
+    if s.focus == Pane::Containers && !s.show_all {
+        spans.push(Span::raw("running only "));
+    }
+    if !filter.is_empty() {
+        spans.push(Span::raw(format!("/{filter} ")));
+    }
+    Line::from(spans)
 }
 
 fn ago(now: i64, t: i64) -> String {
@@ -105,21 +184,455 @@ fn short_id(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
+fn state_color(state: &str, cfg: &Config) -> Color {
+    match state {
+        "running" => cfg.theme.running,
+        "paused" | "restarting" => cfg.theme.paused,
+        "dead" => cfg.theme.error,
+        _ => cfg.theme.exited,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Name,
+    Image,
+    State,
+    Status,
+    Cpu,
+    Spark,
+    Mem,
+    MemFull,
+    Net,
+}
+
+impl Col {
+    fn sort_key(self) -> Option<SortKey> {
+        Some(match self {
+            Col::Name => SortKey::Name,
+            Col::Image => SortKey::Image,
+            Col::State => SortKey::State,
+            Col::Status => SortKey::Status,
+            Col::Cpu | Col::Spark => SortKey::Cpu,
+            Col::Mem | Col::MemFull => SortKey::Mem,
+            Col::Net => SortKey::Net,
+        })
+    }
+    fn title(self) -> &'static str {
+        match self {
+            Col::Spark => "CPU 60s",
+            Col::MemFull => "MEM / LIMIT",
+            c => c.sort_key().map(|k| k.title()).unwrap_or(""),
+        }
+    }
+}
+
+const SPARK_W: u16 = 10;
+
+/// Columns by list width: the widest layout shows everything.
+fn container_columns(width: u16) -> Vec<(Col, Constraint)> {
+    use Constraint::{Fill, Length};
+    if width >= 110 {
+        vec![
+            (Col::Name, Fill(2)),
+            (Col::Image, Fill(2)),
+            (Col::State, Length(10)),
+            (Col::Status, Length(18)),
+            (Col::Cpu, Length(6)),
+            (Col::Spark, Length(SPARK_W)),
+            (Col::MemFull, Length(19)),
+            (Col::Net, Length(15)),
+        ]
+    } else if width >= 70 {
+        vec![
+            (Col::Name, Fill(1)),
+            (Col::Image, Fill(1)),
+            (Col::State, Length(8)),
+            (Col::Status, Length(14)),
+            (Col::Cpu, Length(6)),
+            (Col::Mem, Length(9)),
+        ]
+    } else if width >= 36 {
+        vec![(Col::Name, Fill(1)), (Col::State, Length(8)), (Col::Cpu, Length(6))]
+    } else {
+        vec![(Col::Name, Fill(1)), (Col::State, Length(8))]
+    }
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A one-line sparkline of CPU %, scaled to the row's own peak (at least 5 %).
+fn spark_text(vals: impl Iterator<Item = u64>, width: usize) -> String {
+    let v: Vec<u64> = vals.collect();
+    let peak = v.iter().copied().max().unwrap_or(0).max(5) as f64;
+    let mut out: String = v.iter().map(|x| BARS[((*x as f64 / peak) * 7.0).round().clamp(0.0, 7.0) as usize]).collect();
+    let pad = width.saturating_sub(v.len());
+    out.insert_str(0, &" ".repeat(pad));
+    out
+}
+
+fn container_cell(col: Col, c: &ContainerSummary, s: &AppState, cfg: &Config) -> Cell<'static> {
+    let last = s.live_stats(c);
+    match col {
+        Col::Name => {
+            let mark = if s.marked.contains(&c.id) { "● " } else { "" };
+            Cell::from(format!("{mark}{}", c.name))
+        }
+        Col::Image => Cell::from(c.image.clone()),
+        Col::State => Cell::from(Span::styled(c.state.clone(), Style::default().fg(state_color(&c.state, cfg)))),
+        Col::Status => Cell::from(c.status.clone()),
+        Col::Cpu => Cell::from(last.map(|l| format!("{:.1}", l.cpu_percent)).unwrap_or_else(|| "-".into())),
+        Col::Spark => Cell::from(Span::styled(
+            s.stats
+                .get(&c.id)
+                .filter(|_| last.is_some())
+                .map(|h| spark_text(h.recent_cpu(SPARK_W as usize), SPARK_W as usize))
+                .unwrap_or_default(),
+            Style::default().fg(cfg.theme.running),
+        )),
+        Col::Mem => Cell::from(last.map(|l| human_size_binary(l.memory_usage)).unwrap_or_else(|| "-".into())),
+        Col::MemFull => Cell::from(
+            last.map(|l| format!("{} / {}", human_size_binary(l.memory_usage), human_size_binary(l.memory_limit)))
+                .unwrap_or_else(|| "-".into()),
+        ),
+        Col::Net => Cell::from(last.map(|l| format!("{} / {}", human_size(l.net_rx), human_size(l.net_tx))).unwrap_or_else(|| "-".into())),
+    }
+}
+
+fn draw_containers(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
+    let vis = s.visible_containers();
+    let block = pane_block(pane_title(s, vis.len(), &s.c_filter, cfg), !s.detail_focus, cfg);
+    if !s.containers_loaded {
+        f.render_widget(Paragraph::new("loading…").block(block), area);
+        return;
+    }
+    if vis.is_empty() {
+        let msg = if s.containers.is_empty() {
+            "No containers. Press n to run one, or `berth run -d IMAGE`."
+        } else if !s.show_all && s.c_filter.is_empty() {
+            "No running containers (a shows all)."
+        } else {
+            "No container matches the filter."
+        };
+        f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
+        return;
+    }
+    let cols = container_columns(area.width);
+    let header = Row::new(cols.iter().map(|(c, _)| {
+        let mut t = c.title().to_string();
+        if c.sort_key() == Some(s.sort) && *c != Col::Spark {
+            t.push(if s.sort_rev { '▲' } else { '▼' });
+        }
+        Cell::from(t).style(bold())
+    }));
+    // Only the rows on screen are built (a thousand containers cost no more per frame).
+    let offset = scroll_offset(area, s.c_selected);
+    let rows = vis.iter().skip(offset).take(area.height as usize).map(|c| {
+        let style = if s.marked.contains(&c.id) { accent(cfg) } else { Style::default() };
+        Row::new(cols.iter().map(|(col, _)| container_cell(*col, c, s, cfg))).style(style)
+    });
+    let table = Table::new(rows, cols.iter().map(|c| c.1))
+        .header(header)
+        .block(block)
+        .row_highlight_style(Style::default().bg(cfg.theme.selected_bg).add_modifier(Modifier::BOLD))
+        .highlight_symbol("▶ ");
+    let mut ts = TableState::default().with_selected(Some(s.c_selected - offset));
+    f.render_stateful_widget(table, area, &mut ts);
+}
+
+fn draw_container_detail(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
+    let Some(c) = s.selected_container() else {
+        f.render_widget(Paragraph::new("").block(pane_block(title_span("Details".into(), false, cfg), false, cfg)), area);
+        return;
+    };
+    let titles: Vec<Line> = Tab::ALL.iter().map(|t| Line::from(t.title())).collect();
+    let sel = Tab::ALL.iter().position(|t| *t == s.tab).unwrap_or(0);
+    let block = pane_block(title_span(c.name.clone(), s.detail_focus, cfg), s.detail_focus, cfg);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    f.render_widget(Tabs::new(titles).select(sel).highlight_style(accent(cfg).add_modifier(Modifier::REVERSED)).divider("│"), tabs);
+    match s.tab {
+        Tab::Stats => draw_stats(f, body, s, c, cfg),
+        Tab::Top => draw_top(f, body, s, cfg),
+        Tab::Logs => draw_logs(f, body, s, cfg),
+        Tab::Inspect => draw_inspect(f, body, s, cfg),
+    }
+}
+
+fn draw_stats(f: &mut Frame, area: Rect, s: &AppState, c: &ContainerSummary, cfg: &Config) {
+    let h = s.stats.get(&c.id);
+    let Some((h, last)) = h.and_then(|h| h.last.as_ref().map(|l| (h, l))) else {
+        let msg = match (&s.stats_error, c.state.as_str()) {
+            (Some(e), _) => format!("Stats unavailable: {e}"),
+            (None, "running") => "Waiting for the first sample…".into(),
+            (None, st) => format!("No stats: the container is {st}."),
+        };
+        f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
+        return;
+    };
+    let width = area.width as usize;
+    let pts: Vec<Point> = if s.long_range {
+        let v = h.coarse_with_current();
+        v[v.len().saturating_sub(width)..].to_vec()
+    } else {
+        h.fine.iter().skip(h.fine.len().saturating_sub(width)).copied().collect()
+    };
+    let p = pts.last().copied().unwrap_or_default();
+    let range = if s.long_range { "24 h, 10 s" } else { "15 min, 1 s" };
+    let charts: [(String, Vec<u64>, Color); 4] = [
+        (
+            format!("CPU {:.1}%  pids {}  ({range})", last.cpu_percent, last.pids),
+            pts.iter().map(|p| (p.cpu.max(0.0) * 10.0) as u64).collect(),
+            cfg.theme.running,
+        ),
+        (
+            format!(
+                "MEM {} / {} ({:.1}%)",
+                human_size_binary(last.memory_usage),
+                human_size_binary(last.memory_limit),
+                last.memory_percent()
+            ),
+            pts.iter().map(|p| p.mem_kib as u64).collect(),
+            cfg.theme.accent,
+        ),
+        (
+            format!(
+                "NET rx {}/s tx {}/s  (total {} / {})",
+                human_size(p.rx as u64),
+                human_size(p.tx as u64),
+                human_size(last.net_rx),
+                human_size(last.net_tx)
+            ),
+            pts.iter().map(|p| (p.rx + p.tx) as u64).collect(),
+            cfg.theme.paused,
+        ),
+        (
+            format!(
+                "BLOCK read {}/s write {}/s  (total {} / {})",
+                human_size(p.blk_r as u64),
+                human_size(p.blk_w as u64),
+                human_size(last.block_read),
+                human_size(last.block_write)
+            ),
+            pts.iter().map(|p| (p.blk_r + p.blk_w) as u64).collect(),
+            cfg.theme.exited,
+        ),
+    ];
+    let rows = Layout::vertical([Constraint::Ratio(1, 4); 4]).split(area);
+    for (r, (title, data, color)) in rows.iter().zip(charts) {
+        let [t, g] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(*r);
+        f.render_widget(Paragraph::new(Span::styled(title, bold())), t);
+        if g.height > 0 {
+            f.render_widget(Sparkline::default().data(&data).style(Style::default().fg(color)), g);
+        }
+    }
+}
+
+/// The index of the column a top sort uses, if the titles have one.
+pub fn top_sort_column(titles: &[String], by: TopSort) -> Option<usize> {
+    let names: &[&str] = match by {
+        TopSort::Cpu => &["%CPU", "C", "CPU"],
+        TopSort::Mem => &["%MEM", "RSS", "VSZ", "MEM"],
+    };
+    names.iter().find_map(|n| titles.iter().position(|t| t.eq_ignore_ascii_case(n)))
+}
+
+/// Processes in display order.
+pub fn sorted_processes(titles: &[String], procs: &[Vec<String>], by: TopSort) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..procs.len()).collect();
+    if let Some(col) = top_sort_column(titles, by) {
+        let num = |i: usize| procs[i].get(col).and_then(|v| v.trim_end_matches('%').parse::<f64>().ok()).unwrap_or(0.0);
+        idx.sort_by(|a, b| num(*b).total_cmp(&num(*a)));
+    }
+    idx
+}
+
+fn draw_top(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
+    let Some((_, r)) = &s.top else {
+        f.render_widget(Paragraph::new("loading…"), area);
+        return;
+    };
+    let t = match r {
+        Ok(t) => t,
+        Err(e) => {
+            f.render_widget(
+                Paragraph::new(format!("top: {e}")).style(Style::default().fg(cfg.theme.error)).wrap(Wrap { trim: true }),
+                area,
+            );
+            return;
+        }
+    };
+    if t.processes.is_empty() {
+        f.render_widget(Paragraph::new("No processes."), area);
+        return;
+    }
+    let sort_col = top_sort_column(&t.titles, s.top_sort);
+    let order = sorted_processes(&t.titles, &t.processes, s.top_sort);
+    let header = Row::new(t.titles.iter().enumerate().map(|(i, h)| {
+        let mut h = h.clone();
+        if Some(i) == sort_col {
+            h.push('▼');
+        }
+        Cell::from(h).style(bold())
+    }));
+    let last = t.titles.len().saturating_sub(1);
+    let widths: Vec<Constraint> = t
+        .titles
+        .iter()
+        .enumerate()
+        .map(|(i, title)| {
+            if i == last {
+                Constraint::Fill(1)
+            } else {
+                let w = t
+                    .processes
+                    .iter()
+                    .filter_map(|p| p.get(i))
+                    .map(|v| v.chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .max(title.chars().count() + 1);
+                Constraint::Length(w as u16)
+            }
+        })
+        .collect();
+    let visible = area.height.saturating_sub(1) as usize;
+    let start = s.top_scroll.min(order.len().saturating_sub(visible.max(1)));
+    let rows = order.iter().skip(start).take(visible).map(|i| Row::new(t.processes[*i].iter().map(|v| Cell::from(v.clone()))));
+    f.render_widget(Table::new(rows, widths).header(header), area);
+}
+
+/// Split `text` into spans with case-insensitive matches of `needle` highlighted.
+fn highlight<'a>(text: &str, needle: &str, hl: Style) -> Vec<Span<'a>> {
+    if needle.is_empty() {
+        return vec![Span::raw(text.to_string())];
+    }
+    let lower = text.to_lowercase();
+    let n = needle.to_lowercase();
+    // Lower-casing can change byte lengths (rare); then show the line unhighlighted.
+    if lower.len() != text.len() {
+        return vec![Span::raw(text.to_string())];
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(i) = lower[pos..].find(&n) {
+        let a = pos + i;
+        let b = a + n.len();
+        if a > pos {
+            out.push(Span::raw(text[pos..a].to_string()));
+        }
+        out.push(Span::styled(text[a..b].to_string(), hl));
+        pos = b;
+    }
+    if pos < text.len() {
+        out.push(Span::raw(text[pos..].to_string()));
+    }
+    out
+}
+
+fn draw_logs(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
+    let l = &s.logs;
+    let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let matching: Vec<&berth_engine::api::LogLine> = l.lines.iter().filter(|x| s.log_matches(x)).collect();
+    let mut st = vec![Span::styled(if l.follow { "following" } else { "paused" }, accent(cfg))];
+    st.push(Span::raw(format!("  {} lines", l.lines.len())));
+    if l.timestamps {
+        st.push(Span::raw("  timestamps"));
+    }
+    if l.searching || !l.search.is_empty() {
+        st.push(Span::raw(format!("  search: {}{}  ({} match)", l.search, if l.searching { "▏" } else { "" }, matching.len())));
+    }
+    match &l.ended {
+        Some(Some(e)) => st.push(Span::styled(format!("  {e}"), Style::default().fg(cfg.theme.error))),
+        Some(None) => st.push(Span::raw("  (ended)")),
+        None => {}
+    }
+    f.render_widget(Paragraph::new(Line::from(st)), status);
+    if matching.is_empty() {
+        let msg = match (l.lines.is_empty(), &l.ended) {
+            (true, Some(_)) => "No output.",
+            (true, None) => "No output yet.",
+            (false, _) => "No line matches the search.",
+        };
+        f.render_widget(Paragraph::new(msg), body);
+        return;
+    }
+    let h = body.height as usize;
+    let scroll = l.scroll.min(matching.len().saturating_sub(h));
+    let end = matching.len() - scroll;
+    let start = end.saturating_sub(h);
+    let hl = Style::default().fg(Color::Black).bg(cfg.theme.paused).add_modifier(Modifier::BOLD);
+    let hl = if cfg.no_color { Style::default().add_modifier(Modifier::REVERSED) } else { hl };
+    let lines: Vec<Line> = matching[start..end]
+        .iter()
+        .map(|x| {
+            let mut spans = Vec::new();
+            if l.timestamps {
+                spans.push(Span::styled(format!("{} ", x.time.get(..19).unwrap_or(&x.time)), Style::default().fg(cfg.theme.exited)));
+            }
+            let text = if x.stream == "stderr" { Style::default().fg(cfg.theme.error) } else { Style::default() };
+            spans.extend(highlight(&x.line, &l.search, hl).into_iter().map(|sp| if sp.style == hl { sp } else { sp.style(text) }));
+            Line::from(spans)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), body);
+}
+
+fn draw_inspect(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
+    let Some((_, r)) = &s.inspect else {
+        f.render_widget(Paragraph::new("loading…"), area);
+        return;
+    };
+    let v = match r {
+        Ok(v) => v,
+        Err(e) => {
+            f.render_widget(
+                Paragraph::new(format!("inspect: {e}")).style(Style::default().fg(cfg.theme.error)).wrap(Wrap { trim: true }),
+                area,
+            );
+            return;
+        }
+    };
+    let lines = crate::json::lines(v, &s.folded);
+    let h = area.height as usize;
+    let cursor = s.inspect_cursor.min(lines.len().saturating_sub(1));
+    let start = cursor.saturating_sub(h.saturating_sub(1));
+    let out: Vec<Line> = lines
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(h)
+        .map(|(i, l)| {
+            let marker = match (&l.fold, l.folded) {
+                (Some(_), true) => "▸ ",
+                (Some(_), false) => "▾ ",
+                _ => "  ",
+            };
+            let line = Line::from(format!("{}{marker}{}", "  ".repeat(l.depth), l.text));
+            if i == cursor && s.detail_focus {
+                line.style(Style::default().bg(cfg.theme.selected_bg).add_modifier(Modifier::BOLD))
+            } else {
+                line
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(out), area);
+}
+
 fn draw_images(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     let vis = s.visible_images();
-    let title = if s.filter.is_empty() {
-        format!("{} ({})", Pane::Images.title(), vis.len())
-    } else {
-        format!("{} ({}) /{}", Pane::Images.title(), vis.len(), s.filter)
-    };
-    let block = pane_block(&title, s.focus == Pane::Images, cfg);
+    let block = pane_block(pane_title(s, vis.len(), &s.filter, cfg), true, cfg);
     if !s.images_loaded {
         f.render_widget(Paragraph::new("loading…").block(block), area);
         return;
     }
     if vis.is_empty() {
         let msg = if s.images.is_empty() {
-            "No images. Pull one with `berth pull IMAGE` or load one with `berth load`."
+            "No images. Press P to pull one, or load one with `berth load`."
         } else {
             "No image matches the filter."
         };
@@ -129,7 +642,7 @@ fn draw_images(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     // Narrow lists keep the name and size; the rest appears as width allows.
     let full = area.width >= 64;
     let titles: &[&str] = if full { &["REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE", "USED"] } else { &["REPOSITORY:TAG", "SIZE"] };
-    let header = Row::new(titles.iter().map(|h| Cell::from(*h).style(Style::default().add_modifier(Modifier::BOLD))));
+    let header = Row::new(titles.iter().map(|h| Cell::from(*h).style(bold())));
     let rows = vis.iter().map(|i| {
         let name = i.repo_tags.first().cloned().unwrap_or_else(|| "<none>:<none>".into());
         let extra = if i.repo_tags.len() > 1 { format!(" +{}", i.repo_tags.len() - 1) } else { String::new() };
@@ -163,7 +676,7 @@ fn draw_images(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
 }
 
 fn draw_image_detail(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
-    let block = pane_block("Details", false, cfg);
+    let block = pane_block(title_span("Details".into(), false, cfg), false, cfg);
     let Some(i) = s.selected_image() else {
         f.render_widget(Paragraph::new("").block(block), area);
         return;
@@ -197,15 +710,53 @@ fn key_label(keys: &[crate::config::Key]) -> String {
 fn draw_footer(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     let k = &cfg.keys;
     let line = if s.filtering {
-        Line::from(vec![Span::styled(" filter: ", accent(cfg)), Span::raw(s.filter.clone()), Span::raw("▏  enter apply · esc clear")])
+        Line::from(vec![
+            Span::styled(" filter: ", accent(cfg)),
+            Span::raw(s.filter_text().to_string()),
+            Span::raw("▏  enter apply · esc clear"),
+        ])
+    } else if s.logs.searching {
+        Line::from(vec![Span::styled(" search: ", accent(cfg)), Span::raw(s.logs.search.clone()), Span::raw("▏  enter apply · esc clear")])
     } else {
-        let hint = |key: String, what: &str| vec![Span::styled(format!(" {key}"), accent(cfg)), Span::raw(format!(" {what} "))];
+        let hint = |key: &[crate::config::Key], what: &str| {
+            vec![Span::styled(format!(" {}", key_label(key)), accent(cfg)), Span::raw(format!(" {what} "))]
+        };
         let mut spans = Vec::new();
-        spans.extend(hint(key_label(&k.quit), "quit"));
-        spans.extend(hint(key_label(&k.help), "help"));
-        spans.extend(hint(key_label(&k.filter), "filter"));
-        spans.extend(hint(key_label(&k.remove), "remove"));
-        spans.extend(hint("p".into(), "prune"));
+        spans.extend(hint(&k.quit, "quit"));
+        spans.extend(hint(&k.help, "help"));
+        match (s.focus, s.detail_focus) {
+            (Pane::Containers, false) => {
+                spans.extend(hint(&k.filter, "filter"));
+                spans.extend(hint(&k.detail, "detail"));
+                spans.extend(hint(&k.next_tab, "tab"));
+                spans.extend(hint(&k.stop, "stop"));
+                spans.extend(hint(&k.start, "start"));
+                spans.extend(hint(&k.remove, "remove"));
+                spans.extend(hint(&k.run, "run"));
+            }
+            (Pane::Containers, true) => {
+                spans.extend(hint(&k.back, "back"));
+                spans.extend(hint(&k.next_tab, "tab"));
+                match s.tab {
+                    Tab::Logs => {
+                        spans.extend(hint(&k.filter, "search"));
+                        spans.extend(hint(&k.timestamps, "timestamps"));
+                        spans.extend(hint(&k.follow, "follow"));
+                    }
+                    Tab::Top => spans.extend(hint(&k.sort_next, "sort cpu/mem")),
+                    Tab::Inspect => spans.extend(hint(&k.detail, "fold")),
+                    Tab::Stats => spans.extend(hint(&k.detail, "15 min / 24 h")),
+                }
+            }
+            (Pane::Images, _) => {
+                spans.extend(hint(&k.filter, "filter"));
+                spans.extend(hint(&k.pull, "pull"));
+                spans.extend(hint(&k.run, "run"));
+                spans.extend(hint(&k.remove, "remove"));
+                spans.extend(hint(&k.history, "history"));
+                spans.extend(hint(&k.prune, "prune"));
+            }
+        }
         Line::from(spans)
     };
     f.render_widget(Paragraph::new(line), area);
@@ -218,26 +769,132 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
-fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, cfg: &Config) {
-    let (title, body, style): (&str, Text, Style) = match m {
+/// Help rows from the keymap: every action, in keymap order.
+pub fn help_rows(cfg: &Config) -> Vec<(String, String)> {
+    cfg.keys
+        .entries()
+        .into_iter()
+        .map(|(action, keys)| (keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" "), action.replace('_', " ")))
+        .collect()
+}
+
+fn field_line<'a>(f: &TextField, focused: bool, cfg: &Config) -> Line<'a> {
+    let label = Span::styled(format!("{:<12}", f.label), if focused { accent(cfg) } else { Style::default() });
+    if !focused {
+        return Line::from(vec![label, Span::raw(f.text.clone())]);
+    }
+    let b = f.text.char_indices().nth(f.cursor).map(|(i, _)| i).unwrap_or(f.text.len());
+    let (a, rest) = f.text.split_at(b);
+    let mut chars = rest.chars();
+    let at = chars.next().map(|c| c.to_string()).unwrap_or_else(|| " ".into());
+    Line::from(vec![
+        label,
+        Span::raw(a.to_string()),
+        Span::styled(at, Style::default().add_modifier(Modifier::REVERSED)),
+        Span::raw(chars.as_str().to_string()),
+    ])
+}
+
+fn run_form_text<'a>(r: &RunForm, cfg: &Config) -> Text<'a> {
+    let mut lines: Vec<Line> = r.fields.iter().enumerate().map(|(i, f)| field_line(f, r.focus == i, cfg)).collect();
+    let toggle = format!("[{}] interactive (tty + stdin)", if r.interactive { "x" } else { " " });
+    lines.push(Line::from(Span::styled(toggle, if r.focus == 4 { accent(cfg) } else { Style::default() })));
+    lines.push(Line::from(""));
+    lines.push(Line::from(" tab next field · space toggles · enter run · esc cancel"));
+    Text::from(lines)
+}
+
+fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, s: &AppState, cfg: &Config) {
+    let (title, body, style): (String, Text, Style) = match m {
         Modal::Help => {
-            let mut rows: Vec<(String, String)> = cfg
-                .keys
-                .entries()
-                .into_iter()
-                .map(|(action, keys)| (keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" "), action.replace('_', " ")))
-                .collect();
-            rows.push(("p".into(), "prune dangling images".into()));
-            rows.push(("pgup pgdn".into(), "page up / down".into()));
-            rows.push(("mouse".into(), "click selects, wheel scrolls".into()));
+            let rows = help_rows(cfg);
             let w = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0) + 2;
             let lines: Vec<Line> =
                 rows.into_iter().map(|(k, a)| Line::from(vec![Span::styled(format!("{k:<w$}"), accent(cfg)), Span::raw(a)])).collect();
-            ("Keys", Text::from(lines), Style::default())
+            let col = lines.iter().map(|l| l.width()).max().unwrap_or(0) + 3;
+            // Two columns when one does not fit the screen's height but two fit its width.
+            let text = if lines.len() + 4 > area.height as usize && 2 * col + 4 <= area.width as usize {
+                let half = lines.len().div_ceil(2);
+                let (a, b) = lines.split_at(half);
+                Text::from(
+                    a.iter()
+                        .enumerate()
+                        .map(|(i, l)| {
+                            let mut spans = l.spans.clone();
+                            spans.push(Span::raw(" ".repeat(col - l.width())));
+                            if let Some(r) = b.get(i) {
+                                spans.extend(r.spans.clone());
+                            }
+                            Line::from(spans)
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            } else {
+                Text::from(lines)
+            };
+            let mut text = text;
+            text.lines.push(Line::from(vec![
+                Span::styled("mouse  ", accent(cfg)),
+                Span::raw("click selects, header click sorts, wheel scrolls"),
+            ]));
+            ("Keys".into(), text, Style::default())
         }
-        Modal::ConfirmRemove { label, .. } => ("Remove image", Text::from(format!("Remove {label}?\n\n y yes   n no")), Style::default()),
-        Modal::Error(e) => ("Error", Text::from(format!("{e}\n\n esc dismiss")), Style::default().fg(cfg.theme.error)),
-        Modal::Info(t) => ("Done", Text::from(format!("{t}\n\n esc dismiss")), Style::default()),
+        Modal::ConfirmRemove { label, .. } => {
+            ("Remove image".into(), Text::from(format!("Remove {label}?\n\n y yes   n no")), Style::default())
+        }
+        Modal::ConfirmRemoveContainers { label, .. } => (
+            "Remove containers".into(),
+            Text::from(format!("Remove {label}?\nRunning ones are killed first.\n\n y yes   n no")),
+            Style::default(),
+        ),
+        Modal::Input { kind, field } => {
+            let t = match kind {
+                crate::state::InputKind::Rename { .. } => "Rename container",
+                crate::state::InputKind::Pull => "Pull image",
+            };
+            (
+                t.into(),
+                Text::from(vec![field_line(field, true, cfg), Line::from(""), Line::from(" enter ok · esc cancel")]),
+                Style::default(),
+            )
+        }
+        Modal::Run(r) => ("Run a container".into(), run_form_text(r, cfg), Style::default()),
+        Modal::Pull(p) => {
+            let mut lines: Vec<Line> = p.messages.iter().map(|m| Line::from(m.clone())).collect();
+            for (id, st, cur, total) in &p.layers {
+                let bar = match total {
+                    Some(t)
+                        if *t > 0
+                            && matches!(st, berth_engine::api::LayerStatus::Downloading | berth_engine::api::LayerStatus::Extracting) =>
+                    {
+                        let filled = ((*cur as f64 / *t as f64) * 20.0).round().clamp(0.0, 20.0) as usize;
+                        format!(" [{}{}] {}/{}", "=".repeat(filled), " ".repeat(20 - filled), human_size(*cur), human_size(*t))
+                    }
+                    _ => String::new(),
+                };
+                lines.push(Line::from(format!("{id}: {}{bar}", st.docker_text())));
+            }
+            match &p.done {
+                Some(Ok(id)) => lines.push(Line::from(Span::styled(format!("Pulled {} ({})", p.reference, short_id(id)), accent(cfg)))),
+                Some(Err(e)) => lines.push(Line::from(Span::styled(e.clone(), Style::default().fg(cfg.theme.error)))),
+                None => lines.push(Line::from("pulling…")),
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::from(if p.done.is_some() { " esc close" } else { " esc hide (the pull goes on)" }));
+            (format!("Pull {}", p.reference), Text::from(lines), Style::default())
+        }
+        Modal::History { image, items } => {
+            let mut lines = vec![Line::from(Span::styled(format!("{:<14}{:<16}{:>9}  CREATED BY", "IMAGE", "CREATED", "SIZE"), bold()))];
+            for it in items {
+                let by: String = it.created_by.chars().take(60).collect();
+                lines.push(Line::from(format!("{:<14}{:<16}{:>9}  {by}", short_id(&it.id), ago(s.now, it.created), human_size(it.size))));
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::from(" esc close"));
+            (format!("History of {image}"), Text::from(lines), Style::default())
+        }
+        Modal::Error(e) => ("Error".into(), Text::from(format!("{e}\n\n esc dismiss")), Style::default().fg(cfg.theme.error)),
+        Modal::Info(t) => ("Done".into(), Text::from(format!("{t}\n\n esc dismiss")), Style::default()),
     };
     let h = body.height() as u16 + 2;
     let w = body.width().max(title.len() + 4) as u16 + 4;
@@ -249,4 +906,36 @@ fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, cfg: &Config) {
         .border_style(style)
         .title(Span::styled(format!(" {title} "), accent(cfg)));
     f.render_widget(Paragraph::new(body).style(style).wrap(Wrap { trim: false }).block(block), r);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlight_marks_every_match_case_insensitively() {
+        let hl = Style::default().add_modifier(Modifier::REVERSED);
+        let spans = highlight("Error: an error", "ERROR", hl);
+        let marked: Vec<_> = spans.iter().filter(|s| s.style == hl).map(|s| s.content.to_string()).collect();
+        assert_eq!(marked, ["Error", "error"]);
+        assert_eq!(spans.iter().map(|s| s.content.to_string()).collect::<String>(), "Error: an error");
+    }
+
+    #[test]
+    fn top_sorts_by_the_cpu_or_memory_column() {
+        let titles: Vec<String> = ["PID", "%CPU", "%MEM", "CMD"].iter().map(|s| s.to_string()).collect();
+        let p = |pid: &str, c: &str, m: &str| vec![pid.to_string(), c.to_string(), m.to_string(), "x".to_string()];
+        let procs = vec![p("1", "0.5", "9.0"), p("2", "30", "1.0"), p("3", "2", "3")];
+        assert_eq!(sorted_processes(&titles, &procs, TopSort::Cpu), [1, 2, 0]);
+        assert_eq!(sorted_processes(&titles, &procs, TopSort::Mem), [0, 2, 1]);
+    }
+
+    #[test]
+    fn header_click_maps_to_the_column_under_it() {
+        let list = Rect::new(0, 1, 120, 20);
+        assert_eq!(header_at(list, 4, 2), Some(SortKey::Name));
+        assert_eq!(header_at(list, 4, 3), None);
+        // The last column (NET) ends at the right border.
+        assert_eq!(header_at(list, 110, 2), Some(SortKey::Net));
+    }
 }

@@ -1,0 +1,216 @@
+//! The dashboard end to end, as root, on the embedded engine: `berth` runs in a tmux
+//! session (a real terminal) on a private state root; containers started by another berth
+//! process show up; a key stops a container for real; `q` gives the shell back intact.
+mod common;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cols: u16, rows: u16) -> Self {
+        let t = Tmux { socket: format!("berth-dash-{}-{}", std::process::id(), fastrand_suffix()) };
+        let out = t
+            .cmd()
+            .args(["new-session", "-d", "-s", "dash", "-x", &cols.to_string(), "-y", &rows.to_string(), "bash --norc --noprofile"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "tmux: {}", stderr(&out));
+        t
+    }
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket]);
+        c
+    }
+    fn send(&self, keys: &[&str]) {
+        run_ok(self.cmd().args(["send-keys", "-t", "dash"]).args(keys));
+    }
+    fn capture(&self) -> String {
+        stdout(&run_ok(self.cmd().args(["capture-pane", "-p", "-t", "dash"])))
+    }
+    fn alternate_on(&self) -> bool {
+        stdout(&run_ok(self.cmd().args(["display-message", "-p", "-t", "dash", "#{alternate_on}"]))).trim() == "1"
+    }
+    /// Wait until the screen satisfies `f`; the screen when it did, or a panic with it.
+    fn wait_for(&self, what: &str, timeout: Duration, f: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.capture();
+            if f(&screen) {
+                return screen;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
+
+fn fastrand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
+}
+
+/// Removes the test's containers even when an assertion fails.
+struct Cleanup<'a>(&'a Berth);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if let Ok(o) = self.0.cmd().args(["ps", "-aq", "--no-trunc"]).output() {
+            let ids: Vec<String> = stdout(&o).lines().map(String::from).collect();
+            if !ids.is_empty() {
+                let _ = self.0.cmd().arg("rm").arg("-f").args(&ids).output();
+            }
+        }
+    }
+}
+
+/// The list row of the named container (not the detail's title, which holds the name too).
+fn line_with<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen.lines().find(|l| l.contains(name) && l.contains("testimg/busybox"))
+}
+
+/// A shell in tmux (prompt `READY$ `) running the dashboard on `b`'s state root; the shell
+/// prints `DASH_RC=<code>` when the dashboard exits.
+fn launch(b: &Berth) -> Tmux {
+    let t = Tmux::start(160, 40);
+    t.send(&["PS1='READY$ '", "Enter"]);
+    t.wait_for("the shell prompt", Duration::from_secs(5), |s| s.contains("READY$"));
+    let cmd = format!(
+        "BERTH_ROOT='{}' BERTH_CONFIG_DIR='{}' '{}'; echo DASH_RC=$?",
+        b.root().display(),
+        b.config_dir().display(),
+        env!("CARGO_BIN_EXE_berth")
+    );
+    t.send(&[&cmd, "Enter"]);
+    t
+}
+
+/// The highest `hello-N` on the screen.
+fn last_hello(screen: &str) -> i64 {
+    screen.split("hello-").skip(1).filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()).max().unwrap_or(-1)
+}
+
+#[test]
+fn dashboard_sees_runs_stops_and_restores_the_terminal() {
+    let b = Berth::new();
+    let _cleanup = Cleanup(&b);
+    let tar = images().join("busybox.tar");
+    b.ok(&["load", "-i", tar.to_str().unwrap()]);
+
+    let t = launch(&b);
+    t.wait_for("the dashboard", Duration::from_secs(10), |s| s.contains("Containers (0)") && s.contains("No containers"));
+    assert!(t.alternate_on(), "the dashboard draws on the alternate screen");
+
+    // A container started by another process appears within 2 s.
+    let started = Instant::now();
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "e2e-web",
+        "testimg/busybox",
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; i=0; while true; do echo hello-$i; i=$((i+1)); sleep 0.1; done",
+    ]);
+    let screen =
+        t.wait_for("e2e-web in the list", Duration::from_secs(4), |s| line_with(s, "e2e-web").is_some_and(|l| l.contains("running")));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "the new container took {took:?} to appear:\n{screen}");
+    assert!(screen.contains("Containers (1)"), "{screen}");
+
+    // Its logs, followed live in the Logs tab.
+    t.send(&["]", "]"]);
+    t.wait_for("the Logs tab following", Duration::from_secs(4), |s| s.contains("following") && s.contains("hello-"));
+    let before = last_hello(&t.capture());
+    t.wait_for("newer log lines", Duration::from_secs(4), |s| last_hello(s) > before);
+
+    // Select it (the only one) and press the stop key: the engine agrees.
+    t.send(&["x"]);
+    let start = Instant::now();
+    loop {
+        let ps = b.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+        if ps.lines().any(|l| l.starts_with("e2e-web Exited")) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "ps -a never showed e2e-web exited: {ps}\n{}", t.capture());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.wait_for("e2e-web shown exited", Duration::from_secs(4), |s| line_with(s, "e2e-web").is_some_and(|l| l.contains("exited")));
+
+    // `a` hides stopped containers; again shows them.
+    t.send(&["a"]);
+    t.wait_for("running only", Duration::from_secs(2), |s| s.contains("No running containers"));
+    t.send(&["a"]);
+    t.wait_for("all again", Duration::from_secs(2), |s| line_with(s, "e2e-web").is_some());
+
+    // Quit: the alternate screen is gone and the shell prompt is back.
+    t.send(&["q"]);
+    let screen = t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l.starts_with("DASH_RC=")));
+    assert!(screen.lines().any(|l| l == "DASH_RC=0"), "{screen}");
+    assert!(!t.alternate_on(), "alternate screen still on:\n{screen}");
+    assert!(!screen.contains("Containers ("), "dashboard left on the screen:\n{screen}");
+    assert!(screen.lines().any(|l| l.starts_with("READY$")), "{screen}");
+}
+
+#[test]
+fn dashboard_without_a_terminal_says_so() {
+    let b = Berth::new();
+    let out = b.cmd().output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn an_invalid_config_is_one_line_naming_file_and_line() {
+    let b = Berth::new();
+    std::fs::create_dir_all(b.config_dir()).unwrap();
+    let path = b.config_dir().join("config.toml");
+    std::fs::write(&path, "refresh_ms = 500\n[keys]\nstopp = [\"x\"]\n").unwrap();
+    let err = b.fails(&[]);
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // A valid one gets as far as needing a terminal.
+    std::fs::write(&path, "refresh_ms = 500\n[keys]\nstop = [\"ctrl-x\"]\n[theme]\nrunning = \"#00ff00\"\n").unwrap();
+    assert!(b.fails(&[]).contains("needs a terminal"));
+}
+
+#[test]
+fn pull_dialog_shows_layers_and_the_image_lands() {
+    let reg = Registry::start(None);
+    reg.push_fixtures();
+    let b = Berth::new();
+    let t = launch(&b);
+    t.wait_for("the dashboard", Duration::from_secs(10), |s| s.contains("Containers (0)"));
+    t.send(&["2"]);
+    t.wait_for("the images pane", Duration::from_secs(4), |s| s.contains("Images (0)"));
+    t.send(&["P"]);
+    t.wait_for("the pull dialog", Duration::from_secs(4), |s| s.contains("Pull image"));
+    let name = format!("{}/busybox:latest", reg.addr());
+    t.send(&["-l", &name]);
+    t.send(&["Enter"]);
+    let screen = t.wait_for("the pull to finish", Duration::from_secs(30), |s| s.contains("Pulled ") || s.contains("esc close"));
+    assert!(screen.contains(&format!("Pulled {name}")), "{screen}");
+    assert!(screen.contains("Pull complete") || screen.contains("Already exists"), "per-layer status shown:\n{screen}");
+    t.send(&["Enter"]);
+    t.wait_for("the pulled image in the list", Duration::from_secs(4), |s| s.contains("Images (1)") && s.contains("busybox:latest"));
+    assert!(b.ok(&["images"]).contains(&format!("{}/busybox", reg.addr())));
+    t.send(&["q"]);
+    t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
+}
