@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::input::{self, Action};
+use crate::sessions::{KeyOutcome, SessionEvent, SessionKind, Sessions};
 use crate::state::{AppState, ContainerOp, LOG_CAP, Message, Tab, Watch};
 use crate::view;
 
@@ -154,17 +155,31 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sessions = Sessions::default();
+    let (stx, mut srx) = mpsc::channel::<SessionEvent>(256);
     let mut dirty = true;
     loop {
         if dirty {
             let size = terminal.size()?;
             let screen = Rect::new(0, 0, size.width, size.height);
-            let watch = if view::detail_area(screen).is_some() { state.watch() } else { None };
+            // The terminal pane covers the detail tabs: their task can rest meanwhile.
+            let watch = if view::detail_area(screen).is_some() && !sessions.visible { state.watch() } else { None };
             if watch != detail.watch {
                 state.detail_changed(watch.as_ref().map(|w| w.id.as_str()), watch.as_ref().map(|w| w.tab));
                 detail.set(watch, &backend, &tx, every);
             }
-            terminal.draw(|f| view::draw(f, &state, &cfg))?;
+            let term_area = view::terminal_area(screen, sessions.maximized);
+            if sessions.visible {
+                let (rows, cols) = Sessions::inner_size(term_area);
+                sessions.resize_all(rows, cols);
+            }
+            terminal.draw(|f| {
+                view::draw(f, &state, &cfg);
+                if sessions.visible && state.modal.is_none() {
+                    f.render_widget(ratatui::widgets::Clear, term_area);
+                    sessions.draw(f, term_area, &cfg);
+                }
+            })?;
             dirty = false;
         }
         if state.quit {
@@ -179,10 +194,21 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
                     dirty |= state.update(m);
                 }
             }
+            Some(sev) = srx.recv() => {
+                dirty |= sessions.apply(sev);
+                while let Ok(e) = srx.try_recv() {
+                    dirty |= sessions.apply(e);
+                }
+            }
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
                     let size = terminal.size()?;
-                    let (redraw, action) = input::handle(&ev, &mut state, &cfg, Rect::new(0, 0, size.width, size.height));
+                    let screen = Rect::new(0, 0, size.width, size.height);
+                    if let Some(r) = terminal_keys(&ev, &mut sessions, &state, &cfg, &backend, &stx, screen) {
+                        dirty |= r;
+                        continue;
+                    }
+                    let (redraw, action) = input::handle(&ev, &mut state, &cfg, screen);
                     dirty |= redraw;
                     if let Some(a) = action {
                         run_action(a, backend.clone(), tx.clone(), refresh.clone());
@@ -374,5 +400,68 @@ mod tests {
         drop(rx);
         tokio::time::timeout(Duration::from_secs(5), task).await.expect("the task ends once the UI is gone").unwrap();
         assert!(opened.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    }
+}
+
+/// Keys for the terminal pane: everything while it has focus (but the prefix chord), and
+/// the keys that open, show or focus it. None when the event is for the dashboard.
+fn terminal_keys(
+    ev: &crossterm::event::Event,
+    sessions: &mut Sessions,
+    state: &AppState,
+    cfg: &Config,
+    backend: &Arc<dyn ContainerBackend>,
+    events: &mpsc::Sender<SessionEvent>,
+    screen: Rect,
+) -> Option<bool> {
+    use crossterm::event::{Event, KeyEventKind};
+    let is = |set: &[crate::config::Key], k: &crossterm::event::KeyEvent| set.iter().any(|x| x.matches(k));
+    match ev {
+        Event::Paste(text) if sessions.focused => {
+            sessions.paste(text);
+            Some(false)
+        }
+        Event::Key(k) if k.kind != KeyEventKind::Release => {
+            if sessions.focused {
+                return match sessions.handle_key(k, cfg) {
+                    KeyOutcome::Ignored => None,
+                    // Typed keys redraw when the echo arrives; commands redraw now.
+                    KeyOutcome::Consumed | KeyOutcome::Unfocused => Some(true),
+                };
+            }
+            if state.modal.is_some() || state.filtering_any() {
+                return None;
+            }
+            if is(&cfg.keys.terminal, k) {
+                if sessions.is_empty() {
+                    return None;
+                }
+                // Hidden → shown and focused; shown → focused; focused is handled above.
+                if sessions.visible {
+                    sessions.focused = true;
+                } else {
+                    sessions.visible = true;
+                    sessions.focused = true;
+                }
+                return Some(true);
+            }
+            if k.code == crossterm::event::KeyCode::Esc && sessions.visible {
+                sessions.visible = false;
+                sessions.maximized = false;
+                return Some(true);
+            }
+            let kind = if is(&cfg.keys.shell, k) {
+                SessionKind::Shell
+            } else if is(&cfg.keys.attach, k) {
+                SessionKind::Attach
+            } else {
+                return None;
+            };
+            let c = state.selected_container()?;
+            let size = Sessions::inner_size(view::terminal_area(screen, sessions.maximized));
+            sessions.open(backend.clone(), kind, c.id.clone(), c.name.clone(), size, events.clone());
+            Some(true)
+        }
+        _ => None,
     }
 }

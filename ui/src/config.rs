@@ -106,6 +106,9 @@ keymap!(
     follow,
     refresh,
     terminal_prefix,
+    shell,
+    attach,
+    terminal,
 );
 
 /// One key (with modifiers) as written in the config.

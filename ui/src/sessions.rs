@@ -48,6 +48,8 @@ pub struct Sessions {
     pub maximized: bool,
     /// Waiting for the key after the prefix chord.
     prefix_pending: bool,
+    /// The pane is shown (in the detail area, or the whole body when maximised).
+    pub visible: bool,
 }
 
 /// What a key did.
@@ -109,6 +111,7 @@ impl Sessions {
         });
         self.active = self.list.len() - 1;
         self.focused = true;
+        self.visible = true;
         tokio::spawn(run_session(backend, kind, container_id, size, in_rx, rs_rx, id, events));
     }
 
@@ -136,6 +139,11 @@ impl Sessions {
         }
     }
 
+    /// The emulated screen size for a pane drawn in `area` (tab line and border off).
+    pub fn inner_size(area: ratatui::layout::Rect) -> (u16, u16) {
+        (area.height.saturating_sub(3).max(1), area.width.saturating_sub(2).max(1))
+    }
+
     /// Size every session's screen to the pane area (rows, cols inside the border) and
     /// tell the containers.
     pub fn resize_all(&mut self, rows: u16, cols: u16) {
@@ -159,6 +167,7 @@ impl Sessions {
         if self.list.is_empty() {
             self.focused = false;
             self.maximized = false;
+            self.visible = false;
         }
     }
 

@@ -441,6 +441,11 @@ impl AppState {
         v
     }
 
+    /// Whether a text field (filter, log search) takes the keys.
+    pub fn filtering_any(&self) -> bool {
+        self.filtering || self.logs.searching
+    }
+
     pub fn selected_container(&self) -> Option<&ContainerSummary> {
         self.visible_containers().get(self.c_selected).copied()
     }

@@ -45,6 +45,26 @@ pub fn list_area(screen: Rect) -> Rect {
     areas(screen).list
 }
 
+/// Everything between the header and the footer (a maximised terminal pane).
+pub fn body_area(screen: Rect) -> Rect {
+    let a = areas(screen);
+    Rect {
+        x: screen.x,
+        y: a.header.y + a.header.height,
+        width: screen.width,
+        height: a.footer.y.saturating_sub(a.header.y + a.header.height),
+    }
+}
+
+/// Where the terminal pane goes: the detail area, or the whole body when maximised (or
+/// when the screen is too small for a detail area).
+pub fn terminal_area(screen: Rect, maximized: bool) -> Rect {
+    match detail_area(screen) {
+        Some(d) if !maximized => d,
+        _ => body_area(screen),
+    }
+}
+
 /// Where the detail is drawn, if it shows at this size.
 pub fn detail_area(screen: Rect) -> Option<Rect> {
     areas(screen).detail
