@@ -214,3 +214,59 @@ fn pull_dialog_shows_layers_and_the_image_lands() {
     t.send(&["q"]);
     t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
 }
+
+/// The terminal pane: `e` opens a shell found from the image, typed keys reach it, its
+/// size follows the outer terminal, the prefix chord gives the keys back to the dashboard
+/// while the session lives on, and the session's end shows its exit code.
+#[test]
+fn terminal_pane_runs_a_shell_inside_the_dashboard() {
+    let b = Berth::new();
+    let _c = Cleanup(&b);
+    b.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    b.ok(&["run", "-d", "--name", "termbox", "testimg/busybox", "sleep", "600"]);
+    let t = launch(&b);
+    t.wait_for("the container row", Duration::from_secs(5), |s| line_with(s, "termbox").is_some());
+    t.send(&["e"]);
+    t.wait_for("the shell pane", Duration::from_secs(10), |s| s.contains("shell · termbox") && s.contains("# "));
+    t.send(&["echo $((6*7))X; stty size", "Enter"]);
+    let screen = t.wait_for("42 from the shell", Duration::from_secs(10), |s| s.contains("42X"));
+    let size_before: Vec<String> = screen
+        .lines()
+        .filter_map(|l| {
+            l.split('┃').find(|c| c.trim().split(' ').filter(|x| x.parse::<u16>().is_ok()).count() == 2 && c.trim().split(' ').count() == 2)
+        })
+        .map(|c| c.trim().to_string())
+        .collect();
+    assert!(!size_before.is_empty(), "no `stty size` answer in the pane:\n{screen}");
+    // Make the outer terminal bigger: the container's PTY follows.
+    run_ok(t.cmd().args(["resize-window", "-t", "dash", "-x", "200", "-y", "50"]));
+    std::thread::sleep(Duration::from_millis(500));
+    t.send(&["clear; stty size", "Enter"]);
+    let screen = t.wait_for("a new size", Duration::from_secs(10), |s| {
+        s.lines().any(|l| {
+            l.split(['┃', '│']).any(|c| {
+                let v: Vec<&str> = c.split_whitespace().collect();
+                v.len() == 2 && v.iter().all(|x| x.parse::<u16>().is_ok()) && !size_before.contains(&v.join(" "))
+            })
+        })
+    });
+    assert!(screen.contains("shell · termbox"), "{screen}");
+    // The prefix chord returns focus: `j`/`k` move the list again and `?` opens help, not the shell.
+    t.send(&["C-b"]);
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["?"]);
+    t.wait_for("the help overlay", Duration::from_secs(5), |s| s.contains("terminal prefix"));
+    t.send(&["Escape"]);
+    // Back into the pane with T, end the shell with a code.
+    t.send(&["T"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["exit 7", "Enter"]);
+    t.wait_for("the exit code", Duration::from_secs(10), |s| s.contains("exited (7)") || s.contains("[7]"));
+    t.send(&["C-b"]);
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["q"]);
+    t.wait_for("the shell back", Duration::from_secs(10), |s| s.contains("DASH_RC=0"));
+    assert!(!t.alternate_on());
+}
