@@ -356,53 +356,6 @@ fn run_action(a: Action, backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Me
     });
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn batch(i: usize) -> Vec<StatsSample> {
-        vec![StatsSample { id: "c".into(), cpu_percent: i as f64, ..StatsSample::default() }]
-    }
-
-    #[tokio::test]
-    async fn stats_are_dropped_when_the_ui_is_behind_never_queued() {
-        let (tx, mut rx) = mpsc::channel::<Message>(4);
-        let open = || futures_util::stream::iter((0..1000).map(|i| Ok(batch(i)))).boxed();
-        // Nobody reads while 1000 batches arrive: the task must not wait for the reader.
-        let task = tokio::spawn(pump_stats(open, tx, Duration::from_secs(3600)));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut got = vec![];
-        while let Ok(m) = rx.try_recv() {
-            got.push(m);
-        }
-        assert_eq!(got.len(), 4, "the channel's bound, the rest dropped");
-        assert!(matches!(&got[0], Message::Stats { samples, .. } if samples[0].cpu_percent == 0.0));
-        // Nothing was left waiting to be delivered: a blocking send would deliver batch 4 now.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(rx.try_recv().is_err(), "a stale batch was queued behind the full channel");
-        drop(rx);
-        task.abort();
-    }
-
-    #[tokio::test]
-    async fn a_failed_stream_is_reported_and_retried_and_the_task_ends_with_the_ui() {
-        let (tx, mut rx) = mpsc::channel::<Message>(16);
-        let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let o = opened.clone();
-        let open = move || {
-            o.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            futures_util::stream::iter(vec![Ok(batch(1)), Err(berth_engine::api::EngineError::Unsupported("stats".into()))]).boxed()
-        };
-        let task = tokio::spawn(pump_stats(open, tx, Duration::from_millis(10)));
-        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })));
-        assert!(matches!(rx.recv().await, Some(Message::StatsError(e)) if e.contains("stats")));
-        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })), "retried after the error");
-        drop(rx);
-        tokio::time::timeout(Duration::from_secs(5), task).await.expect("the task ends once the UI is gone").unwrap();
-        assert!(opened.load(std::sync::atomic::Ordering::SeqCst) >= 2);
-    }
-}
-
 /// Keys for the terminal pane: everything while it has focus (but the prefix chord), and
 /// the keys that open, show or focus it. None when the event is for the dashboard.
 fn terminal_keys(
@@ -463,5 +416,52 @@ fn terminal_keys(
             Some(true)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(i: usize) -> Vec<StatsSample> {
+        vec![StatsSample { id: "c".into(), cpu_percent: i as f64, ..StatsSample::default() }]
+    }
+
+    #[tokio::test]
+    async fn stats_are_dropped_when_the_ui_is_behind_never_queued() {
+        let (tx, mut rx) = mpsc::channel::<Message>(4);
+        let open = || futures_util::stream::iter((0..1000).map(|i| Ok(batch(i)))).boxed();
+        // Nobody reads while 1000 batches arrive: the task must not wait for the reader.
+        let task = tokio::spawn(pump_stats(open, tx, Duration::from_secs(3600)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut got = vec![];
+        while let Ok(m) = rx.try_recv() {
+            got.push(m);
+        }
+        assert_eq!(got.len(), 4, "the channel's bound, the rest dropped");
+        assert!(matches!(&got[0], Message::Stats { samples, .. } if samples[0].cpu_percent == 0.0));
+        // Nothing was left waiting to be delivered: a blocking send would deliver batch 4 now.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rx.try_recv().is_err(), "a stale batch was queued behind the full channel");
+        drop(rx);
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn a_failed_stream_is_reported_and_retried_and_the_task_ends_with_the_ui() {
+        let (tx, mut rx) = mpsc::channel::<Message>(16);
+        let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let o = opened.clone();
+        let open = move || {
+            o.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            futures_util::stream::iter(vec![Ok(batch(1)), Err(berth_engine::api::EngineError::Unsupported("stats".into()))]).boxed()
+        };
+        let task = tokio::spawn(pump_stats(open, tx, Duration::from_millis(10)));
+        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })));
+        assert!(matches!(rx.recv().await, Some(Message::StatsError(e)) if e.contains("stats")));
+        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })), "retried after the error");
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(5), task).await.expect("the task ends once the UI is gone").unwrap();
+        assert!(opened.load(std::sync::atomic::Ordering::SeqCst) >= 2);
     }
 }
