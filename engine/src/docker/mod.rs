@@ -12,6 +12,7 @@ use crate::api::*;
 
 mod containers;
 mod images;
+mod stats;
 
 /// How long connecting (and the version handshake) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -276,28 +277,40 @@ impl ContainerBackend for DockerBackend {
     async fn container_logs(&self, id: &str, opts: &LogOptions) -> Result<BoxStream<'static, Result<LogLine>>> {
         containers::logs(self, id, opts).await
     }
-    fn stats(&self, _ids: Vec<String>, _interval: std::time::Duration) -> BoxStream<'static, Result<Vec<StatsSample>>> {
-        futures_util::StreamExt::boxed(futures_util::stream::once(async { Err(EngineError::Unsupported("WAVE2: stats".into())) }))
+    fn stats(&self, ids: Vec<String>, interval: std::time::Duration) -> BoxStream<'static, Result<Vec<StatsSample>>> {
+        stats::stream(self.clone(), ids, interval)
     }
-    async fn top(&self, _id: &str, _ps_args: Vec<String>) -> Result<TopResult> {
-        Err(EngineError::Unsupported("WAVE2: top".into()))
+
+    async fn top(&self, id: &str, ps_args: Vec<String>) -> Result<TopResult> {
+        containers::top(self, id, ps_args).await
     }
+
     async fn system_info(&self) -> Result<SystemInfo> {
-        Err(EngineError::Unsupported("WAVE2: info".into()))
+        containers::system_info(self).await
     }
+
     async fn disk_usage(&self) -> Result<DiskUsage> {
-        Err(EngineError::Unsupported("WAVE2: df".into()))
+        containers::disk_usage(self).await
     }
-    async fn pause_container(&self, _id: &str) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: pause".into()))
+
+    async fn pause_container(&self, id: &str) -> Result<()> {
+        self.client.pause_container(id).await.map_err(map_err(id, NotFound::Container))
     }
-    async fn unpause_container(&self, _id: &str) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: unpause".into()))
+
+    async fn unpause_container(&self, id: &str) -> Result<()> {
+        self.client.unpause_container(id).await.map_err(map_err(id, NotFound::Container))
     }
-    async fn restart_container(&self, _id: &str, _timeout: Option<u32>) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: restart".into()))
+
+    async fn restart_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
+        let mut b = bollard::query_parameters::RestartContainerOptionsBuilder::default();
+        if let Some(t) = timeout {
+            b = b.t(t as i32);
+        }
+        self.client.restart_container(id, Some(b.build())).await.map_err(map_err(id, NotFound::Container))
     }
-    async fn rename_container(&self, _id: &str, _new_name: &str) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: rename".into()))
+
+    async fn rename_container(&self, id: &str, new_name: &str) -> Result<()> {
+        let o = bollard::query_parameters::RenameContainerOptionsBuilder::default().name(new_name).build();
+        self.client.rename_container(id, o).await.map_err(map_err(id, NotFound::Container))
     }
 }
