@@ -338,6 +338,8 @@ async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
+    // As `berth` itself does at start (the registry client uses rustls without a default provider).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
