@@ -96,7 +96,7 @@ impl DockerBackend {
                 "unsupported Docker host {host:?} (use unix://, tcp://, https:// or ssh://)"
             )));
         }
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| unreachable(describe(&e)))?;
         let client = match tokio::time::timeout(CONNECT_TIMEOUT, client.negotiate_version()).await {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => return Err(unreachable(describe(&e))),
@@ -129,11 +129,36 @@ fn api_too_old(v: &str) -> bool {
     (maj, min) < (1, 41)
 }
 
+/// The first I/O error in `e`'s chain of causes.
+fn io_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
+    let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        cur = c.source();
+    }
+    None
+}
+
 /// A bollard error as one line a user understands.
 fn describe(e: &BollardError) -> String {
+    if let Some(io) = io_cause(e) {
+        match io.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                return "permission denied (run as root, or as a member of the socket's group)".into();
+            }
+            std::io::ErrorKind::ConnectionRefused => return "connection refused (is the daemon running?)".into(),
+            _ => {}
+        }
+    }
     match e {
+        BollardError::DockerResponseServerError { status_code, message } if message.trim().is_empty() => {
+            format!("the server answered HTTP {status_code} with no message (is this a Docker daemon?)")
+        }
         BollardError::DockerResponseServerError { message, .. } => message.clone(),
-        BollardError::IOError { err } if err.kind() == std::io::ErrorKind::PermissionDenied => format!("permission denied ({err})"),
+        BollardError::SocketNotFoundError(p) => format!("no socket at {p} (is the daemon running?)"),
+        BollardError::RequestTimeoutError => "no answer in time".into(),
         other => {
             let mut s = other.to_string();
             let mut src = std::error::Error::source(other);
