@@ -14,8 +14,9 @@ mod containers;
 mod images;
 mod stats;
 
-/// How long connecting (and the version handshake) may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long connecting and the version handshake may take together (a user sees an
+/// unreachable daemon's error within 5 s).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 /// bollard's per-request timeout, seconds (streams run past it once headers arrived).
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 
@@ -97,15 +98,18 @@ impl DockerBackend {
             )));
         }
         .map_err(|e| unreachable(describe(&e)))?;
-        let client = match tokio::time::timeout(CONNECT_TIMEOUT, client.negotiate_version()).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(unreachable(describe(&e))),
-            Err(_) => return Err(unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()))),
+        // One deadline for the whole handshake (negotiation + version), so a daemon that
+        // accepts but never answers is an error within 5 s.
+        let handshake = async {
+            let client = client.negotiate_version().await?;
+            let v = client.version().await?;
+            Ok::<_, BollardError>((client, v))
         };
-        let v = tokio::time::timeout(CONNECT_TIMEOUT, client.version())
-            .await
-            .map_err(|_| unreachable("no answer".into()))?
-            .map_err(|e| unreachable(describe(&e)))?;
+        let (client, v) = match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
+            Ok(Ok(x)) => x,
+            Ok(Err(e)) => return Err(unreachable(describe(&e))),
+            Err(_) => return Err(unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+        };
         if let Some(api) = v.api_version.as_deref()
             && api_too_old(api)
         {
