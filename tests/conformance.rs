@@ -382,5 +382,64 @@ fn conformance_docker_backend() {
     rt.block_on(async {
         let docker = DockerBackend::connect(&dockerd.host()).await.unwrap();
         suite(&docker, &registry).await;
+        // The same stats through the API path (what a remote daemon gets).
+        let api = docker.with_api_stats();
+        let ctx = Ctx { b: &api, registry: &registry, created: Default::default() };
+        stats_show_a_busy_container(&ctx).await;
+        for id in ctx.created.lock().unwrap().clone() {
+            api.remove_container(&id, true).await.unwrap();
+        }
+    });
+}
+
+/// dockerd's CPU time (utime + stime), seconds.
+fn dockerd_cpu(pid: i32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let f: Vec<&str> = s[s.rfind(')').unwrap() + 2..].split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+/// The measurement behind the stats design (docker/stats.rs): dockerd CPU over 30 s with 20
+/// running containers, idle vs berth's stats stream (cgroup files / one-shot API, 1 s
+/// interval) vs one streamed stats connection per container (what `docker stats` and oxker do).
+/// `cargo test --test conformance stats_cost -- --ignored --nocapture`
+#[test]
+#[ignore = "a 2-minute measurement, not a check"]
+fn stats_cost_on_dockerd() {
+    const N: usize = 20;
+    const SECS: u64 = 30;
+    let dockerd = Dockerd::start();
+    dockerd.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    let ids: Vec<String> =
+        (0..N).map(|_| dockerd.ok(&["run", "-d", "testimg/busybox:latest", "sleep", "100000"]).trim().to_string()).collect();
+    let pid = std::fs::read_to_string(dockerd.dir.path().join("dockerd.pid")).unwrap().trim().parse().unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let docker = DockerBackend::connect(&dockerd.host()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let measure = async |what: &str, work: Pin<Box<dyn Future<Output = ()> + '_>>| {
+            let a = dockerd_cpu(pid);
+            let _ = tokio::time::timeout(Duration::from_secs(SECS), work).await;
+            let pct = (dockerd_cpu(pid) - a) / SECS as f64 * 100.0;
+            eprintln!("{what:<40} dockerd {pct:.2} % of a core ({:.3} % per container)", pct / N as f64);
+        };
+        measure("idle", Box::pin(std::future::pending())).await;
+        let consume = |b: DockerBackend| {
+            Box::pin(async move {
+                let mut s = b.stats(vec![], Duration::from_secs(1));
+                while let Some(v) = s.next().await {
+                    assert_eq!(v.unwrap().len(), N);
+                }
+            }) as Pin<Box<dyn Future<Output = ()>>>
+        };
+        measure("berth stats, cgroup files (1 s)", consume(docker.clone())).await;
+        measure("berth stats, one-shot API (1 s)", consume(docker.clone().with_api_stats())).await;
+        let streams = Box::pin(async {
+            // No options: bollard's default is stream=true, docker's 1 s cadence.
+            let all = ids.iter().map(|id| docker.client().stats(id, None).for_each(|_| async {}));
+            futures_util::future::join_all(all).await;
+        });
+        measure("one streamed connection per container", streams).await;
     });
 }

@@ -24,6 +24,8 @@ const REQUEST_TIMEOUT_SECS: u64 = 120;
 pub struct DockerBackend {
     client: Docker,
     host: String,
+    /// Read stats through the API even when the cgroup files are readable.
+    api_stats: bool,
 }
 
 /// The endpoint a user means: `-H` first, then DOCKER_HOST, then the docker context
@@ -115,7 +117,14 @@ impl DockerBackend {
         {
             return Err(EngineError::Unsupported(format!("the Docker daemon at {host} speaks API {api}; berth needs 1.41 or newer")));
         }
-        Ok(Self { client, host: host.to_string() })
+        Ok(Self { client, host: host.to_string(), api_stats: false })
+    }
+
+    /// Always read stats through the API (one-shot requests), never from cgroup files:
+    /// for a daemon whose containers' cgroups are visible but not its own (and for tests).
+    pub fn with_api_stats(mut self) -> Self {
+        self.api_stats = true;
+        self
     }
 
     pub fn host(&self) -> &str {

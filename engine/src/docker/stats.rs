@@ -125,7 +125,7 @@ impl State {
                 // Gone between the list and now.
                 Err(_) => continue,
             };
-            let local = self.d.host.starts_with("unix://");
+            let local = !self.d.api_stats && self.d.host.starts_with("unix://");
             let cgroup = if local { local_cgroup(id, pid) } else { None };
             self.known.insert(id.clone(), Known { name: name.clone(), pid, cgroup });
         }
