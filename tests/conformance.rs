@@ -118,7 +118,8 @@ async fn create_start_logs_inspect_stop_remove(c: &Ctx<'_>) {
     assert_eq!(b.inspect_container(&id[..12]).await.unwrap().id, id);
 
     eventually("both log lines", async || {
-        let lines: Vec<LogLine> = b.container_logs(&id, &LogOptions::default()).await.unwrap().filter_map(|l| async { l.ok() }).collect().await;
+        let lines: Vec<LogLine> =
+            b.container_logs(&id, &LogOptions::default()).await.unwrap().filter_map(|l| async { l.ok() }).collect().await;
         lines.iter().any(|l| l.stream == "stdout" && l.line.trim_end() == "hello-out")
             && lines.iter().any(|l| l.stream == "stderr" && l.line.trim_end() == "hello-err")
     })
@@ -331,7 +332,8 @@ async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
             )),
         }
     }
-    for id in ctx.created.lock().unwrap().clone() {
+    let created = ctx.created.lock().unwrap().clone();
+    for id in created {
         let _ = b.remove_container(&id, true).await;
     }
     assert!(failed.is_empty(), "{} failed on {}:\n{}", failed.len(), b.describe(), failed.join("\n"));
@@ -386,7 +388,8 @@ fn conformance_docker_backend() {
         let api = docker.with_api_stats();
         let ctx = Ctx { b: &api, registry: &registry, created: Default::default() };
         stats_show_a_busy_container(&ctx).await;
-        for id in ctx.created.lock().unwrap().clone() {
+        let created = ctx.created.lock().unwrap().clone();
+        for id in created {
             api.remove_container(&id, true).await.unwrap();
         }
     });

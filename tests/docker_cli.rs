@@ -162,7 +162,8 @@ fn verbs_against_a_private_dockerd() {
     fails(&["rmi", "testimg/nope:nope"], "No such image");
 
     // Containers made by docker, driven by berth.
-    let sleeper = d.ok(&["run", "-d", "--name", "sleeper", "testimg/busybox:latest", "sh", "-c", "echo hello-from-docker; exec sleep 1000"]);
+    let sleeper =
+        d.ok(&["run", "-d", "--name", "sleeper", "testimg/busybox:latest", "sh", "-c", "echo hello-from-docker; exec sleep 1000"]);
     let sleeper = sleeper.trim();
     let o = d.docker().args(["run", "--name", "exit5", "testimg/busybox:latest", "sh", "-c", "exit 5"]).output().unwrap();
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
