@@ -196,3 +196,38 @@ fn verbs_against_a_private_dockerd() {
     assert_eq!((o.status.code(), stdout(&o).trim()), (Some(1), "[]"));
     assert_eq!(stderr(&o).trim(), "Error: No such object: nope");
 }
+
+/// `--docker` follows the docker context (config.json's currentContext, or DOCKER_CONTEXT),
+/// and DOCKER_HOST and -H win over it.
+#[test]
+fn docker_context_picks_the_endpoint() {
+    use sha2::Digest;
+    let b = Berth::new();
+    let cfg = b.dir.path().join("docker-config");
+    let ctx_sock = |name: &str| b.dir.path().join(format!("{name}.sock"));
+    for name in ["current", "other"] {
+        let meta = cfg.join("contexts/meta").join(hex::encode(sha2::Sha256::digest(name.as_bytes())));
+        std::fs::create_dir_all(&meta).unwrap();
+        let host = format!("unix://{}", ctx_sock(name).display());
+        let json = serde_json::json!({"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": false}}});
+        std::fs::write(meta.join("meta.json"), json.to_string()).unwrap();
+    }
+    std::fs::write(cfg.join("config.json"), r#"{"currentContext": "current"}"#).unwrap();
+    let run = |envs: &[(&str, &str)], args: &[&str]| {
+        let t0 = Instant::now();
+        let o = b.cmd().envs(envs.iter().copied()).args(args).output().unwrap();
+        let took = t0.elapsed();
+        (o, took)
+    };
+    // Nothing listens on the contexts' sockets: the error names the one that was chosen.
+    let (o, t) = run(&[], &["--docker", "ps"]);
+    clear_failure(&o, t, &ctx_sock("current").display().to_string());
+    let (o, t) = run(&[("DOCKER_CONTEXT", "other")], &["--docker", "ps"]);
+    clear_failure(&o, t, &ctx_sock("other").display().to_string());
+    let env_sock = b.dir.path().join("env.sock");
+    let (o, t) = run(&[("DOCKER_HOST", &format!("unix://{}", env_sock.display()))], &["--docker", "ps"]);
+    clear_failure(&o, t, &env_sock.display().to_string());
+    let flag_sock = b.dir.path().join("flag.sock");
+    let (o, t) = run(&[("DOCKER_CONTEXT", "other")], &["-H", &format!("unix://{}", flag_sock.display()), "ps"]);
+    clear_failure(&o, t, &flag_sock.display().to_string());
+}
