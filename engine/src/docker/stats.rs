@@ -120,7 +120,8 @@ impl State {
         self.known.retain(|id, _| running.iter().any(|(r, _)| r == id));
         self.prev_api.retain(|id, _| running.iter().any(|(r, _)| r == id));
         for (id, name) in &running {
-            if self.known.contains_key(id) {
+            // Known, and (if read locally) its init still there: a restart means a new pid.
+            if self.known.get(id).is_some_and(|k| k.cgroup.is_none() || Path::new(&format!("/proc/{}", k.pid)).exists()) {
                 continue;
             }
             let pid = match self.d.client.inspect_container(id, None::<InspectContainerOptions>).await {
@@ -151,6 +152,9 @@ impl State {
         for s in local {
             out.insert(s.id.clone(), s);
         }
+        // A cgroup that could not be read (the container restarted between two lists, with
+        // a new pid): learn it afresh next time.
+        self.known.retain(|id, k| k.cgroup.is_none() || out.contains_key(id));
         let remote: Vec<(String, String)> =
             running.iter().filter(|(id, _)| self.known.get(id).is_some_and(|k| k.cgroup.is_none())).cloned().collect();
         let client = self.d.client.clone();
