@@ -27,9 +27,7 @@ async fn expect(s: &mut Session, seen: &mut String, want: &str) {
 fn setup() -> (Berth, LocalEngine) {
     let b = Berth::new();
     b.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
-    // SAFETY: set before any thread of this test binary reads it.
-    unsafe { std::env::set_var("BERTH_EXE", env!("CARGO_BIN_EXE_berth")) };
-    let e = LocalEngine::open(&b.root()).unwrap();
+    let e = LocalEngine::open(&b.root()).unwrap().with_monitor_exe(env!("CARGO_BIN_EXE_berth").into());
     (b, e)
 }
 

@@ -238,7 +238,7 @@ pub struct ContainerListOptions {
 
 /// `inspect` of a container: the State part docker users script against.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ContainerInspect {
     pub id: String,
     pub name: String,
@@ -252,7 +252,7 @@ pub struct ContainerInspect {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ContainerState {
     pub status: String,
     pub running: bool,
@@ -269,7 +269,7 @@ pub struct ContainerState {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ContainerInspectConfig {
     pub hostname: String,
     pub user: String,

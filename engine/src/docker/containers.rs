@@ -156,3 +156,87 @@ pub(super) async fn logs(d: &DockerBackend, id: &str, o: &LogOptions) -> Result<
     });
     Ok(s.boxed())
 }
+
+pub(super) async fn top(d: &DockerBackend, id: &str, ps_args: Vec<String>) -> Result<TopResult> {
+    let args = ps_args.join(" ");
+    let o = (!args.is_empty()).then(|| bollard::query_parameters::TopOptionsBuilder::default().ps_args(&args).build());
+    let r = d.client.top_processes(id, o).await.map_err(map_err(id, NotFound::Container))?;
+    Ok(TopResult { titles: r.titles.unwrap_or_default(), processes: r.processes.unwrap_or_default() })
+}
+
+pub(super) async fn system_info(d: &DockerBackend) -> Result<SystemInfo> {
+    let i = d.client.info().await.map_err(|e| EngineError::Other(describe(&e)))?;
+    let server_version = match i.server_version.clone().filter(|v| !v.is_empty()) {
+        Some(v) => v,
+        None => d.client.version().await.map_err(|e| EngineError::Other(describe(&e)))?.version.unwrap_or_default(),
+    };
+    let n = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+    Ok(SystemInfo {
+        engine: "docker".into(),
+        server_version,
+        hostname: i.name.unwrap_or_default(),
+        kernel_version: i.kernel_version.unwrap_or_default(),
+        operating_system: i.operating_system.unwrap_or_default(),
+        architecture: i.architecture.unwrap_or_default(),
+        cpus: i.ncpu.unwrap_or(0).max(0) as u32,
+        memory_total: n(i.mem_total),
+        cgroup_version: i.cgroup_version.map(|v| v.to_string()).and_then(|v| v.parse().ok()).unwrap_or(0),
+        cgroup_driver: i.cgroup_driver.map(|v| v.to_string()).unwrap_or_default(),
+        storage_driver: i.driver.unwrap_or_default(),
+        root_dir: i.docker_root_dir.unwrap_or_default(),
+        runtime: i.default_runtime.unwrap_or_default(),
+        containers: n(i.containers),
+        containers_running: n(i.containers_running),
+        containers_paused: n(i.containers_paused),
+        containers_stopped: n(i.containers_stopped),
+        images: n(i.images),
+    })
+}
+
+/// `system df` from the image and container lists: `/system/df` changed shape in API 1.52
+/// (bollard models only the new one), the lists read the same on every version.
+pub(super) async fn disk_usage(d: &DockerBackend) -> Result<DiskUsage> {
+    let images = d
+        .client
+        .list_images(Some(bollard::query_parameters::ListImagesOptionsBuilder::default().all(false).build()))
+        .await
+        .map_err(|e| EngineError::Other(describe(&e)))?;
+    let containers = d
+        .client
+        .list_containers(Some(ListContainersOptionsBuilder::default().all(true).size(true).build()))
+        .await
+        .map_err(|e| EngineError::Other(describe(&e)))?;
+    let mut uses: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for c in &containers {
+        *uses.entry(c.image_id.clone().unwrap_or_default()).or_default() += 1;
+    }
+    // Shared bytes are counted once (older daemons report SharedSize -1: nothing known shared).
+    let shared_max = images.iter().map(|i| i.shared_size.max(0) as u64).max().unwrap_or(0);
+    let layers_size = images.iter().map(|i| (i.size.max(0) as u64).saturating_sub(i.shared_size.max(0) as u64)).sum::<u64>() + shared_max;
+    Ok(DiskUsage {
+        images: images
+            .into_iter()
+            .map(|i| ImageUsage {
+                containers: uses.get(&i.id).copied().unwrap_or(0),
+                id: i.id,
+                repo_tags: i.repo_tags.into_iter().filter(|t| t != "<none>:<none>").collect(),
+                created: i.created,
+                size: i.size.max(0) as u64,
+                shared_size: i.shared_size.max(0) as u64,
+            })
+            .collect(),
+        containers: containers
+            .into_iter()
+            .map(|c| ContainerUsage {
+                id: c.id.unwrap_or_default(),
+                name: c.names.and_then(|n| n.into_iter().next()).unwrap_or_default().trim_start_matches('/').to_string(),
+                image: c.image.unwrap_or_default(),
+                size_rw: c.size_rw.unwrap_or(0).max(0) as u64,
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                status: c.status.unwrap_or_default(),
+                created: c.created.unwrap_or(0),
+            })
+            .collect(),
+        layers_size,
+    })
+}

@@ -13,9 +13,11 @@ use crate::api::*;
 mod containers;
 mod images;
 mod session;
+mod stats;
 
-/// How long connecting (and the version handshake) may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long connecting and the version handshake may take together (a user sees an
+/// unreachable daemon's error within 5 s).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 /// bollard's per-request timeout, seconds (streams run past it once headers arrived).
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 
@@ -23,6 +25,8 @@ const REQUEST_TIMEOUT_SECS: u64 = 120;
 pub struct DockerBackend {
     client: Docker,
     host: String,
+    /// Read stats through the API even when the cgroup files are readable.
+    api_stats: bool,
 }
 
 /// The endpoint a user means: `-H` first, then DOCKER_HOST, then the docker context
@@ -96,22 +100,32 @@ impl DockerBackend {
                 "unsupported Docker host {host:?} (use unix://, tcp://, https:// or ssh://)"
             )));
         }
-        .map_err(|e| unreachable(e.to_string()))?;
-        let client = match tokio::time::timeout(CONNECT_TIMEOUT, client.negotiate_version()).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(unreachable(describe(&e))),
-            Err(_) => return Err(unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()))),
+        .map_err(|e| unreachable(describe(&e)))?;
+        // One deadline for the whole handshake (negotiation + version), so a daemon that
+        // accepts but never answers is an error within 5 s.
+        let handshake = async {
+            let client = client.negotiate_version().await?;
+            let v = client.version().await?;
+            Ok::<_, BollardError>((client, v))
         };
-        let v = tokio::time::timeout(CONNECT_TIMEOUT, client.version())
-            .await
-            .map_err(|_| unreachable("no answer".into()))?
-            .map_err(|e| unreachable(describe(&e)))?;
+        let (client, v) = match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
+            Ok(Ok(x)) => x,
+            Ok(Err(e)) => return Err(unreachable(describe(&e))),
+            Err(_) => return Err(unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+        };
         if let Some(api) = v.api_version.as_deref()
             && api_too_old(api)
         {
             return Err(EngineError::Unsupported(format!("the Docker daemon at {host} speaks API {api}; berth needs 1.41 or newer")));
         }
-        Ok(Self { client, host: host.to_string() })
+        Ok(Self { client, host: host.to_string(), api_stats: false })
+    }
+
+    /// Always read stats through the API (one-shot requests), never from cgroup files:
+    /// for a daemon whose containers' cgroups are visible but not its own (and for tests).
+    pub fn with_api_stats(mut self) -> Self {
+        self.api_stats = true;
+        self
     }
 
     pub fn host(&self) -> &str {
@@ -129,11 +143,36 @@ fn api_too_old(v: &str) -> bool {
     (maj, min) < (1, 41)
 }
 
+/// The first I/O error in `e`'s chain of causes.
+fn io_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
+    let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        cur = c.source();
+    }
+    None
+}
+
 /// A bollard error as one line a user understands.
 fn describe(e: &BollardError) -> String {
+    if let Some(io) = io_cause(e) {
+        match io.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                return "permission denied (run as root, or as a member of the socket's group)".into();
+            }
+            std::io::ErrorKind::ConnectionRefused => return "connection refused (is the daemon running?)".into(),
+            _ => {}
+        }
+    }
     match e {
+        BollardError::DockerResponseServerError { status_code, message } if message.trim().is_empty() => {
+            format!("the server answered HTTP {status_code} with no message (is this a Docker daemon?)")
+        }
         BollardError::DockerResponseServerError { message, .. } => message.clone(),
-        BollardError::IOError { err } if err.kind() == std::io::ErrorKind::PermissionDenied => format!("permission denied ({err})"),
+        BollardError::SocketNotFoundError(p) => format!("no socket at {p} (is the daemon running?)"),
+        BollardError::RequestTimeoutError => "no answer in time".into(),
         other => {
             let mut s = other.to_string();
             let mut src = std::error::Error::source(other);
@@ -277,29 +316,41 @@ impl ContainerBackend for DockerBackend {
     async fn container_logs(&self, id: &str, opts: &LogOptions) -> Result<BoxStream<'static, Result<LogLine>>> {
         containers::logs(self, id, opts).await
     }
-    fn stats(&self, _ids: Vec<String>, _interval: std::time::Duration) -> BoxStream<'static, Result<Vec<StatsSample>>> {
-        futures_util::StreamExt::boxed(futures_util::stream::once(async { Err(EngineError::Unsupported("WAVE2: stats".into())) }))
+    fn stats(&self, ids: Vec<String>, interval: std::time::Duration) -> BoxStream<'static, Result<Vec<StatsSample>>> {
+        stats::stream(self.clone(), ids, interval)
     }
-    async fn top(&self, _id: &str, _ps_args: Vec<String>) -> Result<TopResult> {
-        Err(EngineError::Unsupported("WAVE2: top".into()))
+
+    async fn top(&self, id: &str, ps_args: Vec<String>) -> Result<TopResult> {
+        containers::top(self, id, ps_args).await
     }
+
     async fn system_info(&self) -> Result<SystemInfo> {
-        Err(EngineError::Unsupported("WAVE2: info".into()))
+        containers::system_info(self).await
     }
+
     async fn disk_usage(&self) -> Result<DiskUsage> {
-        Err(EngineError::Unsupported("WAVE2: df".into()))
+        containers::disk_usage(self).await
     }
-    async fn pause_container(&self, _id: &str) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: pause".into()))
+
+    async fn pause_container(&self, id: &str) -> Result<()> {
+        self.client.pause_container(id).await.map_err(map_err(id, NotFound::Container))
     }
-    async fn unpause_container(&self, _id: &str) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: unpause".into()))
+
+    async fn unpause_container(&self, id: &str) -> Result<()> {
+        self.client.unpause_container(id).await.map_err(map_err(id, NotFound::Container))
     }
-    async fn restart_container(&self, _id: &str, _timeout: Option<u32>) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: restart".into()))
+
+    async fn restart_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
+        let mut b = bollard::query_parameters::RestartContainerOptionsBuilder::default();
+        if let Some(t) = timeout {
+            b = b.t(t as i32);
+        }
+        self.client.restart_container(id, Some(b.build())).await.map_err(map_err(id, NotFound::Container))
     }
-    async fn rename_container(&self, _id: &str, _new_name: &str) -> Result<()> {
-        Err(EngineError::Unsupported("WAVE2: rename".into()))
+
+    async fn rename_container(&self, id: &str, new_name: &str) -> Result<()> {
+        let o = bollard::query_parameters::RenameContainerOptionsBuilder::default().name(new_name).build();
+        self.client.rename_container(id, o).await.map_err(map_err(id, NotFound::Container))
     }
 
     async fn attach_session(&self, id: &str, size: Option<(u16, u16)>) -> Result<Session> {

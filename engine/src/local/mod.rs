@@ -22,6 +22,8 @@ pub const DEFAULT_ROOT: &str = "/var/lib/berth";
 #[derive(Clone)]
 pub struct LocalEngine {
     inner: Arc<Inner>,
+    /// The `berth` binary monitors run from; this executable when None.
+    monitor_exe: Option<Arc<PathBuf>>,
 }
 
 pub(crate) struct Inner {
@@ -33,7 +35,7 @@ impl LocalEngine {
     /// Open (creating if needed) the engine state under `root`.
     pub fn open(root: &Path) -> Result<Self> {
         let images = ImageStore::open(root)?;
-        Ok(Self { inner: Arc::new(Inner { root: root.to_path_buf(), images }) })
+        Ok(Self { inner: Arc::new(Inner { root: root.to_path_buf(), images }), monitor_exe: None })
     }
 
     pub fn root(&self) -> &Path {
@@ -61,20 +63,26 @@ impl LocalEngine {
         containers::image_in_use(inner, id.as_str())
     }
 
+    /// Run monitors from `exe` (a `berth` binary) instead of this executable: for
+    /// programs that embed the engine but are not berth, such as the conformance tests.
+    pub fn with_monitor_exe(mut self, exe: PathBuf) -> Self {
+        self.monitor_exe = Some(Arc::new(exe));
+        self
+    }
+
     /// The berth binary that `berth monitor` runs from (this process's executable).
-    pub(crate) fn monitor_exe() -> Result<PathBuf> {
-        // Tests that drive the engine as a library point this at the berth binary.
-        if let Some(p) = std::env::var_os("BERTH_EXE") {
-            return Ok(PathBuf::from(p));
+    pub(crate) fn monitor_exe(&self) -> Result<PathBuf> {
+        match &self.monitor_exe {
+            Some(p) => Ok(p.as_ref().clone()),
+            None => std::env::current_exe().map_err(|e| EngineError::io_ctx("locating the berth executable", e)),
         }
-        std::env::current_exe().map_err(|e| EngineError::io_ctx("locating the berth executable", e))
     }
 
     /// Start a container and keep its monitor's status pipe: `wait_exit()` on it yields the
     /// exit code even for `--rm` containers. None if it was already running.
     pub async fn start_attached(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
         let id = id.to_string();
-        let exe = Self::monitor_exe()?;
+        let exe = self.monitor_exe()?;
         self.blocking(move |i| containers::start(i, &exe, &id, false)).await
     }
 
@@ -82,7 +90,7 @@ impl LocalEngine {
     /// socket before the container starts (`run -i/-t`): connect, then `wait_running()`.
     pub async fn start_interactive(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
         let id = id.to_string();
-        let exe = Self::monitor_exe()?;
+        let exe = self.monitor_exe()?;
         self.blocking(move |i| containers::start(i, &exe, &id, true)).await
     }
 

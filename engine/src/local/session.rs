@@ -183,7 +183,7 @@ pub(crate) async fn exec(engine: &LocalEngine, id: &str, o: ExecOptions) -> Resu
     if o.cmd.is_empty() {
         return Err(EngineError::InvalidArgument("exec needs a command".into()));
     }
-    let exe = LocalEngine::monitor_exe()?;
+    let exe = engine.monitor_exe()?;
     let mut spec = crate::monitor::exec::ExecSpec {
         tty: o.tty,
         args: o.cmd.clone(),
