@@ -195,6 +195,28 @@ fn verbs_against_a_private_dockerd() {
     let (o, _) = berth_at(&b, &h, &["inspect", "nope"]);
     assert_eq!((o.status.code(), stdout(&o).trim()), (Some(1), "[]"));
     assert_eq!(stderr(&o).trim(), "Error: No such object: nope");
+
+    // Containers made by berth on dockerd: run in the foreground (output, exit code),
+    // run -d, exec (output and code), pause/unpause, rename, restart.
+    let out = ok(&["run", "--rm", "testimg/busybox:latest", "sh", "-c", "echo from-berth-run"]);
+    assert_eq!(out.trim(), "from-berth-run");
+    let (o, _) = berth_at(&b, &h, &["run", "--name", "seven", "testimg/busybox:latest", "sh", "-c", "exit 7"]);
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert_eq!(d.ok(&["inspect", "-f", "{{.State.ExitCode}}", "seven"]).trim(), "7");
+    let id = ok(&["run", "-d", "--name", "svc", "testimg/busybox:latest", "sleep", "600"]);
+    assert_eq!(d.ok(&["inspect", "-f", "{{.Id}}", "svc"]).trim(), id.trim());
+    assert_eq!(ok(&["exec", "svc", "sh", "-c", "echo $((6*7))"]).trim(), "42");
+    let (o, _) = berth_at(&b, &h, &["exec", "svc", "sh", "-c", "exit 3"]);
+    assert_eq!(o.status.code(), Some(3));
+    ok(&["pause", "svc"]);
+    assert_eq!(d.ok(&["inspect", "-f", "{{.State.Paused}}", "svc"]).trim(), "true");
+    ok(&["unpause", "svc"]);
+    ok(&["rename", "svc", "svc2"]);
+    ok(&["restart", "-t", "1", "svc2"]);
+    assert_eq!(d.ok(&["inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "svc2"]).trim().split(' ').next(), Some("true"));
+    fails(&["exec", "nope", "true"], "No such container: nope");
+    fails(&["events"], "not available from a Docker endpoint");
+    ok(&["rm", "-f", "svc2", "seven"]);
 }
 
 /// `--docker` follows the docker context (config.json's currentContext, or DOCKER_CONTEXT),

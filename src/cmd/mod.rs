@@ -12,6 +12,7 @@ pub mod archive;
 pub mod containers;
 pub mod images;
 pub mod registry;
+pub mod remote;
 pub mod template;
 
 /// Open the embedded engine on the state root.
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     let Some(command) = &cli.command else {
         return dashboard(&cli).await;
     };
+    let remote = cli.host.is_some() || cli.docker;
     let engine = backend(&cli).await?;
     let engine = engine.as_ref();
     match command {
@@ -53,22 +55,82 @@ pub async fn run(cli: Cli) -> Result<u8> {
             a.kind = Some("container".into());
             containers::inspect(engine, &a).await
         }
-        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => containers::run(&local_engine(&cli)?, a).await,
-        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => containers::create(&local_engine(&cli)?, a).await,
-        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => containers::start(&local_engine(&cli)?, a).await,
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {
+            if remote {
+                remote::run(engine, a).await
+            } else {
+                containers::run(&local_engine(&cli)?, a).await
+            }
+        }
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            if remote {
+                remote::create(engine, a).await
+            } else {
+                containers::create(&local_engine(&cli)?, a).await
+            }
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            if remote {
+                remote::start(engine, a).await
+            } else {
+                containers::start(&local_engine(&cli)?, a).await
+            }
+        }
         Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => containers::stop(engine, a).await,
         Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => containers::kill(engine, a).await,
         Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => containers::rm(engine, a).await,
         Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => containers::ps(engine, a).await,
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => containers::logs(engine, a).await,
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => containers::wait(engine, a).await,
-        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => containers::attach(&local_engine(&cli)?, a).await,
-        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => containers::pause(&local_engine(&cli)?, a, true).await,
-        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => containers::pause(&local_engine(&cli)?, a, false).await,
-        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => containers::restart(&local_engine(&cli)?, a).await,
-        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&local_engine(&cli)?, a).await,
-        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => containers::exec(&local_engine(&cli)?, &cli.root, a).await,
-        Command::Events(a) => containers::events(&local_engine(&cli)?, a).await,
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            if remote {
+                remote::attach(engine, a).await
+            } else {
+                containers::attach(&local_engine(&cli)?, a).await
+            }
+        }
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
+            if remote {
+                remote::pause(engine, a, true).await
+            } else {
+                containers::pause(&local_engine(&cli)?, a, true).await
+            }
+        }
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            if remote {
+                remote::pause(engine, a, false).await
+            } else {
+                containers::pause(&local_engine(&cli)?, a, false).await
+            }
+        }
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            if remote {
+                remote::restart(engine, a).await
+            } else {
+                containers::restart(&local_engine(&cli)?, a).await
+            }
+        }
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
+            if remote {
+                remote::rename(engine, a).await
+            } else {
+                containers::rename(&local_engine(&cli)?, a).await
+            }
+        }
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
+            if remote {
+                remote::exec(engine, a).await
+            } else {
+                containers::exec(&local_engine(&cli)?, &cli.root, a).await
+            }
+        }
+        Command::Events(a) => {
+            if remote {
+                anyhow::bail!("events are not available from a Docker endpoint yet (use `docker events`)")
+            } else {
+                containers::events(&local_engine(&cli)?, a).await
+            }
+        }
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
     }
 }

@@ -35,7 +35,11 @@ fn spawn_input(mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>, 
 
 pub(super) async fn attach(d: &DockerBackend, id: &str, size: Option<(u16, u16)>) -> Result<Session> {
     let info = d.client.inspect_container(id, None).await.map_err(map_err(id, NotFound::Container))?;
-    if !info.state.as_ref().and_then(|s| s.running).unwrap_or(false) {
+    // A created container may be attached before it starts (that is how `run` gets all
+    // of its output); an exited one has nothing to attach to.
+    let st = info.state.as_ref();
+    let created = st.and_then(|s| s.status).map(|s| s.to_string() == "created").unwrap_or(false);
+    if !created && !st.and_then(|s| s.running).unwrap_or(false) {
         return Err(EngineError::Conflict(format!("container {id} is not running")));
     }
     let opts = AttachContainerOptionsBuilder::default().stream(true).stdin(true).stdout(true).stderr(true).build();
