@@ -159,7 +159,10 @@ fn stats_memory_limit_and_pids() {
 #[test]
 fn stats_block_io_grows_after_direct_writes() {
     let b = busybox();
-    let id = run_d(&b, &["busybox", "sh", "-c", "while [ ! -e /go ]; do sleep 0.1; done; dd if=/dev/zero of=/f bs=1M count=8 oflag=direct; sleep 100"]);
+    let id = run_d(
+        &b,
+        &["busybox", "sh", "-c", "while [ ! -e /go ]; do sleep 0.1; done; dd if=/dev/zero of=/f bs=1M count=8 oflag=direct; sleep 100"],
+    );
     let before = pair(&stats(&b, &[&id])[0], "BlockIO").1;
     // cgroup v1's blkio.throttle counters only count devices that have a throttle rule
     // (kernel 6.x): give the root disk a rule far above any real rate, as `--device-write-bps` would.
@@ -195,7 +198,9 @@ fn stats_net_io_counts_a_veth_inside_the_container_but_not_loopback() {
     assert_eq!((rx0, tx0), (0.0, 0.0));
     let ns = |script: &str| run_ok(std::process::Command::new("nsenter").args(["-t", &pid, "-n", "sh", "-c", script]));
     // Loopback traffic inside the container: docker leaves lo out, so must we.
-    ns("ip link set lo up; python3 -c 'import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(20): s.sendto(b\"x\"*1000,(\"127.0.0.1\",9))'");
+    ns(
+        "ip link set lo up; python3 -c 'import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(20): s.sendto(b\"x\"*1000,(\"127.0.0.1\",9))'",
+    );
     assert_eq!(pair(&stats(&b, &["net"])[0], "NetIO"), (0.0, 0.0));
     // A veth pair, both ends inside the namespace; 10 UDP datagrams to a static neighbour.
     ns("ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && ip addr add 10.99.0.1/24 dev v0 \
@@ -241,7 +246,26 @@ fn top_lists_exactly_the_containers_processes() {
 #[test]
 fn inspect_has_docker_fields_with_docker_types() {
     let b = busybox();
-    let id = run_d(&b, &["--name", "ins", "--memory", "64m", "--cpus", "0.5", "--restart", "on-failure:3", "-e", "A=1", "-l", "k=v", "busybox", "sleep", "100"]);
+    let id = run_d(
+        &b,
+        &[
+            "--name",
+            "ins",
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--restart",
+            "on-failure:3",
+            "-e",
+            "A=1",
+            "-l",
+            "k=v",
+            "busybox",
+            "sleep",
+            "100",
+        ],
+    );
     let v: Value = serde_json::from_str(&b.ok(&["inspect", "ins"])).unwrap();
     let c = &v[0];
     assert_eq!(c["Id"], id.as_str());
@@ -335,4 +359,107 @@ fn bad_input_is_one_line_and_non_zero() {
     let all = b.ok(&["stats", "--no-stream", "--all"]);
     assert!(all.contains(&stopped[..12]) && all.contains("0.00%"), "{all}");
     assert_eq!(b.ok(&["stats", "--no-stream"]).lines().count(), 1);
+}
+
+/// CPU time (user, system) of this thread, µs.
+fn thread_cpu() -> (f64, f64) {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    let us = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+    (us(ru.ru_utime), us(ru.ru_stime))
+}
+
+fn children_cpu() -> f64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    let us = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+    us(ru.ru_utime) + us(ru.ru_stime)
+}
+
+/// Clock ticks of every process whose command line mentions `needle`.
+fn cpu_of_processes_with(needle: &str) -> u64 {
+    let mut t = 0;
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        if let Ok(c) = std::fs::read(format!("/proc/{pid}/cmdline"))
+            && String::from_utf8_lossy(&c).contains(needle)
+            && std::fs::metadata(format!("/proc/{pid}/stat")).is_ok()
+        {
+            t += std::panic::catch_unwind(|| cpu_ticks(pid)).unwrap_or(0);
+        }
+    }
+    t
+}
+
+/// The sampler benchmark (bench/sampler.sh runs it): N idle busybox `sleep` containers on
+/// the embedded engine, the sampler's CPU time per container per sample; then the same
+/// count on a private dockerd, `docker stats --no-stream` wall time and the daemon side's
+/// CPU. BENCH_COUNTS="100 500" (default "100"), BENCH_DOCKER=0 skips docker.
+#[test]
+#[ignore]
+fn bench_sampler() {
+    let counts: Vec<usize> =
+        std::env::var("BENCH_COUNTS").unwrap_or_else(|_| "100".into()).split_whitespace().map(|s| s.parse().unwrap()).collect();
+    let docker = std::env::var("BENCH_DOCKER").map(|v| v != "0").unwrap_or(true);
+    let tar = images().join("busybox.tar");
+    for &n in &counts {
+        let b = busybox();
+        for _ in 0..n {
+            run_d(&b, &["--memory", "16m", "--pids-limit", "16", "testimg/busybox", "sleep", "3600"]);
+        }
+        let engine = berth_engine::local::LocalEngine::open(&b.root()).unwrap();
+        let targets = berth_engine::local::watch::running_targets(&engine).unwrap();
+        assert_eq!(targets.len(), n);
+        let mut s = berth_engine::stats::sampler::Sampler::new();
+        assert_eq!(s.sample(&targets).len(), n);
+        let iters = 20;
+        let (u0, s0) = thread_cpu();
+        let t0 = Instant::now();
+        for _ in 0..iters {
+            assert_eq!(s.sample(&targets).len(), n);
+        }
+        let wall = t0.elapsed().as_secs_f64() * 1e6;
+        let (u1, s1) = thread_cpu();
+        let per = |x: f64| x / (iters * n) as f64;
+        eprintln!(
+            "BENCH berth n={n}: sampler CPU {:.1} µs/container/sample (user {:.1}, sys {:.1}), wall {:.1} µs/container/sample",
+            per(u1 - u0 + s1 - s0),
+            per(u1 - u0),
+            per(s1 - s0),
+            per(wall)
+        );
+        let c0 = children_cpu();
+        let t0 = Instant::now();
+        let out = b.ok(&["stats", "--no-stream"]);
+        eprintln!(
+            "BENCH berth n={n}: `berth stats --no-stream` wall {:.2} s, CPU {:.0} ms, {} rows",
+            t0.elapsed().as_secs_f64(),
+            (children_cpu() - c0) / 1e3,
+            out.lines().count() - 1
+        );
+        drop(b);
+        if docker {
+            let d = Dockerd::start();
+            d.ok(&["load", "-i", tar.to_str().unwrap()]);
+            for _ in 0..n {
+                d.ok(&["run", "-d", "--network", "none", "--memory", "16m", "--pids-limit", "16", "testimg/busybox", "sleep", "3600"]);
+            }
+            let needle = d.dir.path().display().to_string();
+            std::thread::sleep(Duration::from_secs(2));
+            let k0 = cpu_of_processes_with(&needle);
+            let t0 = Instant::now();
+            let out = d.ok(&["stats", "--no-stream"]);
+            let wall = t0.elapsed().as_secs_f64();
+            let k1 = cpu_of_processes_with(&needle);
+            eprintln!(
+                "BENCH docker n={n}: `docker stats --no-stream` wall {wall:.2} s, dockerd+containerd+shims CPU {} ms, {} rows",
+                (k1 - k0) * 10,
+                out.lines().count() - 1
+            );
+            let ids: Vec<String> = d.ok(&["ps", "-aq"]).lines().map(String::from).collect();
+            for chunk in ids.chunks(50) {
+                let _ = d.docker().arg("rm").arg("-f").args(chunk).output();
+            }
+        }
+    }
 }

@@ -63,6 +63,26 @@ pub struct InfoArgs {
     pub format: Option<String>,
 }
 
+/// docker stats' I/O sizes: decimal units, 3 significant digits (`HumanSizeWithPrecision(n, 3)`).
+fn io_size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let (mut v, mut i) = (bytes as f64, 0);
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    let decimals = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let n = format!("{v:.decimals$}");
+    let n = if n.contains('.') { n.trim_end_matches('0').trim_end_matches('.').to_string() } else { n };
+    format!("{n}{}", UNITS[i])
+}
+
 const STATS_HEADER: [&str; 8] = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"];
 
 /// The fields `--format` sees, as docker names them.
@@ -75,8 +95,8 @@ fn stats_fields(s: &StatsSample, container: &str, no_trunc: bool) -> Value {
         "CPUPerc": format!("{:.2}%", s.cpu_percent),
         "MemUsage": format!("{} / {}", human_size_binary(s.memory_usage), human_size_binary(s.memory_limit)),
         "MemPerc": format!("{:.2}%", s.memory_percent()),
-        "NetIO": format!("{} / {}", human_size(s.net_rx), human_size(s.net_tx)),
-        "BlockIO": format!("{} / {}", human_size(s.block_read), human_size(s.block_write)),
+        "NetIO": format!("{} / {}", io_size(s.net_rx), io_size(s.net_tx)),
+        "BlockIO": format!("{} / {}", io_size(s.block_read), io_size(s.block_write)),
         "PIDs": s.pids.to_string(),
     })
 }
@@ -269,7 +289,10 @@ pub async fn port(engine: &dyn ContainerBackend, a: &PortArgs) -> Result<u8> {
 }
 
 fn pct(part: u64, total: u64) -> String {
-    if total == 0 { "0B".to_string() } else { format!("{} ({}%)", human_size(part), part * 100 / total) }
+    match (part * 100).checked_div(total) {
+        Some(p) => format!("{} ({p}%)", human_size(part)),
+        None => "0B".to_string(),
+    }
 }
 
 pub async fn df(engine: &dyn ContainerBackend, a: &DfArgs) -> Result<u8> {
@@ -424,6 +447,10 @@ mod tests {
         assert_eq!(v["NetIO"], "1.5kB / 2MB");
         assert_eq!(v["BlockIO"], "0B / 4.1kB");
         assert_eq!(v["PIDs"], "3");
+        assert_eq!(
+            (io_size(0), io_size(999), io_size(10_340), io_size(1_982_000)),
+            ("0B".into(), "999B".into(), "10.3kB".into(), "1.98MB".into())
+        );
         let t = render_stats(&stats_out(Some("table {{.Name}}\t{{.PIDs}}")).unwrap(), &[(s, String::new())], false).unwrap();
         assert_eq!(t, "NAME   PIDS\nweb    3\n");
         assert!(stats_out(Some("{{.Nope")).is_err());

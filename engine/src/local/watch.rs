@@ -16,12 +16,13 @@ use crate::stats::sampler::{Sampler, Target, host_memory};
 use crate::stats::{CgroupPaths, top as ptop};
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
-const CGROUP2_MAGIC: i64 = 0x6367_7270;
 
 /// Whether /sys/fs/cgroup is the unified (v2) hierarchy; decided once per process.
 pub fn cgroup_v2() -> bool {
     static V2: OnceLock<bool> = OnceLock::new();
-    *V2.get_or_init(|| nix::sys::statfs::statfs(CGROUP_ROOT).map(|s| s.filesystem_type().0 as i64 == CGROUP2_MAGIC).unwrap_or(false))
+    *V2.get_or_init(|| {
+        nix::sys::statfs::statfs(CGROUP_ROOT).map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC).unwrap_or(false)
+    })
 }
 
 /// Where the container's cgroup is. The bundle asks libcgroups for `berth/<id>`; if that
@@ -59,6 +60,12 @@ fn targets(i: &Inner, only: &Option<HashSet<String>>) -> Result<Vec<Target>> {
         .filter(|r| running(r) && only.as_ref().is_none_or(|s| s.contains(&r.id)))
         .map(|r| Target { cgroup: cgroup_of(&r.id, r.pid), id: r.id, name: r.name, pid: r.pid })
         .collect())
+}
+
+/// The sampler's targets right now: every running container (for benchmarks and tools
+/// that drive a [`Sampler`] themselves).
+pub fn running_targets(engine: &LocalEngine) -> Result<Vec<Target>> {
+    targets(&engine.inner, &None)
 }
 
 struct Loop {
@@ -123,11 +130,8 @@ pub(crate) fn top(i: &Inner, id: &str, ps_args: &[String]) -> Result<TopResult> 
         let (titles, processes) = ptop::ps_ef(&ptop::processes(&pids));
         return Ok(TopResult { titles, processes });
     }
-    let out = std::process::Command::new("ps")
-        .args(ps_args)
-        .env("LC_ALL", "C")
-        .output()
-        .map_err(|e| EngineError::io_ctx("running ps", e))?;
+    let out =
+        std::process::Command::new("ps").args(ps_args).env("LC_ALL", "C").output().map_err(|e| EngineError::io_ctx("running ps", e))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(EngineError::InvalidArgument(format!("ps {}: {}", ps_args.join(" "), err.lines().next().unwrap_or("failed"))));
@@ -164,9 +168,7 @@ fn read_trim(p: &str) -> String {
 
 /// `PRETTY_NAME` of /etc/os-release.
 pub fn os_name(text: &str) -> String {
-    text.lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string()))
-        .unwrap_or_else(|| "Linux".into())
+    text.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())).unwrap_or_else(|| "Linux".into())
 }
 
 pub(crate) fn system_info(i: &Inner) -> Result<SystemInfo> {
@@ -273,7 +275,8 @@ mod tests {
 
     #[test]
     fn ps_rows_are_filtered_by_pid() {
-        let text = "  PID TTY          TIME CMD\n    1 ?        00:00:01 init\n  42 pts/0    00:00:00 sleep 100\n  43 ?  00:00:00 sh -c x y\n";
+        let text =
+            "  PID TTY          TIME CMD\n    1 ?        00:00:01 init\n  42 pts/0    00:00:00 sleep 100\n  43 ?  00:00:00 sh -c x y\n";
         let t = filter_ps(text, &[42, 43]).unwrap();
         assert_eq!(t.titles, ["PID", "TTY", "TIME", "CMD"]);
         assert_eq!(t.processes, vec![vec!["42", "pts/0", "00:00:00", "sleep 100"], vec!["43", "?", "00:00:00", "sh -c x y"]]);

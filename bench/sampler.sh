@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# bench/sampler.sh [COUNTS...]: the stats sampler's CPU time per container per sample with
+# N idle busybox `sleep` containers on the embedded engine (target ≤ 20 µs), then, side by
+# side, `docker stats --no-stream` wall time and the CPU of dockerd, containerd and the
+# shims for the same N on a private dockerd. Runs tests/watch.rs `bench_sampler` (ignored
+# by default). Needs root. Default counts: 100 500. BENCH_DOCKER=0 skips docker (starting
+# 500 docker containers takes minutes). Containers are removed afterwards.
+#
+# The sampler per sample and container: 6 cgroup v1 files (cpuacct.usage, memory usage,
+# limit and stat, pids.current, blkio), /proc/<pid>/net/dev, and one /proc/stat per round.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNTS=${*:-100 500}
+BENCH_COUNTS="$COUNTS" cargo test ${BENCH_PROFILE:-} --test watch bench_sampler -- --ignored --nocapture 2>&1 | grep -E '^BENCH|test result|panicked'
