@@ -22,6 +22,9 @@ pub struct Sampler {
     prev: HashMap<String, CgroupSample>,
     /// Each container's files, kept open between samples (with the pid they were opened for).
     open: HashMap<String, (i32, OpenFiles)>,
+    /// `(raw usage, inactive_file)` per container, to skip memory.stat while usage is still.
+    mem: HashMap<String, (u64, u64)>,
+    rounds: u64,
     prev_sys: Option<SystemCpu>,
     host_memory: u64,
     buf: String,
@@ -51,9 +54,13 @@ impl Sampler {
         let mut out = Vec::with_capacity(targets.len());
         let mut seen = HashMap::with_capacity(targets.len());
         let mut open = HashMap::with_capacity(targets.len());
+        let mut mem = HashMap::with_capacity(targets.len());
         for t in targets {
             let (pid, mut files) = self.open.remove(&t.id).filter(|(p, _)| *p == t.pid).unwrap_or_else(|| (t.pid, OpenFiles::default()));
-            let Ok(cg) = t.cgroup.sample_from(&mut files, &mut self.buf) else { continue };
+            // memory.stat is reread whenever usage moves, and every 10th round regardless.
+            let reuse = if self.rounds % 10 == 0 { None } else { self.mem.get(&t.id).copied() };
+            let Ok((cg, raw)) = t.cgroup.sample_reusing(&mut files, &mut self.buf, reuse) else { continue };
+            mem.insert(t.id.clone(), raw);
             let cpu = match (self.prev.get(&t.id), self.prev_sys, sys) {
                 (Some(p), Some(ps), Some(s)) => cpu_percent(p.cpu_ns, cg.cpu_ns, ps, s),
                 _ => 0.0,
@@ -88,6 +95,8 @@ impl Sampler {
         self.prev = seen;
         // Containers that left close their files here.
         self.open = open;
+        self.mem = mem;
+        self.rounds += 1;
         self.prev_sys = sys;
         out
     }
