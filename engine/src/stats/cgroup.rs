@@ -203,7 +203,7 @@ impl CgroupPaths {
         buf: &mut String,
         reuse: Option<(u64, u64)>,
     ) -> io::Result<(CgroupSample, (u64, u64))> {
-        let mut raw = (0, 0);
+        let raw;
         let s = match self {
             CgroupPaths::V1 { cpuacct, memory, pids, blkio } => {
                 let cpu_ns = read_u64(src, &cpuacct.join(V1_CPUACCT_USAGE), buf)?;

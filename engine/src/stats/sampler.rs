@@ -58,7 +58,7 @@ impl Sampler {
         for t in targets {
             let (pid, mut files) = self.open.remove(&t.id).filter(|(p, _)| *p == t.pid).unwrap_or_else(|| (t.pid, OpenFiles::default()));
             // memory.stat is reread whenever usage moves, and every 10th round regardless.
-            let reuse = if self.rounds % 10 == 0 { None } else { self.mem.get(&t.id).copied() };
+            let reuse = if self.rounds.is_multiple_of(10) { None } else { self.mem.get(&t.id).copied() };
             let Ok((cg, raw)) = t.cgroup.sample_reusing(&mut files, &mut self.buf, reuse) else { continue };
             mem.insert(t.id.clone(), raw);
             let cpu = match (self.prev.get(&t.id), self.prev_sys, sys) {
