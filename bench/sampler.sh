@@ -12,6 +12,12 @@
 # The sampler per sample and container: pread at offset 0 on files kept open between
 # samples (cpuacct.usage, memory usage and limit, pids.current, blkio, /proc/<pid>/net/dev;
 # memory.stat only when usage moved or every 10th round) and one /proc/stat per round.
+# Measured here (2 vCPU VM shared with other builds, cgroup v1, kernel 6.18), 2026-11-23:
+#   berth  n=100: sampler 14.0 µs CPU/container/sample (user 5.6, sys 8.3); `berth stats
+#                 --no-stream` 1.04 s wall (one 1 s interval), 30 ms CPU
+#   berth  n=500: sampler 25.5 µs (user 7.4, sys 18.1); `berth stats --no-stream` 1.25 s, 138 ms CPU
+#   docker n=100: `docker stats --no-stream` 3.32 s wall, dockerd+containerd+shims 860 ms CPU
+#   (before keeping files open: 136 µs/container/sample, 106 of it open/close in the kernel)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNTS=${*:-100 500}

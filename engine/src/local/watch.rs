@@ -284,6 +284,29 @@ mod tests {
     }
 
     #[test]
+    fn docker_inspect_json_with_nulls_decodes() {
+        // What dockerd 26 sends for a fresh container (trimmed): nulls where lists are empty.
+        let v = serde_json::json!({
+            "Id": "abc", "Name": "/x", "Created": "2026-01-01T00:00:00Z", "Path": "sleep", "Args": ["1"],
+            "State": {"Status": "running", "Running": true, "Paused": false, "Restarting": false, "OOMKilled": false,
+                      "Dead": false, "Pid": 42, "ExitCode": 0, "Error": "", "StartedAt": "", "FinishedAt": ""},
+            "Image": "sha256:00", "RestartCount": 0,
+            "Config": {"Hostname": "h", "User": "", "Tty": false, "OpenStdin": false, "Env": [], "Cmd": ["sleep"],
+                       "Image": "busybox", "WorkingDir": "", "Entrypoint": [], "Labels": {}, "AttachStdout": true},
+            "HostConfig": {"Memory": 0, "PidsLimit": null, "CapAdd": null, "Binds": null,
+                           "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "NetworkMode": "bridge"},
+            "Mounts": null,
+            "NetworkSettings": {"Ports": null, "Networks": {"bridge": {"IPAddress": "172.17.0.2", "IPPrefixLen": 16}}},
+            "LogPath": "/l", "Driver": "overlay2", "Platform": "linux"
+        });
+        let c: ContainerInspect = serde_json::from_value(v).unwrap();
+        assert_eq!(c.host_config.pids_limit, None);
+        assert!(c.mounts.is_empty() && c.network_settings.ports.is_empty());
+        assert_eq!(c.network_settings.networks["bridge"].ip_prefix_len, 16);
+        assert!(c.config.attach_stdout);
+    }
+
+    #[test]
     fn os_release_name() {
         assert_eq!(os_name("NAME=\"Debian\"\nPRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\n"), "Debian GNU/Linux 13 (trixie)");
         assert_eq!(os_name(""), "Linux");
