@@ -15,8 +15,10 @@
 # Measured here (2 vCPU VM shared with other builds, cgroup v1, kernel 6.18), 2026-11-23:
 #   berth  n=100: sampler 14.0 µs CPU/container/sample (user 5.6, sys 8.3); `berth stats
 #                 --no-stream` 1.04 s wall (one 1 s interval), 30 ms CPU
-#   berth  n=500: sampler 25.5 µs (user 7.4, sys 18.1); `berth stats --no-stream` 1.25 s, 138 ms CPU
+#   berth  n=500: sampler 25.5–29.6 µs (user 7.5, sys 18–22) over two runs; `berth stats
+#                 --no-stream` 1.25–1.30 s wall, 138–169 ms CPU
 #   docker n=100: `docker stats --no-stream` 3.32 s wall, dockerd+containerd+shims 860 ms CPU
+#   docker n=500: `docker stats --no-stream` 7.14 s wall, dockerd+containerd+shims 5930 ms CPU
 #   (before keeping files open: 136 µs/container/sample, 106 of it open/close in the kernel)
 set -euo pipefail
 cd "$(dirname "$0")/.."
