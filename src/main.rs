@@ -92,6 +92,27 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(cmd::watch::StatsArgs),
+    /// Display the running processes of a container
+    Top(cmd::watch::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(cmd::watch::PortArgs),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// Display system-wide information
+    Info(cmd::watch::InfoArgs),
+    /// Show the berth version information
+    Version,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SystemCommand {
+    /// Show berth disk usage
+    Df(cmd::watch::DfArgs),
+    /// Display system-wide information
+    Info(cmd::watch::InfoArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -129,6 +150,12 @@ pub enum ContainerCommand {
     Rename(cmd::containers::RenameArgs),
     /// Execute a command in a running container
     Exec(cmd::containers::ExecArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(cmd::watch::StatsArgs),
+    /// Display the running processes of a container
+    Top(cmd::watch::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(cmd::watch::PortArgs),
 }
 
 #[derive(Subcommand, Debug)]

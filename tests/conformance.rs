@@ -5,9 +5,6 @@
 //!
 //! Each backend gets one test that runs every check in order on its own fixture (state root
 //! or dockerd, plus a loopback registry), so the fixture is set up once and always torn down.
-//! Stats, top, pause, restart and rename are still placeholders on the embedded engine
-//! (another branch adds them): a check that gets `Unsupported("WAVE2: …")` from the local
-//! engine says so on stderr and moves on; from Docker it fails.
 mod common;
 use std::future::Future;
 use std::pin::Pin;
@@ -48,15 +45,6 @@ impl Ctx<'_> {
         self.b.start_container(&id).await.unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
         id
     }
-}
-
-/// Skip (with a note) only the embedded engine's not-yet-implemented placeholders.
-fn placeholder(b: &dyn ContainerBackend, e: &EngineError) -> bool {
-    let yes = matches!(e, EngineError::Unsupported(m) if m.starts_with("WAVE2")) && b.describe().starts_with("local");
-    if yes {
-        eprintln!("    skipped on {}: {e}", b.describe());
-    }
-    yes
 }
 
 async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
@@ -177,7 +165,6 @@ async fn stats_show_a_busy_container(c: &Ctx<'_>) {
     let mut s = b.stats(vec![busy.clone()], Duration::from_millis(700));
     let first = match tokio::time::timeout(Duration::from_secs(10), s.next()).await.expect("first batch within 10 s") {
         Some(Ok(v)) => v,
-        Some(Err(e)) if placeholder(b, &e) => return,
         other => panic!("stats: {other:?}"),
     };
     assert_eq!(first.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec![busy.as_str()], "only the asked-for container");
@@ -205,7 +192,6 @@ async fn top_lists_the_process(c: &Ctx<'_>) {
     let pid = b.inspect_container(&id).await.unwrap().state.pid;
     let t = match b.top(&id, vec![]).await {
         Ok(t) => t,
-        Err(e) if placeholder(b, &e) => return,
         Err(e) => panic!("top: {e}"),
     };
     let pid_col = t.titles.iter().position(|h| h == "PID").unwrap_or_else(|| panic!("no PID column: {:?}", t.titles));
@@ -223,31 +209,25 @@ async fn top_lists_the_process(c: &Ctx<'_>) {
 async fn pause_restart_rename(c: &Ctx<'_>) {
     let b = c.b;
     let id = c.run(&["sleep", "1000"]).await;
-    match b.pause_container(&id).await {
-        Err(e) if placeholder(b, &e) => {}
-        r => {
-            r.unwrap();
-            let st = b.inspect_container(&id).await.unwrap().state;
-            assert!(st.paused && st.running, "{st:?}");
-            b.unpause_container(&id).await.unwrap();
-            assert!(!b.inspect_container(&id).await.unwrap().state.paused);
-        }
+    {
+        let r = b.pause_container(&id).await;
+        r.unwrap();
+        let st = b.inspect_container(&id).await.unwrap().state;
+        assert!(st.paused && st.running, "{st:?}");
+        b.unpause_container(&id).await.unwrap();
+        assert!(!b.inspect_container(&id).await.unwrap().state.paused);
     }
-    match b.rename_container(&id, "berth-conformance-renamed").await {
-        Err(e) if placeholder(b, &e) => {}
-        r => {
-            r.unwrap();
-            assert_eq!(b.inspect_container("berth-conformance-renamed").await.unwrap().id, id);
-        }
+    {
+        let r = b.rename_container(&id, "berth-conformance-renamed").await;
+        r.unwrap();
+        assert_eq!(b.inspect_container("berth-conformance-renamed").await.unwrap().id, id);
     }
     let pid = b.inspect_container(&id).await.unwrap().state.pid;
-    match b.restart_container(&id, Some(1)).await {
-        Err(e) if placeholder(b, &e) => {}
-        r => {
-            r.unwrap();
-            let st = b.inspect_container(&id).await.unwrap().state;
-            assert!(st.running && st.pid != pid, "a new process: {st:?} (was {pid})");
-        }
+    {
+        let r = b.restart_container(&id, Some(1)).await;
+        r.unwrap();
+        let st = b.inspect_container(&id).await.unwrap().state;
+        assert!(st.running && st.pid != pid, "a new process: {st:?} (was {pid})");
     }
     b.remove_container(&id, true).await.unwrap();
 }
@@ -278,21 +258,17 @@ async fn pull_from_loopback_registry_then_remove(c: &Ctx<'_>) {
 
 async fn system_info_and_disk_usage(c: &Ctx<'_>) {
     let b = c.b;
-    match b.system_info().await {
-        Err(e) if placeholder(b, &e) => {}
-        r => {
-            let i = r.unwrap();
-            assert!(i.cpus >= 1 && i.memory_total > 0 && !i.server_version.is_empty(), "{i:?}");
-            assert!(i.images >= 1, "{i:?}");
-        }
+    {
+        let r = b.system_info().await;
+        let i = r.unwrap();
+        assert!(i.cpus >= 1 && i.memory_total > 0 && !i.server_version.is_empty(), "{i:?}");
+        assert!(i.images >= 1, "{i:?}");
     }
-    match b.disk_usage().await {
-        Err(e) if placeholder(b, &e) => {}
-        r => {
-            let d = r.unwrap();
-            assert!(d.images.iter().any(|i| i.repo_tags.iter().any(|t| t == IMAGE)), "{d:?}");
-            assert!(d.layers_size > 0, "{d:?}");
-        }
+    {
+        let r = b.disk_usage().await;
+        let d = r.unwrap();
+        assert!(d.images.iter().any(|i| i.repo_tags.iter().any(|t| t == IMAGE)), "{d:?}");
+        assert!(d.layers_size > 0, "{d:?}");
     }
 }
 

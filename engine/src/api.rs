@@ -249,6 +249,103 @@ pub struct ContainerInspect {
     pub image: String,
     pub restart_count: i64,
     pub config: ContainerInspectConfig,
+    #[serde(default)]
+    pub host_config: HostConfig,
+    #[serde(default, deserialize_with = "null_default")]
+    pub mounts: Vec<MountPoint>,
+    #[serde(default)]
+    pub network_settings: NetworkSettings,
+    #[serde(default)]
+    pub log_path: String,
+    #[serde(default)]
+    pub driver: String,
+    #[serde(default)]
+    pub platform: String,
+}
+
+/// docker sends `null` for empty lists and maps: read it as empty.
+fn null_default<'de, D: serde::Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> std::result::Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `HostConfig` of container inspect: the limits and policies docker CLI and docker-py read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HostConfig {
+    /// Bytes; 0 = unlimited.
+    pub memory: i64,
+    /// Bytes; 0 = unset, -1 = unlimited swap.
+    pub memory_swap: i64,
+    pub nano_cpus: i64,
+    pub cpu_shares: i64,
+    /// None (null) = unlimited, as docker.
+    pub pids_limit: Option<i64>,
+    pub privileged: bool,
+    pub network_mode: String,
+    pub restart_policy: RestartPolicy,
+    pub auto_remove: bool,
+    pub readonly_rootfs: bool,
+    pub cap_add: Option<Vec<String>>,
+    pub cap_drop: Option<Vec<String>>,
+    pub binds: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RestartPolicy {
+    /// "no", "always", "unless-stopped", "on-failure" ("" from some docker versions).
+    pub name: String,
+    pub maximum_retry_count: i64,
+}
+
+/// One entry of `Mounts`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MountPoint {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub mode: String,
+    #[serde(rename = "RW")]
+    pub rw: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkSettings {
+    /// `"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]`; empty until ports are published.
+    #[serde(deserialize_with = "null_default")]
+    pub ports: std::collections::BTreeMap<String, Option<Vec<PortBinding>>>,
+    #[serde(deserialize_with = "null_default")]
+    pub networks: std::collections::BTreeMap<String, EndpointSettings>,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    pub gateway: String,
+    pub mac_address: String,
+    pub sandbox_key: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EndpointSettings {
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+    pub gateway: String,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: i64,
+    pub mac_address: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -281,6 +378,16 @@ pub struct ContainerInspectConfig {
     pub working_dir: String,
     pub entrypoint: Vec<String>,
     pub labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub domainname: String,
+    #[serde(default)]
+    pub attach_stdin: bool,
+    #[serde(default)]
+    pub attach_stdout: bool,
+    #[serde(default)]
+    pub attach_stderr: bool,
+    #[serde(default)]
+    pub stdin_once: bool,
 }
 
 /// One line of container output.

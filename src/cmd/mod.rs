@@ -6,7 +6,7 @@ use berth_engine::api::ContainerBackend;
 use berth_engine::docker::DockerBackend;
 use berth_engine::local::LocalEngine;
 
-use crate::{Cli, Command, ContainerCommand, ImageCommand};
+use crate::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 
 pub mod archive;
 pub mod containers;
@@ -14,6 +14,7 @@ pub mod images;
 pub mod registry;
 pub mod remote;
 pub mod template;
+pub mod watch;
 
 /// Open the embedded engine on the state root.
 pub fn local_engine(cli: &Cli) -> Result<LocalEngine> {
@@ -132,6 +133,12 @@ pub async fn run(cli: Cli) -> Result<u8> {
             }
         }
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => watch::stats(engine, a).await,
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => watch::top(engine, a).await,
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => watch::port(engine, a).await,
+        Command::System(SystemCommand::Df(a)) => watch::df(engine, a).await,
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => watch::info(engine, a).await,
+        Command::Version => watch::version(engine).await,
     }
 }
 

@@ -523,8 +523,57 @@ pub(crate) fn inspect(i: &Inner, id: &str) -> Result<ContainerInspect> {
             working_dir: r.config.workdir.clone(),
             entrypoint: r.config.entrypoint.clone(),
             labels: r.config.labels.clone(),
+            domainname: String::new(),
+            attach_stdin: r.config.open_stdin,
+            attach_stdout: true,
+            attach_stderr: true,
+            stdin_once: false,
         },
+        host_config: host_config(&r.config),
+        mounts: vec![],
+        network_settings: network_settings(&r, running),
+        log_path: Paths::new(&i.root, &r.id).log(&r.id).display().to_string(),
+        driver: "overlay2".into(),
+        platform: "linux".into(),
     })
+}
+
+fn network_mode(c: &RunConfig) -> &str {
+    match c.network.as_str() {
+        "default" => "bridge",
+        n => n,
+    }
+}
+
+fn host_config(c: &RunConfig) -> HostConfig {
+    let (name, max) = match c.restart.split_once(':') {
+        Some((n, m)) => (n.to_string(), m.parse().unwrap_or(0)),
+        None => (c.restart.clone(), 0),
+    };
+    HostConfig {
+        memory: c.memory.unwrap_or(0),
+        memory_swap: c.memory_swap.unwrap_or(0),
+        nano_cpus: c.nano_cpus.unwrap_or(0),
+        cpu_shares: c.cpu_shares.unwrap_or(0) as i64,
+        pids_limit: c.pids_limit.filter(|&p| p > 0),
+        privileged: c.privileged,
+        network_mode: network_mode(c).into(),
+        restart_policy: RestartPolicy { name, maximum_retry_count: max },
+        auto_remove: c.auto_remove,
+        readonly_rootfs: false,
+        cap_add: None,
+        cap_drop: None,
+        binds: None,
+    }
+}
+
+fn network_settings(r: &ContainerRecord, running: bool) -> NetworkSettings {
+    let mode = network_mode(&r.config).to_string();
+    NetworkSettings {
+        sandbox_key: if running && r.config.network != "host" { format!("/proc/{}/ns/net", r.pid) } else { String::new() },
+        networks: [(mode, EndpointSettings::default())].into_iter().collect(),
+        ..Default::default()
+    }
 }
 
 /// Path of the json-file log.

@@ -13,6 +13,7 @@ use crate::store::images::{ImageRecord, ImageStore, Removed};
 mod containers;
 mod images;
 mod session;
+pub mod watch;
 
 pub use containers::read_entries as read_log_entries;
 
@@ -271,17 +272,18 @@ impl ContainerBackend for LocalEngine {
         tokio::task::spawn_blocking(move || containers::follow_logs(&inner, &rec, &path, &opts, tx));
         Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) })))
     }
-    fn stats(&self, _ids: Vec<String>, _interval: std::time::Duration) -> BoxStream<'static, Result<Vec<StatsSample>>> {
-        futures_util::StreamExt::boxed(futures_util::stream::once(async { Err(EngineError::Unsupported("WAVE2: stats".into())) }))
+    fn stats(&self, ids: Vec<String>, interval: std::time::Duration) -> BoxStream<'static, Result<Vec<StatsSample>>> {
+        watch::stats(self, ids, interval)
     }
-    async fn top(&self, _id: &str, _ps_args: Vec<String>) -> Result<TopResult> {
-        Err(EngineError::Unsupported("WAVE2: top".into()))
+    async fn top(&self, id: &str, ps_args: Vec<String>) -> Result<TopResult> {
+        let id = id.to_string();
+        self.blocking(move |i| watch::top(i, &id, &ps_args)).await
     }
     async fn system_info(&self) -> Result<SystemInfo> {
-        Err(EngineError::Unsupported("WAVE2: info".into()))
+        self.blocking(watch::system_info).await
     }
     async fn disk_usage(&self) -> Result<DiskUsage> {
-        Err(EngineError::Unsupported("WAVE2: df".into()))
+        self.blocking(watch::disk_usage).await
     }
     async fn pause_container(&self, id: &str) -> Result<()> {
         LocalEngine::pause_container(self, id, true).await

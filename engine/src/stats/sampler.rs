@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::api::StatsSample;
-use crate::stats::cgroup::{CgroupPaths, CgroupSample};
+use crate::stats::cgroup::{CgroupPaths, CgroupSample, OpenFiles, Source};
 use crate::stats::cpu::{SystemCpu, cpu_percent};
 use crate::stats::net;
 
@@ -20,6 +20,11 @@ pub struct Target {
 #[derive(Default)]
 pub struct Sampler {
     prev: HashMap<String, CgroupSample>,
+    /// Each container's files, kept open between samples (with the pid they were opened for).
+    open: HashMap<String, (i32, OpenFiles)>,
+    /// `(raw usage, inactive_file)` per container, to skip memory.stat while usage is still.
+    mem: HashMap<String, (u64, u64)>,
+    rounds: u64,
     prev_sys: Option<SystemCpu>,
     host_memory: u64,
     buf: String,
@@ -45,21 +50,35 @@ impl Sampler {
     /// skipped. The first sample of a container reports 0 % CPU (no delta yet).
     pub fn sample(&mut self, targets: &[Target]) -> Vec<StatsSample> {
         let sys = SystemCpu::read().ok();
-        let now = chrono::Utc::now();
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         let mut out = Vec::with_capacity(targets.len());
         let mut seen = HashMap::with_capacity(targets.len());
+        let mut open = HashMap::with_capacity(targets.len());
+        let mut mem = HashMap::with_capacity(targets.len());
         for t in targets {
-            let Ok(cg) = t.cgroup.sample(&mut self.buf) else { continue };
+            let (pid, mut files) = self.open.remove(&t.id).filter(|(p, _)| *p == t.pid).unwrap_or_else(|| (t.pid, OpenFiles::default()));
+            // memory.stat is reread whenever usage moves, and every 10th round regardless.
+            let reuse = if self.rounds.is_multiple_of(10) { None } else { self.mem.get(&t.id).copied() };
+            let Ok((cg, raw)) = t.cgroup.sample_reusing(&mut files, &mut self.buf, reuse) else { continue };
+            mem.insert(t.id.clone(), raw);
             let cpu = match (self.prev.get(&t.id), self.prev_sys, sys) {
                 (Some(p), Some(ps), Some(s)) => cpu_percent(p.cpu_ns, cg.cpu_ns, ps, s),
                 _ => 0.0,
             };
-            let netv = if t.pid > 0 { net::read(t.pid).unwrap_or_default() } else { Default::default() };
+            let netv = if t.pid > 0 {
+                files
+                    .read(std::path::Path::new(&format!("/proc/{}/net/dev", t.pid)), &mut self.buf)
+                    .map(net::parse_net_dev)
+                    .unwrap_or_default()
+            } else {
+                Default::default()
+            };
+            open.insert(t.id.clone(), (pid, files));
             let limit = cg.memory_limit.unwrap_or(self.host_memory).min(if self.host_memory > 0 { self.host_memory } else { u64::MAX });
             out.push(StatsSample {
                 id: t.id.clone(),
                 name: t.name.clone(),
-                time: now.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                time: now.clone(),
                 cpu_percent: cpu,
                 cpu_total_ns: cg.cpu_ns,
                 online_cpus: sys.map(|s| s.online).unwrap_or(1),
@@ -74,6 +93,10 @@ impl Sampler {
             seen.insert(t.id.clone(), cg);
         }
         self.prev = seen;
+        // Containers that left close their files here.
+        self.open = open;
+        self.mem = mem;
+        self.rounds += 1;
         self.prev_sys = sys;
         out
     }
