@@ -45,26 +45,6 @@ fn import_fixture(b: &Berth, name: &str) {
 
 /// A state root holding busybox; a failing test still removes its containers (mounts,
 /// cgroups and monitors would otherwise outlive the temp dir).
-struct TestBerth(Berth);
-
-impl std::ops::Deref for TestBerth {
-    type Target = Berth;
-    fn deref(&self) -> &Berth {
-        &self.0
-    }
-}
-
-impl Drop for TestBerth {
-    fn drop(&mut self) {
-        if let Ok(o) = self.0.cmd().args(["ps", "-aq", "--no-trunc"]).output() {
-            let ids: Vec<String> = stdout(&o).lines().map(String::from).collect();
-            if !ids.is_empty() {
-                let _ = self.0.cmd().arg("rm").arg("-f").args(&ids).output();
-            }
-        }
-    }
-}
-
 fn busybox() -> TestBerth {
     let b = Berth::new();
     import_fixture(&b, "busybox");

@@ -10,26 +10,6 @@ use common::*;
 use serde_json::Value;
 
 /// A state root holding testimg/busybox; removes its containers even when a test fails.
-struct TestBerth(Berth);
-
-impl std::ops::Deref for TestBerth {
-    type Target = Berth;
-    fn deref(&self) -> &Berth {
-        &self.0
-    }
-}
-
-impl Drop for TestBerth {
-    fn drop(&mut self) {
-        if let Ok(o) = self.0.cmd().args(["ps", "-aq", "--no-trunc"]).output() {
-            let ids: Vec<String> = stdout(&o).lines().map(String::from).collect();
-            if !ids.is_empty() {
-                let _ = self.0.cmd().arg("rm").arg("-f").args(&ids).output();
-            }
-        }
-    }
-}
-
 fn busybox() -> TestBerth {
     let b = Berth::new();
     let tar = images().join("busybox.tar");

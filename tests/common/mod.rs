@@ -139,6 +139,28 @@ fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
     }
 }
 
+/// A [`Berth`] that removes every container it made when dropped (even when an
+/// assertion fails), so no test leaves containers, mounts or monitors behind.
+pub struct TestBerth(pub Berth);
+
+impl std::ops::Deref for TestBerth {
+    type Target = Berth;
+    fn deref(&self) -> &Berth {
+        &self.0
+    }
+}
+
+impl Drop for TestBerth {
+    fn drop(&mut self) {
+        if let Ok(o) = self.0.cmd().args(["ps", "-aq", "--no-trunc"]).output() {
+            let ids: Vec<String> = stdout(&o).lines().map(String::from).collect();
+            if !ids.is_empty() {
+                let _ = self.0.cmd().arg("rm").arg("-f").args(&ids).output();
+            }
+        }
+    }
+}
+
 /// A Debian docker-registry on 127.0.0.1, optionally with htpasswd auth.
 pub struct Registry {
     pub dir: tempfile::TempDir,
