@@ -190,17 +190,19 @@ async fn top_lists_the_process(c: &Ctx<'_>) {
     let b = c.b;
     let id = c.run(&["sleep", "4242"]).await;
     let pid = b.inspect_container(&id).await.unwrap().state.pid;
-    let t = match b.top(&id, vec![]).await {
-        Ok(t) => t,
-        Err(e) => panic!("top: {e}"),
-    };
-    let pid_col = t.titles.iter().position(|h| h == "PID").unwrap_or_else(|| panic!("no PID column: {:?}", t.titles));
-    let cmd_col = t.titles.len() - 1;
-    assert!(
-        t.processes.iter().any(|p| p[pid_col] == pid.to_string() && p[cmd_col].contains("sleep 4242")),
-        "pid {pid} not in {:?}",
-        t.processes
-    );
+    // `start` returns once the process is running, which may be a moment before it has
+    // exec'd the command (as with runc under docker): top is a snapshot, so ask again.
+    let mut last = None;
+    eventually("top to show `sleep 4242` under the container's pid", async || {
+        let t = b.top(&id, vec![]).await.unwrap_or_else(|e| panic!("top: {e}"));
+        let pid_col = t.titles.iter().position(|h| h == "PID").unwrap_or_else(|| panic!("no PID column: {:?}", t.titles));
+        let cmd_col = t.titles.len() - 1;
+        let ok = t.processes.iter().any(|p| p[pid_col] == pid.to_string() && p[cmd_col].contains("sleep 4242"));
+        last = Some(t);
+        ok
+    })
+    .await;
+    assert!(last.is_some());
     let stopped = c.create(&["true"]).await;
     assert!(b.top(&stopped, vec![]).await.is_err(), "top of a container that is not running");
     assert!(matches!(b.top("berth-conformance-nope", vec![]).await, Err(EngineError::ContainerNotFound(_))));
