@@ -837,3 +837,13 @@ fn dev_import() {
     let _ = std::fs::remove_dir_all(&root);
     run_ok(Command::new("cp").arg("-a").arg(b.root()).arg(&root));
 }
+
+/// A newcomer's first command: the built-in image is created on first use, offline.
+#[test]
+fn run_hello_on_a_fresh_store() {
+    let b = TestBerth(Berth::new());
+    let out = b.ok(&["run", "--rm", "hello"]);
+    assert!(out.contains("Hello from berth!"), "{out}");
+    assert!(b.ok(&["images"]).contains("hello"), "the image stays for the next run");
+    assert!(b.ok(&["ps", "-aq"]).trim().is_empty(), "--rm left a container");
+}

@@ -52,7 +52,7 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
     if o.memory_swap.is_some() && o.memory.is_none() {
         return Err(EngineError::InvalidArgument("You should always set the Memory limit when using Memoryswap limit, see usage".into()));
     }
-    let img = i.images.resolve(&o.image)?;
+    let img = i.resolve_image(&o.image)?;
     let (_, ic) = i.images.config(&img.id)?;
     i.images.image_layers(&img)?;
     let cc = ic.config.unwrap_or_default();
