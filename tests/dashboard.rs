@@ -270,3 +270,45 @@ fn terminal_pane_runs_a_shell_inside_the_dashboard() {
     t.wait_for("the shell back", Duration::from_secs(10), |s| s.contains("DASH_RC=0"));
     assert!(!t.alternate_on());
 }
+
+/// The same dashboard on a Docker endpoint (`berth -H unix://…`): a container started by
+/// the docker CLI appears, the stop key stops it for dockerd, a shell opens in the terminal
+/// pane through the hijacked exec stream, and quitting restores the terminal.
+#[test]
+fn dashboard_on_a_private_dockerd() {
+    let d = Dockerd::start();
+    d.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    let b = Berth::new();
+    let t = Tmux::start(160, 40);
+    t.send(&["PS1='READY$ '", "Enter"]);
+    t.wait_for("the shell prompt", Duration::from_secs(5), |s| s.contains("READY$"));
+    let cmd =
+        format!("BERTH_CONFIG_DIR='{}' '{}' -H '{}'; echo DASH_RC=$?", b.config_dir().display(), env!("CARGO_BIN_EXE_berth"), d.host());
+    t.send(&[&cmd, "Enter"]);
+    t.wait_for("the dashboard on docker", Duration::from_secs(10), |s| s.contains("Containers (0)") && s.contains("docker unix://"));
+    d.ok(&["run", "-d", "--name", "dk-web", "testimg/busybox:latest", "sleep", "600"]);
+    t.wait_for("dk-web in the list", Duration::from_secs(5), |s| line_with(s, "dk-web").is_some_and(|l| l.contains("running")));
+    t.send(&["e"]);
+    t.wait_for("a shell in the pane", Duration::from_secs(10), |s| s.contains("shell · dk-web"));
+    std::thread::sleep(Duration::from_millis(500));
+    t.send(&["echo $((6*7))X", "Enter"]);
+    t.wait_for("42 from the docker exec", Duration::from_secs(10), |s| s.contains("42X"));
+    t.send(&["exit", "Enter"]);
+    t.wait_for("the session's end", Duration::from_secs(10), |s| s.contains("exited (0)") || s.contains("[0]"));
+    t.send(&["C-b"]);
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["x"]);
+    let start = Instant::now();
+    while d.ok(&["inspect", "-f", "{{.State.Running}}", "dk-web"]).trim() != "false" {
+        assert!(start.elapsed() < Duration::from_secs(20), "dockerd never saw dk-web stop:\n{}", t.capture());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    t.send(&["q"]);
+    let screen = t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l.starts_with("DASH_RC=")));
+    assert!(screen.lines().any(|l| l == "DASH_RC=0"), "{screen}");
+    assert!(!t.alternate_on());
+    d.ok(&["rm", "-f", "dk-web"]);
+}
