@@ -81,20 +81,20 @@ daemon_pids() { docker_pids | sort -u; }
 
 tmux -L benchdash new-session -d -s b -x 200 -y 50 "$BERTH -H $DOCKER_HOST"
 sleep 1
-BD=$(pgrep -f "$BERTH -H" | head -1)
+BD=$(pgrep -f "^$BERTH -H" | head -1)
 with_berth() { echo "$BD"; daemon_pids; }
 measure "berth -H dockerd (+daemon)" "$BD" with_berth
 tmux -L benchdash kill-server
 
 if [ -x "$OXKER" ]; then
-  tmux -L benchdash new-session -d -s b -x 200 -y 50 "DOCKER_HOST=$DOCKER_HOST $OXKER"
+  tmux -L benchdash new-session -d -s b -x 200 -y 50 "$OXKER"
   sleep 1
-  OX=$(pgrep -f "$OXKER" | head -1)
+  OX=$(pgrep -f "^$OXKER" | head -1)
   with_oxker() { echo "$OX"; daemon_pids; }
   measure "oxker (+daemon)" "$OX" with_oxker
   tmux -L benchdash kill-server
 else
   echo "oxker not found (cargo install oxker --root /opt/oxker): skipping its row"
 fi
-idle() { daemon_pids; }
-measure "dockerd alone (baseline)" "$DPID" idle
+baseline_pids() { daemon_pids; }
+measure "dockerd alone (baseline)" "$DPID" baseline_pids
