@@ -255,6 +255,12 @@ fn terminal_pane_runs_a_shell_inside_the_dashboard() {
     t.send(&["C-b"]);
     t.send(&["Escape"]);
     std::thread::sleep(Duration::from_millis(300));
+    // With the session still open, the list keeps updating (its status ages, stats arrive).
+    let row = line_with(&t.capture(), "termbox").unwrap_or_default().to_string();
+    t.wait_for("the container row to update while the session lives", Duration::from_secs(5), |s| {
+        line_with(s, "termbox").is_some_and(|l| l != row)
+    });
+    assert!(t.capture().contains("shell · termbox"), "the session stays open");
     t.send(&["?"]);
     t.wait_for("the help overlay", Duration::from_secs(5), |s| s.contains("terminal prefix"));
     t.send(&["Escape"]);
