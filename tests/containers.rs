@@ -689,6 +689,15 @@ fn security_flags_caps_readonly_tmpfs_binds() {
     assert_eq!(std::fs::read_to_string(host.join("g")).unwrap(), "back\n");
     assert_ne!(sh(&["-v", &ro], "touch /data/h").0, 0);
     assert!(!host.join("h").exists());
+    // inspect reports what was asked for, in docker's shapes.
+    let id = b.ok(&["create", "--read-only", "--cap-add", "sys_admin", "-v", &ro, "busybox", "true"]);
+    let hc = b.ok(&["inspect", "-f", "{{json .HostConfig}}", id.trim()]);
+    let hc: serde_json::Value = serde_json::from_str(&hc).unwrap();
+    assert_eq!(hc["ReadonlyRootfs"], true, "{hc}");
+    assert_eq!(hc["CapAdd"], serde_json::json!(["CAP_SYS_ADMIN"]), "{hc}");
+    assert_eq!(hc["CapDrop"], serde_json::Value::Null, "{hc}");
+    assert_eq!(hc["Binds"], serde_json::json!([ro]), "{hc}");
+    b.ok(&["rm", id.trim()]);
     for (flags, want) in [
         (&["--cap-add", "bogus"][..], "unknown capability"),
         (&["-v", "relative:/x"], "invalid volume specification"),

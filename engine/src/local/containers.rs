@@ -560,10 +560,11 @@ fn host_config(c: &RunConfig) -> HostConfig {
         network_mode: network_mode(c).into(),
         restart_policy: RestartPolicy { name, maximum_retry_count: max },
         auto_remove: c.auto_remove,
-        readonly_rootfs: false,
-        cap_add: None,
-        cap_drop: None,
-        binds: None,
+        readonly_rootfs: c.read_only,
+        // Docker writes null, not [], for an empty list.
+        cap_add: (!c.cap_add.is_empty()).then(|| c.cap_add.clone()),
+        cap_drop: (!c.cap_drop.is_empty()).then(|| c.cap_drop.clone()),
+        binds: (!c.binds.is_empty()).then(|| c.binds.clone()),
     }
 }
 
