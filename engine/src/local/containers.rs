@@ -122,25 +122,8 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
             config.workdir
         )));
     }
-    let rec = ContainerRecord {
-        id: id.clone(),
-        name: o.name.clone().map(|n| n.trim_start_matches('/').to_string()).unwrap_or_else(random_name),
-        image_id: img.id.to_string(),
-        image_name: o.image.clone(),
-        config,
-        created: now_nanos(),
-        state: State::Created,
-        pid: 0,
-        pid_start: 0,
-        monitor_pid: 0,
-        monitor_start: 0,
-        exit_code: 0,
-        oom_killed: false,
-        error: String::new(),
-        started_at: 0,
-        finished_at: 0,
-        restart_count: 0,
-    };
+    let name = o.name.clone().map(|n| n.trim_start_matches('/').to_string()).unwrap_or_else(random_name);
+    let rec = ContainerRecord::created(id.clone(), name, img.id.to_string(), o.image.clone(), config, now_nanos());
     let paths = Paths::new(&i.root, &id);
     std::fs::create_dir_all(&paths.dir).map_err(|e| EngineError::io(&paths.dir, e))?;
     // The log exists from the start, so `run` can open it before the container can end.

@@ -105,50 +105,7 @@ fn all_caps() -> Vec<String> {
         .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string())))
         .and_then(|v| u64::from_str_radix(&v, 16).ok())
         .unwrap_or(u64::MAX);
-    const NAMES: [&str; 41] = [
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "SETGID",
-        "SETUID",
-        "SETPCAP",
-        "LINUX_IMMUTABLE",
-        "NET_BIND_SERVICE",
-        "NET_BROADCAST",
-        "NET_ADMIN",
-        "NET_RAW",
-        "IPC_LOCK",
-        "IPC_OWNER",
-        "SYS_MODULE",
-        "SYS_RAWIO",
-        "SYS_CHROOT",
-        "SYS_PTRACE",
-        "SYS_PACCT",
-        "SYS_ADMIN",
-        "SYS_BOOT",
-        "SYS_NICE",
-        "SYS_RESOURCE",
-        "SYS_TIME",
-        "SYS_TTY_CONFIG",
-        "MKNOD",
-        "LEASE",
-        "AUDIT_WRITE",
-        "AUDIT_CONTROL",
-        "SETFCAP",
-        "MAC_OVERRIDE",
-        "MAC_ADMIN",
-        "SYSLOG",
-        "WAKE_ALARM",
-        "BLOCK_SUSPEND",
-        "AUDIT_READ",
-        "PERFMON",
-        "BPF",
-        "CHECKPOINT_RESTORE",
-    ];
-    NAMES.iter().enumerate().filter(|(i, _)| bnd & (1 << i) != 0).map(|(_, n)| format!("CAP_{n}")).collect()
+    KNOWN_CAPS.iter().enumerate().filter(|(i, _)| bnd & (1 << i) != 0).map(|(_, n)| format!("CAP_{n}")).collect()
 }
 
 const MASKED_PATHS: [&str; 12] = [
@@ -459,28 +416,10 @@ pub fn write_bundle(rec: &ContainerRecord, paths: &Paths) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::state::{ContainerRecord, State};
+    use crate::runtime::state::ContainerRecord;
 
     fn record(cfg: RunConfig) -> ContainerRecord {
-        ContainerRecord {
-            id: "ab".repeat(32),
-            name: "t".into(),
-            image_id: String::new(),
-            image_name: String::new(),
-            config: cfg,
-            created: 0,
-            state: State::Created,
-            pid: 0,
-            pid_start: 0,
-            monitor_pid: 0,
-            monitor_start: 0,
-            exit_code: 0,
-            oom_killed: false,
-            error: String::new(),
-            started_at: 0,
-            finished_at: 0,
-            restart_count: 0,
-        }
+        ContainerRecord::created("ab".repeat(32), "t".into(), String::new(), String::new(), cfg, 0)
     }
 
     fn spec_json(cfg: RunConfig) -> serde_json::Value {

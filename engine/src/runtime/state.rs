@@ -114,6 +114,31 @@ pub struct ContainerRecord {
     pub restart_count: i64,
 }
 
+impl ContainerRecord {
+    /// A container just created: nothing has run yet.
+    pub fn created(id: String, name: String, image_id: String, image_name: String, config: RunConfig, created: i64) -> Self {
+        ContainerRecord {
+            id,
+            name,
+            image_id,
+            image_name,
+            config,
+            created,
+            state: State::Created,
+            pid: 0,
+            pid_start: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            exit_code: 0,
+            oom_killed: false,
+            error: String::new(),
+            started_at: 0,
+            finished_at: 0,
+            restart_count: 0,
+        }
+    }
+}
+
 const COLS: &str = "id, name, image_id, image_name, config, created, state, pid, pid_start, monitor_pid, monitor_start, exit_code, \
                     oom_killed, error, started_at, finished_at, restart_count";
 
@@ -376,25 +401,7 @@ mod tests {
     use super::*;
 
     fn rec(id: &str, name: &str) -> ContainerRecord {
-        ContainerRecord {
-            id: id.into(),
-            name: name.into(),
-            image_id: "sha256:00".into(),
-            image_name: "busybox".into(),
-            config: RunConfig::default(),
-            created: now_nanos(),
-            state: State::Created,
-            pid: 0,
-            pid_start: 0,
-            monitor_pid: 0,
-            monitor_start: 0,
-            exit_code: 0,
-            oom_killed: false,
-            error: String::new(),
-            started_at: 0,
-            finished_at: 0,
-            restart_count: 0,
-        }
+        ContainerRecord::created(id.into(), name.into(), "sha256:00".into(), "busybox".into(), RunConfig::default(), now_nanos())
     }
 
     #[test]
