@@ -10,8 +10,9 @@
 # replaces it) so the figure is what a release build spends.
 #
 # The sampler per sample and container: pread at offset 0 on files kept open between
-# samples (cpuacct.usage, memory usage and limit, pids.current, blkio, /proc/<pid>/net/dev;
-# memory.stat only when usage moved or every 10th round) and one /proc/stat per round.
+# samples: cpuacct.usage, blkio and /proc/<pid>/net/dev always; memory usage and pids.current
+# when the CPU time moved; memory.stat when the usage moved; everything every 10th round;
+# and one /proc/stat per round.
 # Measured here (2 vCPU VM shared with other builds, cgroup v1, kernel 6.18), 2026-11-23:
 #   berth  n=100: sampler 14.0 µs CPU/container/sample (user 5.6, sys 8.3); `berth stats
 #                 --no-stream` 1.04 s wall (one 1 s interval), 30 ms CPU
@@ -20,6 +21,10 @@
 #   docker n=100: `docker stats --no-stream` 3.32 s wall, dockerd+containerd+shims 860 ms CPU
 #   docker n=500: `docker stats --no-stream` 7.14 s wall, dockerd+containerd+shims 5930 ms CPU
 #   (before keeping files open: 136 µs/container/sample, 106 of it open/close in the kernel)
+# After lending figures while the CPU time stands still and keying open files by name (same
+# machine, other builds running, BENCH_DOCKER=0):
+#   berth  n=100: 11.9 µs; n=500: 9.5 µs CPU/container/sample (sys 8.8); `berth stats
+#                 --no-stream` at 500: 1.14 s wall, 126 ms CPU
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNTS=${*:-100 500}

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::api::StatsSample;
-use crate::stats::cgroup::{CgroupPaths, CgroupSample, OpenFiles, Source};
+use crate::stats::cgroup::{CgroupPaths, CgroupSample, OpenFiles, Reuse};
 use crate::stats::cpu::{SystemCpu, cpu_percent};
 use crate::stats::net;
 
@@ -17,13 +17,20 @@ pub struct Target {
     pub cgroup: CgroupPaths,
 }
 
+/// What the sampler keeps per container between samples.
+struct Kept {
+    /// The pid the files were opened for (a restarted container gets fresh files).
+    pid: i32,
+    files: OpenFiles,
+    prev: CgroupSample,
+    mem: Reuse,
+}
+
 #[derive(Default)]
 pub struct Sampler {
-    prev: HashMap<String, CgroupSample>,
-    /// Each container's files, kept open between samples (with the pid they were opened for).
-    open: HashMap<String, (i32, OpenFiles)>,
-    /// `(raw usage, inactive_file)` per container, to skip memory.stat while usage is still.
-    mem: HashMap<String, (u64, u64)>,
+    /// Per container: its open files and last reading. Rebuilt each round by moving entries
+    /// (no key clones): containers that left drop out, closing their files.
+    kept: HashMap<String, Kept>,
     rounds: u64,
     prev_sys: Option<SystemCpu>,
     host_memory: u64,
@@ -52,28 +59,33 @@ impl Sampler {
         let sys = SystemCpu::read().ok();
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
         let mut out = Vec::with_capacity(targets.len());
-        let mut seen = HashMap::with_capacity(targets.len());
-        let mut open = HashMap::with_capacity(targets.len());
-        let mut mem = HashMap::with_capacity(targets.len());
+        let mut kept = HashMap::with_capacity(targets.len());
+        // The limit and memory.stat are reread for everyone every 10th round regardless.
+        let refresh = self.rounds.is_multiple_of(10);
         for t in targets {
-            let (pid, mut files) = self.open.remove(&t.id).filter(|(p, _)| *p == t.pid).unwrap_or_else(|| (t.pid, OpenFiles::default()));
-            // memory.stat is reread whenever usage moves, and every 10th round regardless.
-            let reuse = if self.rounds.is_multiple_of(10) { None } else { self.mem.get(&t.id).copied() };
-            let Ok((cg, raw)) = t.cgroup.sample_reusing(&mut files, &mut self.buf, reuse) else { continue };
-            mem.insert(t.id.clone(), raw);
-            let cpu = match (self.prev.get(&t.id), self.prev_sys, sys) {
+            let (key, old) = match self.kept.remove_entry(&t.id) {
+                Some((k, old)) if old.pid == t.pid => (k, Some(old)),
+                Some((k, _)) => (k, None),
+                None => (t.id.clone(), None),
+            };
+            let (mut files, prev, reuse) = match old {
+                Some(k) => (k.files, Some(k.prev), (!refresh).then_some(k.mem)),
+                None => (OpenFiles::default(), None, None),
+            };
+            let Ok((cg, mem)) = t.cgroup.sample_reusing(&mut files, &mut self.buf, reuse) else { continue };
+            let cpu = match (prev, self.prev_sys, sys) {
                 (Some(p), Some(ps), Some(s)) => cpu_percent(p.cpu_ns, cg.cpu_ns, ps, s),
                 _ => 0.0,
             };
             let netv = if t.pid > 0 {
+                let pid = t.pid;
                 files
-                    .read(std::path::Path::new(&format!("/proc/{}/net/dev", t.pid)), &mut self.buf)
+                    .read_keyed("net/dev", || format!("/proc/{pid}/net/dev").into(), &mut self.buf)
                     .map(net::parse_net_dev)
                     .unwrap_or_default()
             } else {
                 Default::default()
             };
-            open.insert(t.id.clone(), (pid, files));
             let limit = cg.memory_limit.unwrap_or(self.host_memory).min(if self.host_memory > 0 { self.host_memory } else { u64::MAX });
             out.push(StatsSample {
                 id: t.id.clone(),
@@ -90,12 +102,10 @@ impl Sampler {
                 net_rx: netv.rx_bytes,
                 net_tx: netv.tx_bytes,
             });
-            seen.insert(t.id.clone(), cg);
+            kept.insert(key, Kept { pid: t.pid, files, prev: cg, mem });
         }
-        self.prev = seen;
         // Containers that left close their files here.
-        self.open = open;
-        self.mem = mem;
+        self.kept = kept;
         self.rounds += 1;
         self.prev_sys = sys;
         out
