@@ -95,7 +95,13 @@ fn entry<W: Write>(
     if kind == SFlag::S_IFLNK {
         let target = nix::fcntl::readlinkat(n.fd, "").map_err(|e| io::Error::from_raw_os_error(e as i32))?;
         let mut h = header(n, tar::EntryType::Symlink);
-        b.append_link(&mut h, name, target)?;
+        // Short targets verbatim (append_link would turn `/` into `//`).
+        if target.len() <= 100 {
+            h.set_link_name_literal(target.as_encoded_bytes())?;
+            b.append_data(&mut h, name, io::empty())?;
+        } else {
+            b.append_link(&mut h, name, target)?;
+        }
         return Ok(Next::Descend);
     }
     if kind == SFlag::S_IFCHR && whiteouts && n.st.st_rdev == 0 {

@@ -121,7 +121,10 @@ fn mount_overlay(i: &Inner, rec: &ContainerRecord, paths: &Paths) -> Result<()> 
 }
 
 fn open_root(r: &Rooted) -> Result<pathrs::Root> {
-    pathrs::Root::open(&r.path).map_err(|e| EngineError::io(&r.path, pathrs_io(e)))
+    // Following the last component on purpose: `/proc/<pid>/root` is a magic link to the
+    // container's root (pathrs' own open refuses links there).
+    let fd = open(&r.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| EngineError::io(&r.path, e.into()))?;
+    Ok(pathrs::Root::from_fd(fd))
 }
 
 fn not_found(path: &str, id: &str) -> impl Fn(pathrs::error::Error) -> EngineError {
