@@ -116,7 +116,8 @@ fn retop(rel: &Path, name: Option<&str>) -> Option<PathBuf> {
 }
 
 async fn copy_out(engine: &dyn ContainerBackend, a: &CpArgs, ctr: &str, src: &str, dest: &str) -> Result<u8> {
-    let (src_path, st) = if a.follow_link { stat_follow(engine, ctr, src).await? } else { (src.to_string(), engine.stat_container_path(ctr, src).await?) };
+    let (src_path, st) =
+        if a.follow_link { stat_follow(engine, ctr, src).await? } else { (src.to_string(), engine.stat_container_path(ctr, src).await?) };
     if dest == "-" {
         engine.copy_from_container(ctr, &src_path, Box::pin(tokio::io::stdout())).await?;
         return Ok(0);
@@ -145,7 +146,8 @@ async fn copy_out(engine: &dyn ContainerBackend, a: &CpArgs, ctr: &str, src: &st
     let reader = tokio_util::io::SyncIoBridge::new(r);
     let unpack = tokio::task::spawn_blocking(move || -> Result<()> {
         let root = pathrs::Root::open(&into).map_err(|e| anyhow!("{}: {e}", into.display()))?;
-        extract(&root, Path::new("/"), reader, owner, &|rel| retop(rel, top.as_deref())).with_context(|| format!("copying into {}", into.display()))
+        extract(&root, Path::new("/"), reader, owner, &|rel| retop(rel, top.as_deref()))
+            .with_context(|| format!("copying into {}", into.display()))
     });
     let sent = engine.copy_from_container(ctr, &src_path, Box::pin(w) as ByteWriter).await;
     let unpacked = unpack.await.map_err(|e| anyhow!("copy task failed: {e}"))?;

@@ -53,20 +53,16 @@ pub fn entry_path(p: &Path) -> io::Result<PathBuf> {
 
 /// Extract `input` under `dest` (an absolute path inside `root`, which must exist).
 /// `map` renames or drops entries (by their relative path) before they are placed.
-pub fn extract(
-    root: &pathrs::Root,
-    dest: &Path,
-    input: impl Read,
-    owner: Owner,
-    map: &dyn Fn(&Path) -> Option<PathBuf>,
-) -> io::Result<()> {
+pub fn extract(root: &pathrs::Root, dest: &Path, input: impl Read, owner: Owner, map: &dyn Fn(&Path) -> Option<PathBuf>) -> io::Result<()> {
     let mut ar = tar::Archive::new(input);
     let mut dirs: Vec<(PathBuf, u64)> = Vec::new();
     for e in ar.entries()? {
         let mut e = e?;
         let kind = e.header().entry_type();
-        if matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink)
-        {
+        if matches!(
+            kind,
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink
+        ) {
             continue;
         }
         let rel = entry_path(&e.path()?)?;

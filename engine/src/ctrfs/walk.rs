@@ -78,9 +78,8 @@ fn visit(fd: OwnedFd, rel: String, f: &mut dyn FnMut(&Node<'_>) -> io::Result<Ne
 /// The names in an open directory, sorted, without `.` and `..`.
 pub fn list(dir: &File) -> io::Result<Vec<OsString>> {
     // /proc/self/fd/N is the open directory itself, not a path looked up again.
-    let mut names: Vec<OsString> = std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd()))?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<io::Result<_>>()?;
+    let mut names: Vec<OsString> =
+        std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd()))?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<_>>()?;
     names.sort();
     Ok(names)
 }

@@ -108,8 +108,7 @@ fn mount_overlay(i: &Inner, rec: &ContainerRecord, paths: &Paths) -> Result<()> 
         std::fs::create_dir_all(&empty).at(&empty)?;
         lower.push(empty.display().to_string());
     }
-    let opts =
-        format!("lowerdir={},upperdir={},workdir={},index=off", lower.join(":"), paths.upper().display(), paths.work().display());
+    let opts = format!("lowerdir={},upperdir={},workdir={},index=off", lower.join(":"), paths.upper().display(), paths.work().display());
     if opts.len() >= 4000 {
         return Err(EngineError::Unsupported(format!(
             "container {}: too many image layers to mount its filesystem while it is stopped; start it first",
@@ -123,7 +122,8 @@ fn mount_overlay(i: &Inner, rec: &ContainerRecord, paths: &Paths) -> Result<()> 
 fn open_root(r: &Rooted) -> Result<pathrs::Root> {
     // Following the last component on purpose: `/proc/<pid>/root` is a magic link to the
     // container's root (pathrs' own open refuses links there).
-    let fd = open(&r.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| EngineError::io(&r.path, e.into()))?;
+    let fd = open(&r.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| EngineError::io(&r.path, e.into()))?;
     Ok(pathrs::Root::from_fd(fd))
 }
 
