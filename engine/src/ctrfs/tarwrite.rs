@@ -8,6 +8,9 @@ use nix::sys::stat::SFlag;
 
 use super::walk::{Next, Node, walk};
 
+/// Says whether an entry (by its path below the top) is left out, with all beneath it.
+pub type SkipFn<'a> = &'a dyn Fn(&str, &Node<'_>) -> bool;
+
 /// How to name and filter the entries.
 #[derive(Default)]
 pub struct TarOptions<'a> {
@@ -17,7 +20,7 @@ pub struct TarOptions<'a> {
     /// Translate overlayfs whiteouts (0/0 char devices, opaque dirs) to OCI `.wh.` entries.
     pub whiteouts: bool,
     /// Entries (by path below the top) to leave out with everything beneath them.
-    pub skip: Option<&'a dyn Fn(&str, &Node<'_>) -> bool>,
+    pub skip: Option<SkipFn<'a>>,
 }
 
 /// Archive the tree under `top` into `out`; returns `out` (finished, not flushed).
