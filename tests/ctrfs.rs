@@ -301,3 +301,21 @@ fn bad_input_is_one_line_and_changes_nothing() {
     assert_eq!(b.ok(&["images", "-q"]), images_before);
     assert_eq!(b.ok(&["diff", "bad"]).lines().filter(|l| l.starts_with("A /tmp/")).count(), 1, "only /tmp/new was added");
 }
+
+#[test]
+fn cp_reaches_bind_mounts_of_a_running_container() {
+    let b = busybox();
+    let vol = tempfile::tempdir().unwrap();
+    std::fs::write(vol.path().join("on-host"), "host side\n").unwrap();
+    let spec = format!("{}:/mnt/vol", vol.path().display());
+    b.ok(&["run", "-d", "--name", "bound", "-v", &spec, IMAGE, "sleep", "1000"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("in");
+    std::fs::write(&f, "via cp\n").unwrap();
+    // Like docker: into and out of the mount, not the container's own layer beneath it.
+    b.ok(&["cp", f.to_str().unwrap(), "bound:/mnt/vol/copied"]);
+    assert_eq!(read(&vol.path().join("copied")), "via cp\n");
+    b.ok(&["cp", "bound:/mnt/vol/on-host", tmp.path().join("out").to_str().unwrap()]);
+    assert_eq!(read(&tmp.path().join("out")), "host side\n");
+    assert!(!b.ok(&["diff", "bound"]).contains("/mnt/vol/copied"), "a bind mount's files are not the container's changes");
+}

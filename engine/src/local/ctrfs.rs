@@ -75,6 +75,12 @@ fn rooted(i: &Inner, id: &str, live: bool) -> Result<Rooted> {
         if is_mounted(&paths.rootfs()) {
             return Ok(Rooted { rec, path: paths.rootfs(), _mount: None });
         }
+        // Never a second overlay on the upper dir of a running container.
+        return Err(EngineError::Conflict(format!("the filesystem of container {} is not mounted", &rec.id[..12])));
+    }
+    if rec.state == State::Restarting {
+        // Its monitor is about to mount the overlay itself.
+        return Err(EngineError::Conflict(format!("container {} is restarting, try again", &rec.id[..12])));
     }
     let lock = fs_lock(&paths)?;
     let target = paths.rootfs();
