@@ -319,3 +319,45 @@ fn cp_reaches_bind_mounts_of_a_running_container() {
     assert_eq!(read(&tmp.path().join("out")), "host side\n");
     assert!(!b.ok(&["diff", "bound"]).contains("/mnt/vol/copied"), "a bind mount's files are not the container's changes");
 }
+
+/// The same changes made in a berth container and in a dockerd container: `berth diff` prints
+/// what `docker diff` prints; and `berth -H` copies both ways through dockerd's archive API.
+#[test]
+fn diff_matches_docker_and_cp_works_through_dockerd() {
+    let b = busybox();
+    let dockerd = Dockerd::start();
+    dockerd.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    let script = "echo hi > /tmp/new; rm /bin/ls; mkdir -p /data/sub; echo x > /data/sub/f; ln -s / /escape; \
+                  echo more >> /etc/passwd; rm -rf /home; mkdir /home; touch /home/fresh; touch /ready; sleep 1000";
+    b.ok(&["run", "-d", "--name", "same", IMAGE, "sh", "-c", script]);
+    dockerd.ok(&["run", "-d", "--network", "none", "--name", "same", IMAGE, "sh", "-c", script]);
+    let t0 = std::time::Instant::now();
+    while !(b.cmd().args(["exec", "same", "test", "-e", "/ready"]).status().unwrap().success()
+        && dockerd.docker().args(["exec", "same", "test", "-e", "/ready"]).status().unwrap().success())
+    {
+        assert!(t0.elapsed().as_secs() < 30, "containers never got ready");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut ours: Vec<String> = b.ok(&["diff", "same"]).lines().map(String::from).collect();
+    let mut theirs: Vec<String> = dockerd.ok(&["diff", "same"]).lines().map(String::from).collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "berth diff vs docker diff");
+
+    // The CLI's cp logic over the Docker backend: a directory out, a file and a tar stream in.
+    let host = dockerd.host();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("data-copy");
+    b.ok(&["-H", &host, "cp", "same:/data", out.to_str().unwrap()]);
+    assert_eq!(read(&out.join("sub/f")), "x\n");
+    let f = tmp.path().join("in.txt");
+    std::fs::write(&f, "to dockerd\n").unwrap();
+    b.ok(&["-H", &host, "cp", f.to_str().unwrap(), "same:/data/sub/"]);
+    assert_eq!(dockerd.ok(&["exec", "same", "cat", "/data/sub/in.txt"]), "to dockerd\n");
+    let err = b.fails(&["-H", &host, "cp", "same:/nope", tmp.path().to_str().unwrap()]);
+    assert!(err.contains("Could not find the file /nope in container same"), "{err}");
+    let id = b.ok(&["-H", &host, "commit", "-c", "ENV VIA=berth", "same", "via-berth:v1"]).trim().to_string();
+    assert!(id.starts_with("sha256:"), "{id}");
+    assert_eq!(dockerd.ok(&["run", "--rm", "--network", "none", "via-berth:v1", "sh", "-c", "cat /tmp/new; echo $VIA"]), "hi\nberth\n");
+    dockerd.ok(&["rm", "-f", "same"]);
+}
