@@ -289,13 +289,31 @@ fn bad_input_is_one_line_and_changes_nothing() {
     one_line_error(&b, &["commit", "-c", "RUN rm -rf /", "bad"], "RUN is not supported");
     one_line_error(&b, &["commit", "-c", "EXPOSE http", "bad"], "invalid port");
     one_line_error(&b, &["commit", "bad", "Not:A:Ref"], "invalid reference format");
-    // A truncated archive is refused.
-    let child = b.cmd().args(["cp", "-", "bad:/tmp"]).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut c = child;
-    std::io::Write::write_all(c.stdin.as_mut().unwrap(), b"this is not a tar archive at all, just text").unwrap();
-    drop(c.stdin.take());
-    let o = c.wait_with_output().unwrap();
+    // export to a terminal is refused (script(1) gives it one).
+    let o = std::process::Command::new("script")
+        .args(["-qec", &format!("'{}' export bad", env!("CARGO_BIN_EXE_berth")), "/dev/null"])
+        .env("BERTH_ROOT", b.root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(!o.status.success());
+    assert!(stdout(&o).contains("cowardly refusing to save to a terminal"), "{}", stdout(&o));
+    // Garbage and a truncated archive are refused, and leave no half file.
+    let mut t = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(4096);
+    h.set_mode(0o644);
+    t.append_data(&mut h, "half", &[7u8; 4096][..]).unwrap();
+    let truncated = t.into_inner().unwrap()[..2000].to_vec();
+    for input in [b"this is not a tar archive at all, just text".to_vec(), truncated] {
+        let mut c = b.cmd().args(["cp", "-", "bad:/tmp"]).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        std::io::Write::write_all(c.stdin.as_mut().unwrap(), &input).unwrap();
+        drop(c.stdin.take());
+        let o = c.wait_with_output().unwrap();
+        assert!(!o.status.success());
+        let err = stderr(&o);
+        assert!(err.trim_end().lines().count() == 1 && err.contains("invalid archive"), "{err}");
+    }
     assert!(!tmp.path().join("x").exists() && !tmp.path().join("y").exists() && !tmp.path().join("e.tar").exists());
     assert_eq!(b.snapshot_tree(), before, "bad input changed the state root");
     assert_eq!(b.ok(&["images", "-q"]), images_before);

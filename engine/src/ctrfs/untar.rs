@@ -56,8 +56,9 @@ pub fn entry_path(p: &Path) -> io::Result<PathBuf> {
 pub fn extract(root: &pathrs::Root, dest: &Path, input: impl Read, owner: Owner, map: &dyn Fn(&Path) -> Option<PathBuf>) -> io::Result<()> {
     let mut ar = tar::Archive::new(input);
     let mut dirs: Vec<(PathBuf, u64)> = Vec::new();
-    for e in ar.entries()? {
-        let mut e = e?;
+    let bad = |e: io::Error| io::Error::new(io::ErrorKind::InvalidData, format!("reading the archive: {e}"));
+    for e in ar.entries().map_err(bad)? {
+        let mut e = e.map_err(bad)?;
         let kind = e.header().entry_type();
         if matches!(
             kind,
@@ -65,7 +66,7 @@ pub fn extract(root: &pathrs::Root, dest: &Path, input: impl Read, owner: Owner,
         ) {
             continue;
         }
-        let rel = entry_path(&e.path()?)?;
+        let rel = entry_path(&e.path().map_err(bad)?)?;
         let Some(rel) = map(&rel) else { continue };
         let full = dest.join(&rel);
         let (Some(parent), Some(base)) = (full.parent(), full.file_name()) else { continue };
@@ -103,7 +104,13 @@ pub fn extract(root: &pathrs::Root, dest: &Path, input: impl Read, owner: Owner,
                 )
                 .map_err(|e| ctx(&full, nix_io(e)))?;
                 let mut f = File::from(fd);
-                io::copy(&mut e, &mut f).map_err(|e| ctx(&full, e))?;
+                let want = e.size();
+                let copied = io::copy(&mut e, &mut f).map_err(|err| ctx(&full, err));
+                if copied.as_ref().ok() != Some(&want) {
+                    // A truncated archive leaves no half file behind.
+                    let _ = unlinkat(&pfd, base.as_os_str(), UnlinkatFlags::NoRemoveDir);
+                    return Err(copied.err().unwrap_or_else(|| bad(io::Error::other(format!("{} is truncated", rel.display())))));
+                }
             }
             tar::EntryType::Symlink => {
                 let target = e.link_name()?.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "symlink without a target"))?;
