@@ -336,6 +336,20 @@ fn cp_reaches_bind_mounts_of_a_running_container() {
     b.ok(&["cp", "bound:/mnt/vol/on-host", tmp.path().join("out").to_str().unwrap()]);
     assert_eq!(read(&tmp.path().join("out")), "host side\n");
     assert!(!b.ok(&["diff", "bound"]).contains("/mnt/vol/copied"), "a bind mount's files are not the container's changes");
+    // On a terminal, docker's closing line (and none with -q).
+    let on_tty = |args: &str| {
+        let o = std::process::Command::new("script")
+            .args(["-qec", &format!("'{}' cp {args}", env!("CARGO_BIN_EXE_berth")), "/dev/null"])
+            .env("BERTH_ROOT", b.root())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stdout(&o));
+        stdout(&o)
+    };
+    let out = on_tty(&format!("{} bound:/tmp/", f.display()));
+    assert!(out.starts_with("Successfully copied ") && out.trim_end().ends_with("B to bound:/tmp/"), "{out:?}");
+    assert_eq!(on_tty(&format!("-q {} bound:/tmp/", f.display())), "");
 }
 
 /// The same changes made in a berth container and in a dockerd container: `berth diff` prints

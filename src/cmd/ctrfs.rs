@@ -6,6 +6,8 @@
 use std::io::IsTerminal;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
 use berth_engine::api::{ByteReader, ByteWriter, CommitOptions, ContainerBackend, EngineError, PathStat};
@@ -143,7 +145,8 @@ async fn copy_out(engine: &dyn ContainerBackend, a: &CpArgs, ctr: &str, src: &st
     };
     let (w, r) = tokio::io::duplex(256 * 1024);
     let owner = if a.archive { Owner::Preserve } else { Owner::Caller };
-    let reader = tokio_util::io::SyncIoBridge::new(r);
+    let count = Arc::new(AtomicU64::new(0));
+    let reader = Counted { inner: tokio_util::io::SyncIoBridge::new(r), n: count.clone() };
     let unpack = tokio::task::spawn_blocking(move || -> Result<()> {
         let root = pathrs::Root::open(&into).map_err(|e| anyhow!("{}: {e}", into.display()))?;
         extract(&root, Path::new("/"), reader, owner, &|rel| retop(rel, top.as_deref()))
@@ -153,7 +156,40 @@ async fn copy_out(engine: &dyn ContainerBackend, a: &CpArgs, ctr: &str, src: &st
     let unpacked = unpack.await.map_err(|e| anyhow!("copy task failed: {e}"))?;
     unpacked?;
     sent?;
+    report(a, &count, dest);
     Ok(0)
+}
+
+/// Counts the bytes of the tar stream for docker's "Successfully copied 2.05kB to DEST".
+struct Counted<T> {
+    inner: T,
+    n: Arc<AtomicU64>,
+}
+
+impl<T: std::io::Read> std::io::Read for Counted<T> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+impl<T: std::io::Write> std::io::Write for Counted<T> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Like docker: only when stderr is a terminal and not `-q`.
+fn report(a: &CpArgs, n: &AtomicU64, dest: &str) {
+    if !a.quiet && std::io::stderr().is_terminal() {
+        eprintln!("Successfully copied {} to {dest}", berth_engine::human::human_size(n.load(Ordering::Relaxed)));
+    }
 }
 
 fn parent_of(p: &Path) -> PathBuf {
@@ -205,16 +241,18 @@ async fn copy_in(engine: &dyn ContainerBackend, a: &CpArgs, src: &str, ctr: &str
     let flags = nix_flags(a.follow_link);
     let fd: OwnedFd = nix::fcntl::open(Path::new(src), flags, nix::sys::stat::Mode::empty()).map_err(|e| anyhow!("open {src}: {e}"))?;
     let (w, r) = tokio::io::duplex(256 * 1024);
-    let writer = tokio_util::io::SyncIoBridge::new(w);
+    let count = Arc::new(AtomicU64::new(0));
+    let writer = Counted { inner: tokio_util::io::SyncIoBridge::new(w), n: count.clone() };
     let pack = tokio::task::spawn_blocking(move || -> Result<()> {
         let opts = TarOptions { root_name: top.as_deref(), ..Default::default() };
         let mut w = write_tree(fd, &opts, writer).context("reading the source")?;
-        w.shutdown().context("reading the source")
+        w.inner.shutdown().context("reading the source")
     });
     let sent = engine.copy_to_container(ctr, &into, Box::pin(r) as ByteReader, a.archive).await;
     let packed = pack.await.map_err(|e| anyhow!("copy task failed: {e}"))?;
     sent?;
     packed?;
+    report(a, &count, &format!("{ctr}:{dest}"));
     Ok(0)
 }
 
