@@ -122,6 +122,17 @@ fn cp_both_ways_on_running_and_stopped_containers() {
     assert!(!mounts.contains(&stop1), "a copy left a mount behind");
     b.ok(&["start", "stop1"]);
     assert_eq!(b.ok(&["exec", "stop1", "cat", "/data/sub/deep/g", "/data/f.txt"]), "g\nfrom host\n");
+
+    // The create / cp a config in / start pattern: a container that never ran.
+    b.ok(&["create", "--name", "fresh", IMAGE, "cat", "/etc/app.conf"]);
+    assert_eq!(b.ok(&["diff", "fresh"]), "");
+    let conf = tmp.path().join("app.conf");
+    std::fs::write(&conf, "setting=1\n").unwrap();
+    b.ok(&["cp", conf.to_str().unwrap(), "fresh:/etc/"]);
+    assert_eq!(b.ok(&["diff", "fresh"]), "C /etc\nA /etc/app.conf\n");
+    b.ok(&["start", "fresh"]);
+    assert_eq!(b.ok(&["wait", "fresh"]).trim(), "0");
+    assert_eq!(b.ok(&["logs", "fresh"]), "setting=1\n");
 }
 
 #[test]

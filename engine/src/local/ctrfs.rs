@@ -423,6 +423,7 @@ fn commit_config(cfg: &mut Value, rec: &ContainerRecord, o: &CommitOptions, diff
     cc.insert("User".into(), json!(c.user));
     cc.insert("Labels".into(), if c.labels.is_empty() { Value::Null } else { json!(c.labels) });
     cc.insert("Hostname".into(), json!(c.hostname));
+    cc.insert("Image".into(), json!(rec.image_id));
     cc.insert("Tty".into(), json!(c.tty));
     cc.insert("OpenStdin".into(), json!(c.open_stdin));
     for ch in &o.changes {
