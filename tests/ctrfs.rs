@@ -404,3 +404,41 @@ fn diff_matches_docker_and_cp_works_through_dockerd() {
     assert_eq!(dockerd.ok(&["run", "--rm", "--network", "none", "via-berth:v1", "sh", "-c", "cat /tmp/new; echo $VIA"]), "hi\nberth\n");
     dockerd.ok(&["rm", "-f", "same"]);
 }
+
+/// SIGKILL in the middle of a commit leaves no image and nothing half-written that a later
+/// berth would trust; the next commit works.
+#[test]
+fn a_commit_killed_midway_leaves_no_image() {
+    let b = busybox();
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "big",
+        IMAGE,
+        "sh",
+        "-c",
+        "dd if=/dev/urandom of=/big bs=1M count=64 2>/dev/null; touch /ready; sleep 1000",
+    ]);
+    let t0 = std::time::Instant::now();
+    while !b.cmd().args(["exec", "big", "test", "-e", "/ready"]).status().unwrap().success() {
+        assert!(t0.elapsed().as_secs() < 60, "never got ready");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let images_before = b.ok(&["images", "-q"]);
+    let mut c = b.cmd().args(["commit", "big", "half:v1"]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(c.try_wait().unwrap().is_none(), "the commit finished too fast to interrupt");
+    c.kill().unwrap();
+    c.wait().unwrap();
+    assert_eq!(b.ok(&["images", "-q"]), images_before, "a killed commit left an image");
+    b.fails(&["image", "inspect", "half:v1"]);
+    // The container was left paused by the killed commit (docker's daemon would unpause);
+    // unpause it and commit again: the image is complete.
+    let _ = b.cmd().args(["unpause", "big"]).output();
+    b.ok(&["commit", "big", "half:v1"]);
+    assert_eq!(b.ok(&["run", "--rm", "half:v1", "sh", "-c", "wc -c < /big"]).trim(), (64 * 1024 * 1024).to_string());
+    // Nothing is left in ingest/ once a fresh berth opened the store.
+    let ingest: Vec<_> = std::fs::read_dir(b.root().join("ingest")).unwrap().flatten().collect();
+    assert!(ingest.is_empty(), "{ingest:?}");
+}
