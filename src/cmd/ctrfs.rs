@@ -23,7 +23,7 @@ pub struct CpArgs {
     /// Always follow symbol link in SRC_PATH
     #[arg(short = 'L', long)]
     pub follow_link: bool,
-    /// Suppress progress output during copy (berth prints none)
+    /// Suppress progress output during copy (only shown on a terminal)
     #[arg(short, long)]
     pub quiet: bool,
     /// CONTAINER:SRC_PATH, a host path, or - (a tar stream on stdin)
