@@ -426,6 +426,16 @@ fn a_commit_killed_midway_leaves_no_image() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let images_before = b.ok(&["images", "-q"]);
+    // SIGTERM (or ctrl-c): the container is thawed, no image.
+    let c = b.cmd().args(["commit", "big", "half:v1"]).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+    let o = c.wait_with_output().unwrap();
+    assert!(!o.status.success());
+    assert_eq!(stderr(&o).trim(), "Error: commit interrupted: no image was created");
+    assert_eq!(b.ok(&["images", "-q"]), images_before, "an interrupted commit left an image");
+    assert_eq!(b.ok(&["ps", "--filter", "name=big", "--format", "{{.Status}}"]).contains("Paused"), false);
+    // SIGKILL: nothing can run, but still no image.
     let mut c = b.cmd().args(["commit", "big", "half:v1"]).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(400));
     assert!(c.try_wait().unwrap().is_none(), "the commit finished too fast to interrupt");

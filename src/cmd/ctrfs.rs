@@ -306,7 +306,28 @@ pub async fn commit(engine: &dyn ContainerBackend, a: &CommitArgs) -> Result<u8>
         changes: a.change.clone(),
         pause: a.pause,
     };
-    let id = engine.commit_container(&a.container, &opts).await?;
+    // The embedded engine has no daemon to thaw a container this process froze: if the
+    // commit is interrupted (ctrl-c, SIGTERM), thaw it before leaving, and no image is made.
+    let local = engine.describe().starts_with("local ");
+    let we_pause = a.pause && local && engine.inspect_container(&a.container).await.is_ok_and(|i| i.state.running && !i.state.paused);
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let id = tokio::select! {
+        r = engine.commit_container(&a.container, &opts) => r?,
+        _ = int.recv() => return interrupted(engine, &a.container, we_pause).await,
+        _ = term.recv() => return interrupted(engine, &a.container, we_pause).await,
+    };
     println!("{id}");
     Ok(0)
+}
+
+async fn interrupted(engine: &dyn ContainerBackend, ctr: &str, paused: bool) -> Result<u8> {
+    if paused {
+        let _ = engine.unpause_container(ctr).await;
+    }
+    // Exit now: returning would wait for the engine's blocking task to finish the image.
+    // Like a crash, this leaves nothing visible (the image row is written last, in one
+    // transaction; staged files are swept by the next berth).
+    eprintln!("Error: commit interrupted: no image was created");
+    std::process::exit(1)
 }
