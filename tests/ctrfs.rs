@@ -453,3 +453,47 @@ fn a_commit_killed_midway_leaves_no_image() {
     let ingest: Vec<_> = std::fs::read_dir(b.root().join("ingest")).unwrap().flatten().collect();
     assert!(ingest.is_empty(), "{ingest:?}");
 }
+
+/// The shape of docker's CVE-2018-15664: the container swaps a directory for a symlink to /
+/// while `cp` works on it. Reads walk by fd and never follow it; writes resolve in the root.
+#[test]
+fn cp_racing_a_symlink_swap_stays_in_the_container() {
+    let b = busybox();
+    let race = "mkdir -p /race; touch /ready; while true; do rm -rf /race/d; mkdir /race/d; echo in > /race/d/f; \
+                rm -rf /race/d; ln -s / /race/d; done";
+    let id = b.ok(&["run", "-d", "--name", "racer", IMAGE, "sh", "-c", race]).trim().to_string();
+    let t0 = std::time::Instant::now();
+    while !b.cmd().args(["exec", "racer", "test", "-e", "/ready"]).status().unwrap().success() {
+        assert!(t0.elapsed().as_secs() < 20, "never got ready");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = format!("berth-race-{}", std::process::id());
+    let payload = tmp.path().join(&marker);
+    std::fs::write(&payload, "p").unwrap();
+    for i in 0..25 {
+        let out = tmp.path().join(format!("out{i}"));
+        // The copy may fail when `d` vanishes mid-walk; it must never hold host files.
+        let _ = b.cmd().args(["cp", "racer:/race", out.to_str().unwrap()]).output().unwrap();
+        if let Ok(m) = std::fs::symlink_metadata(out.join("d")) {
+            if m.file_type().is_symlink() {
+                assert_eq!(std::fs::read_link(out.join("d")).unwrap(), Path::new("/"));
+            } else {
+                let names: Vec<String> =
+                    std::fs::read_dir(out.join("d")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+                assert!(names.iter().all(|n| n == "f"), "round {i}: host files came out: {names:?}");
+            }
+        }
+        let _ = b.cmd().args(["cp", payload.to_str().unwrap(), "racer:/race/d/"]).output().unwrap();
+        assert!(!Path::new("/").join(&marker).exists(), "round {i}: a copy landed in the host's /");
+        // Through `d -> /`: the container's hostname file, never the host's.
+        let o = b.cmd().args(["cp", "racer:/race/d/etc/hostname", "-"]).output().unwrap();
+        if o.status.success() {
+            let mut ar = tar::Archive::new(&o.stdout[..]);
+            let mut e = ar.entries().unwrap().next().unwrap().unwrap();
+            let mut got = String::new();
+            std::io::Read::read_to_string(&mut e, &mut got).unwrap();
+            assert_eq!(got.trim(), &id[..12], "round {i}: read the host's hostname");
+        }
+    }
+}
