@@ -130,6 +130,11 @@ fn open_root(r: &Rooted) -> Result<pathrs::Root> {
     // container's root (pathrs' own open refuses links there).
     let fd = open(&r.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| EngineError::io(&r.path, e.into()))?;
+    // The pid was checked before the open: make sure it is still the container's init (not
+    // a reused pid), now that the fd pins whatever root it pointed to.
+    if r.path.starts_with("/proc") && !crate::runtime::state::alive(r.rec.pid, r.rec.pid_start) {
+        return Err(EngineError::Conflict(format!("container {} stopped during the copy, try again", &r.rec.id[..12])));
+    }
     Ok(pathrs::Root::from_fd(fd))
 }
 
