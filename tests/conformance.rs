@@ -371,6 +371,20 @@ async fn container_filesystem(c: &Ctx<'_>) {
     assert!(text.contains("hello from the host"), "{text:?}");
     b.remove_container(&child, true).await.unwrap();
     b.remove_image("ctrfs-conformance:v1", true).await.unwrap();
+
+    // A stopped container: cp both ways, diff and export still work.
+    b.stop_container(&id, Some(0)).await.unwrap();
+    let tar = one_file_tar("after-stop.txt", b"written while stopped\n");
+    b.copy_to_container(&id, "/data", Box::pin(std::io::Cursor::new(tar)), false).await.unwrap();
+    let got = collect(async |w| b.copy_from_container(&id, "/data/after-stop.txt", w).await).await;
+    assert_eq!(tar_entries(&got), vec![("after-stop.txt".to_string(), b"written while stopped\n".to_vec())]);
+    let changes = b.container_changes(&id).await.unwrap();
+    assert!(changes.iter().any(|c| c.kind == ChangeKind::Added && c.path == "/data/after-stop.txt"), "{changes:?}");
+    let exported = collect(async |w| b.export_container(&id, w).await).await;
+    assert!(tar_entries(&exported).iter().any(|(n, _)| n == "data/after-stop.txt"));
+    b.start_container(&id).await.unwrap();
+    let st = b.stat_container_path(&id, "/data/after-stop.txt").await.unwrap();
+    assert_eq!(st.size, 22);
 }
 
 type Check = for<'a> fn(&'a Ctx<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
