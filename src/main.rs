@@ -89,6 +89,14 @@ pub enum Command {
     Exec(cmd::containers::ExecArgs),
     /// Get real time events from the engine
     Events(cmd::containers::EventsArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cmd::ctrfs::CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(cmd::ctrfs::DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(cmd::ctrfs::ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(cmd::ctrfs::CommitArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -156,6 +164,14 @@ pub enum ContainerCommand {
     Top(cmd::watch::TopArgs),
     /// List port mappings or a specific mapping for the container
     Port(cmd::watch::PortArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cmd::ctrfs::CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(cmd::ctrfs::DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(cmd::ctrfs::ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(cmd::ctrfs::CommitArgs),
 }
 
 #[derive(Subcommand, Debug)]

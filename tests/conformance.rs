@@ -274,6 +274,119 @@ async fn system_info_and_disk_usage(c: &Ctx<'_>) {
     }
 }
 
+/// A tar with one regular file.
+fn one_file_tar(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o640);
+    h.set_uid(1234);
+    h.set_gid(1234);
+    b.append_data(&mut h, name, data).unwrap();
+    b.into_inner().unwrap()
+}
+
+/// (name, contents) of every entry of a tar.
+fn tar_entries(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut ar = tar::Archive::new(bytes);
+    ar.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut v).unwrap();
+            (e.path().unwrap().display().to_string(), v)
+        })
+        .collect()
+}
+
+/// Bytes a backend writes into a `ByteWriter`.
+async fn collect(f: impl AsyncFnOnce(ByteWriter) -> Result<()>) -> Vec<u8> {
+    let (w, mut r) = tokio::io::duplex(1 << 16);
+    let reader = tokio::spawn(async move {
+        let mut v = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut r, &mut v).await.unwrap();
+        v
+    });
+    f(Box::pin(w)).await.unwrap();
+    reader.await.unwrap()
+}
+
+/// cp in both directions, stat, diff, export and commit (issue 3: container filesystems).
+async fn container_filesystem(c: &Ctx<'_>) {
+    let b = c.b;
+    let id = c.run(&["sh", "-c", "echo hi > /tmp/new; rm /bin/ls; mkdir /data; sleep 1000"]).await;
+    eventually("the container's file", async || b.stat_container_path(&id, "/data").await.is_ok()).await;
+    let st = b.stat_container_path(&id, "/tmp/new").await.unwrap();
+    assert_eq!((st.name.as_str(), st.size, st.is_dir()), ("new", 3, false), "{st:?}");
+    assert!(b.stat_container_path(&id, "/tmp").await.unwrap().is_dir());
+    let e = b.stat_container_path(&id, "/nope").await.unwrap_err();
+    assert!(matches!(e, EngineError::PathNotFound { .. }), "{e:?}");
+    assert!(e.to_string().starts_with("Could not find the file /nope in container"), "{e}");
+
+    let tar = one_file_tar("hello.txt", b"hello from the host\n");
+    b.copy_to_container(&id, "/data", Box::pin(std::io::Cursor::new(tar.clone())), false).await.unwrap();
+    let e = b.copy_to_container(&id, "/missing", Box::pin(std::io::Cursor::new(tar)), false).await.unwrap_err();
+    assert!(matches!(e, EngineError::PathNotFound { .. }), "{e:?}");
+    let got = collect(async |w| b.copy_from_container(&id, "/data/hello.txt", w).await).await;
+    assert_eq!(tar_entries(&got), vec![("hello.txt".to_string(), b"hello from the host\n".to_vec())]);
+    let got = collect(async |w| b.copy_from_container(&id, "/data", w).await).await;
+    let names: Vec<String> = tar_entries(&got).into_iter().map(|e| e.0).collect();
+    assert_eq!(names, ["data/", "data/hello.txt"]);
+
+    let changes = b.container_changes(&id).await.unwrap();
+    for (k, p) in [
+        (ChangeKind::Added, "/tmp/new"),
+        (ChangeKind::Modified, "/tmp"),
+        (ChangeKind::Deleted, "/bin/ls"),
+        (ChangeKind::Added, "/data/hello.txt"),
+    ] {
+        assert!(changes.iter().any(|c| c.kind == k && c.path == p), "{k:?} {p} missing from {changes:?}");
+    }
+
+    let exported = collect(async |w| b.export_container(&id, w).await).await;
+    let entries = tar_entries(&exported);
+    assert!(entries.iter().any(|(n, d)| n == "tmp/new" && d == b"hi\n"), "no tmp/new in the export");
+    assert!(!entries.iter().any(|(n, _)| n == "bin/ls"), "bin/ls was deleted");
+
+    let opts = CommitOptions {
+        reference: Some("ctrfs-conformance:v1".into()),
+        changes: vec!["ENV CONFORMANCE=1".into(), "CMD [\"cat\", \"/data/hello.txt\"]".into()],
+        message: Some("from the suite".into()),
+        pause: true,
+        ..Default::default()
+    };
+    let image = b.commit_container(&id, &opts).await.unwrap();
+    assert!(image.starts_with("sha256:"), "{image}");
+    let bad = CommitOptions { changes: vec!["RUN rm -rf /".into()], ..Default::default() };
+    assert!(matches!(b.commit_container(&id, &bad).await.unwrap_err(), EngineError::InvalidArgument(_)));
+    let inspect = b.inspect_image("ctrfs-conformance:v1").await.unwrap();
+    assert_eq!(inspect.id, image);
+    let child = b.create_container(&ContainerCreate { image: "ctrfs-conformance:v1".into(), ..Default::default() }).await.unwrap();
+    c.created.lock().unwrap().push(child.clone());
+    b.start_container(&child).await.unwrap();
+    assert_eq!(b.wait_container(&child).await.unwrap(), 0);
+    let logs: Vec<_> = b.container_logs(&child, &LogOptions::default()).await.unwrap().collect().await;
+    let text: String = logs.into_iter().map(|l| l.unwrap().line).collect();
+    assert!(text.contains("hello from the host"), "{text:?}");
+    b.remove_container(&child, true).await.unwrap();
+    b.remove_image("ctrfs-conformance:v1", true).await.unwrap();
+
+    // A stopped container: cp both ways, diff and export still work.
+    b.stop_container(&id, Some(0)).await.unwrap();
+    let tar = one_file_tar("after-stop.txt", b"written while stopped\n");
+    b.copy_to_container(&id, "/data", Box::pin(std::io::Cursor::new(tar)), false).await.unwrap();
+    let got = collect(async |w| b.copy_from_container(&id, "/data/after-stop.txt", w).await).await;
+    assert_eq!(tar_entries(&got), vec![("after-stop.txt".to_string(), b"written while stopped\n".to_vec())]);
+    let changes = b.container_changes(&id).await.unwrap();
+    assert!(changes.iter().any(|c| c.kind == ChangeKind::Added && c.path == "/data/after-stop.txt"), "{changes:?}");
+    let exported = collect(async |w| b.export_container(&id, w).await).await;
+    assert!(tar_entries(&exported).iter().any(|(n, _)| n == "data/after-stop.txt"));
+    b.start_container(&id).await.unwrap();
+    let st = b.stat_container_path(&id, "/data/after-stop.txt").await.unwrap();
+    assert_eq!(st.size, 22);
+}
+
 type Check = for<'a> fn(&'a Ctx<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
 
 macro_rules! checks {
@@ -292,6 +405,7 @@ async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
         pause_restart_rename,
         pull_from_loopback_registry_then_remove,
         system_info_and_disk_usage,
+        container_filesystem,
     ];
     let mut failed = Vec::new();
     for (name, check) in checks {

@@ -167,6 +167,33 @@ fn dashboard_sees_runs_stops_and_restores_the_terminal() {
 }
 
 #[test]
+fn changes_tab_and_commit_dialog() {
+    let b = Berth::new();
+    let _cleanup = Cleanup(&b);
+    b.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    b.ok(&["run", "-d", "--name", "e2e-fs", "testimg/busybox", "sh", "-c", "echo x > /tmp/made-here; rm /bin/ls; sleep 1000"]);
+    let t = launch(&b);
+    t.wait_for("e2e-fs in the list", Duration::from_secs(10), |s| line_with(s, "e2e-fs").is_some_and(|l| l.contains("running")));
+    // Stats, Top, Logs, Inspect, Changes: `[` from Stats wraps to Changes.
+    t.send(&["["]);
+    let screen = t.wait_for("the Changes tab", Duration::from_secs(8), |s| s.contains("A /tmp/made-here") && s.contains("D /bin/ls"));
+    assert!(screen.contains("C /tmp"), "{screen}");
+    // A file made now shows up at the next refresh.
+    b.ok(&["exec", "e2e-fs", "touch", "/later"]);
+    t.wait_for("the new file", Duration::from_secs(8), |s| s.contains("A /later"));
+    // c: commit as an image; the image lands and has the file.
+    t.send(&["c"]);
+    t.wait_for("the commit dialog", Duration::from_secs(4), |s| s.contains("Commit e2e-fs as an image"));
+    t.send(&["-l", "from-dash:v1"]);
+    t.send(&["Enter"]);
+    t.wait_for("the commit report", Duration::from_secs(15), |s| s.contains("Committed from-dash:v1"));
+    assert_eq!(b.ok(&["run", "--rm", "from-dash:v1", "cat", "/tmp/made-here"]), "x\n");
+    t.send(&["Escape"]);
+    t.send(&["q"]);
+    t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
+}
+
+#[test]
 fn dashboard_without_a_terminal_says_so() {
     let b = Berth::new();
     let out = b.cmd().output().unwrap();

@@ -564,6 +564,24 @@ pub trait ContainerBackend: Send + Sync {
     /// The login shell to exec in this container: its /etc/passwd entry for the user,
     /// else the first of /bin/bash, /bin/sh, /bin/ash, /bin/busybox sh that exists.
     async fn shell(&self, id: &str) -> Result<Vec<String>>;
+
+    // --- Container filesystem: cp, diff, export, commit (docker's archive/changes/export/commit
+    // endpoints). Paths are resolved inside the container's root: symlinks never leave it.
+    /// What a path in the container is (the symlink itself, not its target: `link_target` says
+    /// where it points). Missing: [`EngineError::PathNotFound`].
+    async fn stat_container_path(&self, id: &str, path: &str) -> Result<PathStat>;
+    /// A tar of `path` whose root entry is named after the path's last component (docker's
+    /// `GET /containers/{id}/archive`).
+    async fn copy_from_container(&self, id: &str, path: &str, output: ByteWriter) -> Result<()>;
+    /// Extract a tar into the existing directory `path` (docker's `PUT /containers/{id}/archive`);
+    /// entries are owned by the container's root unless `copy_uid_gid`.
+    async fn copy_to_container(&self, id: &str, path: &str, input: ByteReader, copy_uid_gid: bool) -> Result<()>;
+    /// Files added, changed and deleted since the container was created, sorted by path.
+    async fn container_changes(&self, id: &str) -> Result<Vec<FsChange>>;
+    /// A tar of the container's whole filesystem (without its volumes and mounts).
+    async fn export_container(&self, id: &str, output: ByteWriter) -> Result<()>;
+    /// The container's changes as a new image layer on top of its image; returns the image ID.
+    async fn commit_container(&self, id: &str, opts: &CommitOptions) -> Result<String>;
 }
 
 /// One stats reading of one container (docker's `stats` fields).
@@ -593,4 +611,69 @@ impl StatsSample {
     pub fn memory_percent(&self) -> f64 {
         if self.memory_limit == 0 { 0.0 } else { self.memory_usage as f64 / self.memory_limit as f64 * 100.0 }
     }
+}
+
+// --- Container filesystem types (cp, diff, commit) ---
+
+/// A path inside a container, as `cp` needs to know it (docker's `X-Docker-Container-Path-Stat`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathStat {
+    pub name: String,
+    pub size: i64,
+    /// Unix `st_mode`: file type and permission bits.
+    pub mode: u32,
+    /// RFC 3339.
+    pub mtime: String,
+    /// For a symlink: the absolute path it resolves to inside the container; else empty.
+    pub link_target: String,
+}
+
+impl PathStat {
+    pub fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+    pub fn is_symlink(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFLNK
+    }
+}
+
+/// One line of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeKind {
+    /// `C`
+    Modified,
+    /// `A`
+    Added,
+    /// `D`
+    Deleted,
+}
+
+impl ChangeKind {
+    /// Docker's letter.
+    pub fn letter(self) -> char {
+        match self {
+            ChangeKind::Modified => 'C',
+            ChangeKind::Added => 'A',
+            ChangeKind::Deleted => 'D',
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FsChange {
+    pub kind: ChangeKind,
+    pub path: String,
+}
+
+/// `commit`'s options.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitOptions {
+    /// `REPO[:TAG]` to tag the new image with.
+    pub reference: Option<String>,
+    pub author: Option<String>,
+    pub message: Option<String>,
+    /// Dockerfile instructions (`CMD ...`, `ENV ...`), as `import --change` takes them.
+    pub changes: Vec<String>,
+    /// Freeze a running container while its filesystem is read (docker's default).
+    pub pause: bool,
 }

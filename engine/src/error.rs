@@ -59,6 +59,9 @@ pub enum EngineError {
     StartFailed { code: i32, message: String },
     #[error("{0}")]
     Other(String),
+    /// `cp`'s missing source or destination, worded as docker words it.
+    #[error("Could not find the file {path} in container {container}")]
+    PathNotFound { path: String, container: String },
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -10,6 +10,7 @@ use crate::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 
 pub mod archive;
 pub mod containers;
+pub mod ctrfs;
 pub mod images;
 pub mod registry;
 pub mod remote;
@@ -139,6 +140,10 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::System(SystemCommand::Df(a)) => watch::df(engine, a).await,
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => watch::info(engine, a).await,
         Command::Version => watch::version(engine).await,
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => ctrfs::cp(engine, a).await,
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => ctrfs::diff(engine, a).await,
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => ctrfs::export(engine, a).await,
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => ctrfs::commit(engine, a).await,
     }
 }
 

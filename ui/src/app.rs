@@ -122,6 +122,15 @@ impl DetailTask {
                 }
                 let _ = tx.send(Message::LogEnd { id, error: None }).await;
             })),
+            Tab::Changes => Some(tokio::spawn(async move {
+                loop {
+                    let result = backend.container_changes(&id).await.map_err(|e| e.to_string());
+                    if tx.send(Message::Changes { id: id.clone(), result }).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(every.max(Duration::from_secs(3))).await;
+                }
+            })),
             Tab::Inspect => Some(tokio::spawn(async move {
                 loop {
                     let result = backend
@@ -323,6 +332,12 @@ fn run_action(a: Action, backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Me
             }
             Action::Rename { id, name } => {
                 Some(Message::Done(backend.rename_container(&id, &name).await.map_err(|e| format!("rename: {e}"))))
+            }
+            Action::Commit { id, reference } => {
+                let opts = berth_engine::api::CommitOptions { reference: Some(reference.clone()), pause: true, ..Default::default() };
+                let r = backend.commit_container(&id, &opts).await;
+                refresh.notify_one();
+                Some(Message::Committed(r.map(|image| (image, reference)).map_err(|e| format!("commit: {e}"))))
             }
             Action::Run(spec) => {
                 let r = async {

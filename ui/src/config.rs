@@ -98,6 +98,7 @@ keymap!(
     pause,
     remove,
     rename,
+    commit,
     run,
     pull,
     prune,

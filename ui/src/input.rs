@@ -13,6 +13,7 @@ use crate::view;
 pub enum Action {
     Containers(ContainerOp, Vec<String>),
     Rename { id: String, name: String },
+    Commit { id: String, reference: String },
     Run(Box<ContainerCreate>),
     RemoveImage(String),
     PruneImages,
@@ -102,6 +103,13 @@ fn detail_scroll(s: &mut AppState, d: isize) -> bool {
         Tab::Inspect => {
             let n = inspect_len(s);
             s.inspect_cursor = (s.inspect_cursor as isize + d).clamp(0, n.saturating_sub(1) as isize) as usize;
+        }
+        Tab::Changes => {
+            let n = match &s.changes {
+                Some((_, Ok(v))) => v.len(),
+                _ => 0,
+            };
+            s.changes_scroll = (s.changes_scroll as isize + d).clamp(0, n.saturating_sub(1) as isize) as usize;
         }
     }
     true
@@ -208,6 +216,11 @@ fn handle_modal(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
                 let action = match kind {
                     InputKind::Rename { id } => {
                         let a = Action::Rename { id: id.clone(), name: text };
+                        s.modal = None;
+                        a
+                    }
+                    InputKind::Commit { id, .. } => {
+                        let a = Action::Commit { id: id.clone(), reference: text };
                         s.modal = None;
                         a
                     }
@@ -491,6 +504,10 @@ fn container_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
     } else if is(&keys.rename, k) {
         let Some(c) = s.selected_container() else { return (false, None) };
         s.modal = Some(Modal::Input { kind: InputKind::Rename { id: c.id.clone() }, field: TextField::new("New name", &c.name) });
+    } else if is(&keys.commit, k) {
+        let Some(c) = s.selected_container() else { return (false, None) };
+        let kind = InputKind::Commit { id: c.id.clone(), name: c.name.clone() };
+        s.modal = Some(Modal::Input { kind, field: TextField::new("REPO[:TAG]", "") });
     } else if is(&keys.back, k) && !s.marked.is_empty() {
         s.marked.clear();
     } else {
@@ -623,6 +640,33 @@ mod tests {
         handle_key(&ch('d'), &mut s, &cfg);
         let (_, a) = handle_key(&ch('y'), &mut s, &cfg);
         assert_eq!(a, Some(Action::RemoveImage("alpine:3".into())));
+    }
+
+    #[test]
+    fn changes_tab_scrolls_and_c_commits_the_selected_container() {
+        let cfg = Config::default_config();
+        let mut s = state();
+        s.tab = Tab::Changes;
+        handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        let id = s.selected_container().unwrap().id.clone();
+        let list =
+            (0..30).map(|i| berth_engine::api::FsChange { kind: berth_engine::api::ChangeKind::Added, path: format!("/f{i}") }).collect();
+        s.update(crate::state::Message::Changes { id: id.clone(), result: Ok(list) });
+        handle_key(&ch('j'), &mut s, &cfg);
+        assert_eq!(s.changes_scroll, 1);
+        handle_key(&ch('G'), &mut s, &cfg);
+        assert_eq!(s.changes_scroll, 29);
+        // The commit dialog asks for a name; an empty one is not sent.
+        handle_key(&ch('c'), &mut s, &cfg);
+        assert!(matches!(s.modal, Some(Modal::Input { kind: InputKind::Commit { .. }, .. })));
+        let (_, a) = handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        assert_eq!(a, None);
+        for c in "snap:v1".chars() {
+            handle_key(&ch(c), &mut s, &cfg);
+        }
+        let (_, a) = handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        assert_eq!(a, Some(Action::Commit { id, reference: "snap:v1".into() }));
+        assert!(s.modal.is_none());
     }
 
     #[test]

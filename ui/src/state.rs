@@ -4,8 +4,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use berth_engine::api::{
-    ContainerSummary, HistoryItem, ImageSummary, LayerStatus, LogLine, ProgressEvent, PruneReport, RemovedImage, StatsSample, SystemInfo,
-    TopResult,
+    ContainerSummary, FsChange, HistoryItem, ImageSummary, LayerStatus, LogLine, ProgressEvent, PruneReport, RemovedImage, StatsSample,
+    SystemInfo, TopResult,
 };
 
 use crate::history::History;
@@ -34,16 +34,19 @@ pub enum Tab {
     Top,
     Logs,
     Inspect,
+    /// `diff`: files added, changed and deleted in the container.
+    Changes,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Stats, Tab::Top, Tab::Logs, Tab::Inspect];
+    pub const ALL: [Tab; 5] = [Tab::Stats, Tab::Top, Tab::Logs, Tab::Inspect, Tab::Changes];
     pub fn title(self) -> &'static str {
         match self {
             Tab::Stats => "Stats",
             Tab::Top => "Top",
             Tab::Logs => "Logs",
             Tab::Inspect => "Inspect",
+            Tab::Changes => "Changes",
         }
     }
     fn index(self) -> usize {
@@ -165,8 +168,15 @@ impl TextField {
 /// What a one-field input dialog is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputKind {
-    Rename { id: String },
+    Rename {
+        id: String,
+    },
     Pull,
+    /// Commit the container as a new image named REPO[:TAG].
+    Commit {
+        id: String,
+        name: String,
+    },
 }
 
 /// The run dialog: image, name, command, env (space separated K=V), interactive.
@@ -296,6 +306,13 @@ pub enum Message {
         id: String,
         result: Result<serde_json::Value, String>,
     },
+    /// The Changes tab's list (`diff`).
+    Changes {
+        id: String,
+        result: Result<Vec<FsChange>, String>,
+    },
+    /// A commit finished: the new image's ID (and its name), or the error.
+    Committed(Result<(String, String), String>),
     /// A container action finished; errors become a modal.
     Done(Result<(), String>),
     Removed(Result<Vec<RemovedImage>, String>),
@@ -339,6 +356,8 @@ pub struct AppState {
     pub inspect: Option<(String, Result<serde_json::Value, String>)>,
     pub folded: HashSet<String>,
     pub inspect_cursor: usize,
+    pub changes: Option<(String, Result<Vec<FsChange>, String>)>,
+    pub changes_scroll: usize,
     /// The Stats tab shows the 24 h ring instead of the 15 min one.
     pub long_range: bool,
 
@@ -386,6 +405,8 @@ impl AppState {
             inspect: None,
             folded: HashSet::new(),
             inspect_cursor: 0,
+            changes: None,
+            changes_scroll: 0,
             long_range: false,
             images: vec![],
             images_loaded: false,
@@ -574,6 +595,10 @@ impl AppState {
             self.inspect = None;
             self.inspect_cursor = 0;
         }
+        if self.changes.as_ref().is_some_and(|(t, _)| Some(t.as_str()) != id) {
+            self.changes = None;
+            self.changes_scroll = 0;
+        }
     }
 
     /// Log lines shown (all, or those matching the search).
@@ -673,6 +698,23 @@ impl AppState {
                 self.inspect = Some((id, result));
                 changed
             }
+            Message::Changes { id, result } => {
+                if self.selected_container().map(|c| c.id.as_str()) != Some(id.as_str()) {
+                    return false;
+                }
+                let changed = self.changes.as_ref().map(|(i, r)| (i, r)) != Some((&id, &result));
+                if let Ok(v) = &result {
+                    self.changes_scroll = self.changes_scroll.min(v.len().saturating_sub(1));
+                }
+                self.changes = Some((id, result));
+                changed && self.tab == Tab::Changes
+            }
+            Message::Committed(Ok((image, name))) => {
+                let short: String = image.trim_start_matches("sha256:").chars().take(12).collect();
+                self.modal = Some(Modal::Info(format!("Committed {name} ({short})")));
+                true
+            }
+            Message::Committed(Err(e)) => self.error(e),
             Message::Done(Ok(())) => false,
             Message::Removed(Ok(items)) => {
                 let lines: Vec<String> = items

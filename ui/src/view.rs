@@ -1,6 +1,6 @@
 //! Drawing. `draw` is a pure function of the state and theme: no I/O, no awaits, so the
 //! same state always renders the same screen (which the snapshot tests rely on).
-use berth_engine::api::ContainerSummary;
+use berth_engine::api::{ChangeKind, ContainerSummary};
 use berth_engine::human::{human_duration, human_size, human_size_binary};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -380,6 +380,7 @@ fn draw_container_detail(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) 
         Tab::Top => draw_top(f, body, s, cfg),
         Tab::Logs => draw_logs(f, body, s, cfg),
         Tab::Inspect => draw_inspect(f, body, s, cfg),
+        Tab::Changes => draw_changes(f, body, s, cfg),
     }
 }
 
@@ -643,6 +644,51 @@ fn draw_inspect(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     f.render_widget(Paragraph::new(out), area);
 }
 
+/// `diff` of the selected container: A green, C yellow, D red (docker's letters).
+fn draw_changes(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
+    let Some((_, r)) = &s.changes else {
+        f.render_widget(Paragraph::new("loading…"), area);
+        return;
+    };
+    let v = match r {
+        Ok(v) => v,
+        Err(e) => {
+            f.render_widget(
+                Paragraph::new(format!("changes: {e}")).style(Style::default().fg(cfg.theme.error)).wrap(Wrap { trim: true }),
+                area,
+            );
+            return;
+        }
+    };
+    let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let count = |k: ChangeKind| v.iter().filter(|c| c.kind == k).count();
+    let st = format!("{} added  {} changed  {} deleted", count(ChangeKind::Added), count(ChangeKind::Modified), count(ChangeKind::Deleted));
+    f.render_widget(Paragraph::new(Span::styled(st, accent(cfg))), status);
+    if v.is_empty() {
+        f.render_widget(Paragraph::new("No changes since the container was created."), body);
+        return;
+    }
+    let h = body.height as usize;
+    let start = s.changes_scroll.min(v.len().saturating_sub(h.max(1)));
+    let lines: Vec<Line> = v
+        .iter()
+        .skip(start)
+        .take(h)
+        .map(|c| {
+            let colour = match c.kind {
+                ChangeKind::Added => cfg.theme.running,
+                ChangeKind::Modified => cfg.theme.paused,
+                ChangeKind::Deleted => cfg.theme.error,
+            };
+            Line::from(vec![
+                Span::styled(format!("{} ", c.kind.letter()), Style::default().fg(colour).add_modifier(Modifier::BOLD)),
+                Span::raw(c.path.clone()),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), body);
+}
+
 fn draw_images(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     let vis = s.visible_images();
     let block = pane_block(pane_title(s, vis.len(), &s.filter, cfg), true, cfg);
@@ -766,6 +812,7 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
                     Tab::Top => spans.extend(hint(&k.sort_next, "sort cpu/mem")),
                     Tab::Inspect => spans.extend(hint(&k.detail, "fold")),
                     Tab::Stats => spans.extend(hint(&k.detail, "15 min / 24 h")),
+                    Tab::Changes => spans.extend(hint(&k.commit, "commit")),
                 }
             }
             (Pane::Images, _) => {
@@ -869,14 +916,11 @@ fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, s: &AppState, cfg: &Config) 
         ),
         Modal::Input { kind, field } => {
             let t = match kind {
-                crate::state::InputKind::Rename { .. } => "Rename container",
-                crate::state::InputKind::Pull => "Pull image",
+                crate::state::InputKind::Rename { .. } => "Rename container".to_string(),
+                crate::state::InputKind::Pull => "Pull image".to_string(),
+                crate::state::InputKind::Commit { name, .. } => format!("Commit {name} as an image"),
             };
-            (
-                t.into(),
-                Text::from(vec![field_line(field, true, cfg), Line::from(""), Line::from(" enter ok · esc cancel")]),
-                Style::default(),
-            )
+            (t, Text::from(vec![field_line(field, true, cfg), Line::from(""), Line::from(" enter ok · esc cancel")]), Style::default())
         }
         Modal::Run(r) => ("Run a container".into(), run_form_text(r, cfg), Style::default()),
         Modal::Pull(p) => {

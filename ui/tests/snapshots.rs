@@ -2,7 +2,8 @@
 //! compared with reviewed snapshots (`INSTA_UPDATE=always` then review after an intended
 //! change). States are built with messages only: no backend is involved.
 use berth_engine::api::{
-    ContainerSummary, HistoryItem, ImageSummary, LayerStatus, LogLine, ProgressEvent, StatsSample, SystemInfo, TopResult,
+    ChangeKind, ContainerSummary, FsChange, HistoryItem, ImageSummary, LayerStatus, LogLine, ProgressEvent, StatsSample, SystemInfo,
+    TopResult,
 };
 use berth_ui::config::Config;
 use berth_ui::state::{AppState, InputKind, Message, Modal, Pane, PullView, RunForm, Tab, TextField};
@@ -223,6 +224,42 @@ fn inspect_tab() {
     both("inspect", &s);
     s.folded.insert("/State".into());
     insta::assert_snapshot!("inspect_folded_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn changes_tab() {
+    let mut s = several();
+    select(&mut s, "web");
+    s.tab = Tab::Changes;
+    s.detail_focus = true;
+    let id = s.selected_container().unwrap().id.clone();
+    s.update(Message::Changes { id: id.clone(), result: Ok(vec![]) });
+    insta::assert_snapshot!("changes_empty_80x24", render(&s, 80, 24));
+    let c = |kind, path: &str| FsChange { kind, path: path.into() };
+    let list = vec![
+        c(ChangeKind::Modified, "/bin"),
+        c(ChangeKind::Deleted, "/bin/ls"),
+        c(ChangeKind::Added, "/data"),
+        c(ChangeKind::Added, "/data/app.db"),
+        c(ChangeKind::Modified, "/etc"),
+        c(ChangeKind::Modified, "/etc/passwd"),
+        c(ChangeKind::Modified, "/tmp"),
+        c(ChangeKind::Added, "/tmp/new"),
+    ];
+    s.update(Message::Changes { id: id.clone(), result: Ok(list) });
+    both("changes", &s);
+    s.update(Message::Changes { id: id.clone(), result: Err("No such container: web".into()) });
+    insta::assert_snapshot!("changes_error_80x24", render(&s, 80, 24));
+    // Another container's list never lands on this one.
+    let before = render(&s, 80, 24);
+    assert!(!s.update(Message::Changes { id: "other".into(), result: Ok(vec![]) }));
+    assert_eq!(render(&s, 80, 24), before);
+    s.modal =
+        Some(Modal::Input { kind: InputKind::Commit { id, name: "web".into() }, field: TextField::new("REPO[:TAG]", "web-snapshot:v1") });
+    insta::assert_snapshot!("commit_80x24", render(&s, 80, 24));
+    s.modal = None;
+    s.update(Message::Committed(Ok((format!("sha256:{}", "ab".repeat(32)), "web-snapshot:v1".into()))));
+    insta::assert_snapshot!("committed_80x24", render(&s, 80, 24));
 }
 
 #[test]

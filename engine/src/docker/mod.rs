@@ -11,6 +11,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 use crate::api::*;
 
 mod containers;
+mod ctrfs;
 mod images;
 mod session;
 mod stats;
@@ -363,5 +364,25 @@ impl ContainerBackend for DockerBackend {
 
     async fn shell(&self, id: &str) -> Result<Vec<String>> {
         session::shell(self, id).await
+    }
+
+    // --- Container filesystem: cp, diff, export, commit (docker/ctrfs.rs) ---
+    async fn stat_container_path(&self, id: &str, path: &str) -> Result<PathStat> {
+        ctrfs::stat(self, id, path).await
+    }
+    async fn copy_from_container(&self, id: &str, path: &str, output: ByteWriter) -> Result<()> {
+        ctrfs::copy_from(self, id, path, output).await
+    }
+    async fn copy_to_container(&self, id: &str, path: &str, input: ByteReader, copy_uid_gid: bool) -> Result<()> {
+        ctrfs::copy_to(self, id, path, input, copy_uid_gid).await
+    }
+    async fn container_changes(&self, id: &str) -> Result<Vec<FsChange>> {
+        ctrfs::changes(self, id).await
+    }
+    async fn export_container(&self, id: &str, output: ByteWriter) -> Result<()> {
+        ctrfs::export(self, id, output).await
+    }
+    async fn commit_container(&self, id: &str, opts: &CommitOptions) -> Result<String> {
+        ctrfs::commit(self, id, opts).await
     }
 }

@@ -236,6 +236,8 @@ pub(crate) fn start(i: &Inner, exe: &Path, id: &str, wait_attach: bool) -> Resul
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    // Not while `cp` has the stopped container's overlay mounted (see local/ctrfs.rs).
+    let _fs = super::ctrfs::fs_lock(&Paths::new(&i.root, &rec.id))?;
     state::set_manual_stop(&mut i.images.db(), &rec.id, false)?;
     // A monitor killed mid-run leaves libcontainer's state, the cgroup and the mount behind.
     let stale = monitor::runtime_root(&i.root).join(&rec.id);

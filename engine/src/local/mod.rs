@@ -11,6 +11,7 @@ use crate::image::digest::Digest;
 use crate::store::images::{ImageRecord, ImageStore, Removed};
 
 mod containers;
+mod ctrfs;
 mod images;
 mod session;
 pub mod watch;
@@ -309,5 +310,47 @@ impl ContainerBackend for LocalEngine {
 
     async fn shell(&self, id: &str) -> Result<Vec<String>> {
         session::shell(self, id).await
+    }
+
+    // --- Container filesystem: cp, diff, export, commit (local/ctrfs.rs) ---
+    async fn stat_container_path(&self, id: &str, path: &str) -> Result<PathStat> {
+        let (id, path) = (id.to_string(), path.to_string());
+        self.blocking(move |i| ctrfs::stat(i, &id, &path)).await
+    }
+
+    async fn copy_from_container(&self, id: &str, path: &str, output: ByteWriter) -> Result<()> {
+        let (id, path) = (id.to_string(), path.to_string());
+        let mut w = tokio_util::io::SyncIoBridge::new(output);
+        self.blocking(move |i| {
+            ctrfs::copy_from(i, &id, &path, &mut w)?;
+            w.shutdown().map_err(|e| EngineError::io_ctx("writing the archive", e))
+        })
+        .await
+    }
+
+    async fn copy_to_container(&self, id: &str, path: &str, input: ByteReader, copy_uid_gid: bool) -> Result<()> {
+        let (id, path) = (id.to_string(), path.to_string());
+        let r = tokio_util::io::SyncIoBridge::new(input);
+        self.blocking(move |i| ctrfs::copy_to(i, &id, &path, r, copy_uid_gid)).await
+    }
+
+    async fn container_changes(&self, id: &str) -> Result<Vec<FsChange>> {
+        let id = id.to_string();
+        self.blocking(move |i| ctrfs::changes(i, &id)).await
+    }
+
+    async fn export_container(&self, id: &str, output: ByteWriter) -> Result<()> {
+        let id = id.to_string();
+        let mut w = tokio_util::io::SyncIoBridge::new(output);
+        self.blocking(move |i| {
+            ctrfs::export(i, &id, &mut w)?;
+            w.shutdown().map_err(|e| EngineError::io_ctx("writing the archive", e))
+        })
+        .await
+    }
+
+    async fn commit_container(&self, id: &str, opts: &CommitOptions) -> Result<String> {
+        let (id, opts) = (id.to_string(), opts.clone());
+        self.blocking(move |i| ctrfs::commit(i, &id, &opts)).await
     }
 }
