@@ -39,6 +39,9 @@ impl Tmux {
     }
     /// Wait until the screen satisfies `f`; the screen when it did, or a panic with it.
     fn wait_for(&self, what: &str, timeout: Duration, f: impl Fn(&str) -> bool) -> String {
+        // The timeouts below are what a user would wait; a shared CI machine under load gets
+        // three times as long before a wait counts as a failure (passing waits end early).
+        let timeout = timeout * 3;
         let start = Instant::now();
         loop {
             let screen = self.capture();
