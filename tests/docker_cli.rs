@@ -215,7 +215,17 @@ fn verbs_against_a_private_dockerd() {
     ok(&["restart", "-t", "1", "svc2"]);
     assert_eq!(d.ok(&["inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "svc2"]).trim().split(' ').next(), Some("true"));
     fails(&["exec", "nope", "true"], "No such container: nope");
-    fails(&["events"], "not available from a Docker endpoint");
+    // events from dockerd: the same lines and --format as on the embedded engine.
+    let by_id = format!("container={}", id.trim());
+    let past = ok(&["events", "--since", "10m", "--until", "0s", "--filter", &by_id, "--format", "{{.Type}} {{.Action}}"]);
+    for want in ["container pause", "container unpause", "container rename", "container restart"] {
+        assert!(past.lines().any(|l| l == want), "{want:?} missing from:\n{past}");
+    }
+    let json = ok(&["events", "--since", "10m", "--until", "0s", "--filter", "event=pause", "--format", "json"]);
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap_or("")).expect("one JSON object a line");
+    assert_eq!((first["Action"].as_str(), first["Actor"]["Attributes"]["name"].as_str()), (Some("pause"), Some("svc")));
+    let plain = ok(&["events", "--since", "10m", "--until", "0s", "--filter", "event=unpause"]);
+    assert!(plain.lines().next().is_some_and(|l| l.contains(" container unpause ") && l.contains("name=svc")), "{plain}");
     ok(&["rm", "-f", "svc2", "seven"]);
 }
 

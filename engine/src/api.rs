@@ -564,6 +564,38 @@ pub trait ContainerBackend: Send + Sync {
     /// The login shell to exec in this container: its /etc/passwd entry for the user,
     /// else the first of /bin/bash, /bin/sh, /bin/ash, /bin/busybox sh that exists.
     async fn shell(&self, id: &str) -> Result<Vec<String>>;
+
+    /// What happens to containers (and, on Docker, images, networks...): past events from
+    /// `opts.since`, then live ones until `opts.until` (forever when None). Filters are
+    /// docker's (`event=`, `container=`, `type=`); an unknown one is an error item.
+    fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
+        let _ = opts;
+        Box::pin(futures_util::stream::once(async { Err(EngineError::Unsupported("events on this backend".into())) }))
+    }
+}
+
+/// One `events` item, in docker's vocabulary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineEvent {
+    /// `container`, `image`, `network`...
+    pub kind: String,
+    /// `create`, `start`, `die`, `destroy`...
+    pub action: String,
+    /// The object's ID.
+    pub actor: String,
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// Unix nanoseconds.
+    pub time: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventOptions {
+    /// Unix nanoseconds: replay events from then on (None: only new ones).
+    pub since: Option<i64>,
+    /// Unix nanoseconds: the stream ends once this time has passed.
+    pub until: Option<i64>,
+    /// Filter name → accepted values (an event passes when, for every name, one value matches).
+    pub filters: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// One stats reading of one container (docker's `stats` fields).

@@ -125,13 +125,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 containers::exec(&local_engine(&cli)?, &cli.root, a).await
             }
         }
-        Command::Events(a) => {
-            if remote {
-                anyhow::bail!("events are not available from a Docker endpoint yet (use `docker events`)")
-            } else {
-                containers::events(&local_engine(&cli)?, a).await
-            }
-        }
+        Command::Events(a) => containers::events(engine, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => watch::stats(engine, a).await,
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => watch::top(engine, a).await,

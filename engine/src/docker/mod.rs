@@ -364,4 +364,48 @@ impl ContainerBackend for DockerBackend {
     async fn shell(&self, id: &str) -> Result<Vec<String>> {
         session::shell(self, id).await
     }
+
+    fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
+        events(self, opts)
+    }
+}
+
+/// Unix nanoseconds as docker's `SECONDS.NANOS` timestamp parameter.
+fn docker_time(nanos: i64) -> String {
+    format!("{}.{:09}", nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000))
+}
+
+/// `GET /events`: the daemon filters and ends the stream at `until`; items become ours.
+fn events(d: &DockerBackend, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
+    let mut q = bollard::query_parameters::EventsOptions {
+        since: opts.since.map(docker_time),
+        until: opts.until.map(docker_time),
+        filters: None,
+    };
+    if !opts.filters.is_empty() {
+        q.filters = Some(opts.filters.into_iter().collect());
+    }
+    // Without --since the daemon starts with what happens next; with --until alone the
+    // stream must still end (docker needs a since for that: "now").
+    if q.until.is_some() && q.since.is_none() {
+        q.since = Some(docker_time(chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)));
+    }
+    d.client
+        .events(Some(q))
+        .map(|item| {
+            let m = item.map_err(|e| match &e {
+                BollardError::DockerResponseServerError { status_code: 400, message } => EngineError::InvalidArgument(message.clone()),
+                _ => EngineError::Other(describe(&e)),
+            })?;
+            let kind = m.typ.and_then(|t| serde_json::to_value(t).ok()).and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let actor = m.actor.unwrap_or_default();
+            Ok(EngineEvent {
+                kind,
+                action: m.action.unwrap_or_default(),
+                actor: actor.id.unwrap_or_default(),
+                attributes: actor.attributes.unwrap_or_default().into_iter().collect(),
+                time: m.time_nano.or(m.time.map(|t| t * 1_000_000_000)).unwrap_or(0),
+            })
+        })
+        .boxed()
 }

@@ -310,4 +310,8 @@ impl ContainerBackend for LocalEngine {
     async fn shell(&self, id: &str) -> Result<Vec<String>> {
         session::shell(self, id).await
     }
+
+    fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
+        watch::events(self, opts)
+    }
 }
