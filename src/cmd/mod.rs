@@ -1,10 +1,11 @@
 //! One module per group of verbs; `run` dispatches.
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use berth_engine::api::ContainerBackend;
 use berth_engine::docker::DockerBackend;
 use berth_engine::local::LocalEngine;
+use berth_engine::multi::{EndpointSpec, MultiBackend, Target};
 
 use crate::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 
@@ -21,20 +22,92 @@ pub fn local_engine(cli: &Cli) -> Result<LocalEngine> {
     LocalEngine::open(&cli.root).with_context(|| format!("cannot open the state root {}", cli.root.display()))
 }
 
-/// The backend the flags ask for: Docker with `-H`/`--docker`, else the embedded engine.
-pub async fn backend(cli: &Cli) -> Result<Arc<dyn ContainerBackend>> {
-    if cli.host.is_some() || cli.docker {
-        let host = berth_engine::docker::resolve_host(cli.host.as_deref());
-        return Ok(Arc::new(DockerBackend::connect(&host).await?));
+/// The embedded engine's endpoint name.
+const EMBEDDED: &str = berth_ui::config::EMBEDDED_NAME;
+
+/// A name for an unnamed `-H` endpoint: the host of tcp/ssh addresses, "docker" for sockets.
+fn endpoint_name(host: &str) -> String {
+    let rest = host.split_once("://").map(|(_, r)| r).unwrap_or(host);
+    let name: String = if host.starts_with("unix://") {
+        "docker".into()
+    } else {
+        rest.split('/').next().unwrap_or("").rsplit('@').next().unwrap_or("").split(':').next().unwrap_or("").into()
+    };
+    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "_.+-".contains(c) { c } else { '-' }).collect();
+    if berth_engine::multi::valid_name(&name) { name } else { "docker".into() }
+}
+
+/// The endpoints the flags name (empty when none: then the config file decides).
+fn flag_endpoints(cli: &Cli) -> Result<Vec<EndpointSpec>> {
+    let mut out: Vec<EndpointSpec> = Vec::new();
+    let mut add = |name: String, target: Target| -> Result<()> {
+        let mut n = name.clone();
+        let mut i = 2;
+        while out.iter().any(|e| e.name == n) {
+            n = format!("{name}-{i}");
+            i += 1;
+        }
+        out.push(EndpointSpec { name: n, target });
+        Ok(())
+    };
+    if cli.embedded {
+        add(EMBEDDED.into(), Target::Embedded(cli.root.clone()))?;
     }
-    Ok(Arc::new(local_engine(cli)?))
+    for h in &cli.host {
+        add(endpoint_name(h), Target::Docker(h.clone()))?;
+    }
+    if cli.docker && cli.host.is_empty() {
+        let h = berth_engine::docker::resolve_host(None);
+        add(endpoint_name(&h), Target::Docker(h))?;
+    }
+    for e in &cli.endpoint {
+        let Some((name, host)) = e.split_once('=').filter(|(n, h)| !n.is_empty() && !h.is_empty()) else {
+            bail!("--endpoint {e:?}: expected NAME=HOST (e.g. local-docker=unix:///run/docker.sock)");
+        };
+        if !berth_engine::multi::valid_name(name) {
+            bail!("--endpoint {e:?}: the name takes letters, digits and _.+- only, starting with a letter or digit");
+        }
+        if out.iter().any(|x| x.name == name) {
+            bail!("--endpoint {e:?}: two endpoints are named {name:?}");
+        }
+        out.push(EndpointSpec { name: name.into(), target: Target::Docker(host.into()) });
+    }
+    Ok(out)
+}
+
+/// One endpoint's backend, connected now (a single endpoint fails at once, clearly).
+async fn connect(cli: &Cli, target: &Target) -> Result<Arc<dyn ContainerBackend>> {
+    Ok(match target {
+        Target::Docker(host) => Arc::new(DockerBackend::connect(host).await?),
+        Target::Embedded(_) => Arc::new(local_engine(cli)?),
+    })
+}
+
+/// The backend the flags ask for: Docker with `-H`/`--endpoint`/`--docker`, else the
+/// embedded engine. A command drives one endpoint; several are for the dashboard.
+pub async fn backend(cli: &Cli) -> Result<Arc<dyn ContainerBackend>> {
+    let eps = flag_endpoints(cli)?;
+    match &eps[..] {
+        [] => Ok(Arc::new(local_engine(cli)?)),
+        [one] => connect(cli, &one.target).await,
+        _ => bail!(
+            "{} endpoints given ({}): a command drives one; several are for the dashboard (`berth` alone)",
+            eps.len(),
+            eps.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Whether the one backend a command drives is a Docker endpoint.
+fn remote(cli: &Cli) -> bool {
+    !cli.host.is_empty() || cli.docker || !cli.endpoint.is_empty()
 }
 
 pub async fn run(cli: Cli) -> Result<u8> {
     let Some(command) = &cli.command else {
         return dashboard(&cli).await;
     };
-    let remote = cli.host.is_some() || cli.docker;
+    let remote = remote(&cli);
     let engine = backend(&cli).await?;
     let engine = engine.as_ref();
     match command {
@@ -136,9 +209,28 @@ pub async fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// `berth` with no arguments: the dashboard on the embedded engine.
+/// `berth` with no arguments: the dashboard. The endpoints come from the flags, else the
+/// config file (the embedded engine unless `embedded = false`, plus `[[endpoints]]`). One
+/// endpoint is driven directly; several go through [`MultiBackend`], which connects in the
+/// background so an unreachable one never holds the others up.
 async fn dashboard(cli: &Cli) -> Result<u8> {
     let cfg = berth_ui::Config::load(berth_ui::Config::default_path().as_deref())?;
-    berth_ui::run(backend(cli).await?, cfg).await?;
+    let mut eps = flag_endpoints(cli)?;
+    if eps.is_empty() {
+        if cfg.embedded {
+            eps.push(EndpointSpec { name: EMBEDDED.into(), target: Target::Embedded(cli.root.clone()) });
+        }
+        for e in &cfg.endpoints {
+            eps.push(EndpointSpec { name: e.name.clone(), target: Target::Docker(e.host.clone()) });
+        }
+    }
+    if let [one] = &eps[..] {
+        berth_ui::run(connect(cli, &one.target).await?, cfg).await?;
+        return Ok(0);
+    }
+    let multi = Arc::new(MultiBackend::new(eps)?);
+    // The first frame shows what answers quickly; slower endpoints join as they connect.
+    multi.settle(std::time::Duration::from_millis(500)).await;
+    berth_ui::run_multi(multi, cfg).await?;
     Ok(0)
 }

@@ -19,6 +19,8 @@ pub enum Action {
     Pull(String),
     History(String),
     Refresh,
+    /// Show one endpoint (None: all); unqualified names (pull, run) go there too.
+    SetEndpoint(Option<String>),
 }
 
 type Outcome = (bool, Option<Action>);
@@ -38,7 +40,7 @@ pub fn handle(ev: &Event, s: &mut AppState, cfg: &Config, screen: Rect) -> Outco
                 MouseEventKind::ScrollUp => (moved(s, -1), None),
                 MouseEventKind::Down(MouseButton::Left) => {
                     if s.focus == Pane::Containers
-                        && let Some(key) = view::header_at(list, m.column, m.row)
+                        && let Some(key) = view::header_at(list, s, m.column, m.row)
                     {
                         let rev = s.sort == key && !s.sort_rev;
                         s.set_sort(key, rev);
@@ -215,6 +217,20 @@ fn handle_modal(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
                         s.modal = Some(Modal::Pull(PullView { reference: text.clone(), ..PullView::default() }));
                         Action::Pull(text)
                     }
+                    InputKind::Command => {
+                        s.modal = None;
+                        return match s.command(&text) {
+                            Ok(Some(e)) => {
+                                s.set_endpoint(e.clone());
+                                (true, Some(Action::SetEndpoint(e)))
+                            }
+                            Ok(None) => (true, None),
+                            Err(e) => {
+                                s.modal = Some(Modal::Error(e));
+                                (true, None)
+                            }
+                        };
+                    }
                 };
                 return (true, Some(action));
             }
@@ -235,6 +251,23 @@ fn handle_modal(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
             _ if r.focus < 4 => return (edit_field(&mut r.fields[r.focus], k), None),
             _ => return (false, None),
         },
+        Modal::Endpoints { cursor } => {
+            let rows = s.endpoints.len() + 1;
+            if is(&keys.down, k) {
+                *cursor = (*cursor + 1) % rows;
+            } else if is(&keys.up, k) {
+                *cursor = (*cursor + rows - 1) % rows;
+            } else if k.code == KeyCode::Enter {
+                let pick = if *cursor == 0 { None } else { s.endpoints.get(*cursor - 1).map(|e| e.name.clone()) };
+                s.modal = None;
+                s.set_endpoint(pick.clone());
+                return (true, Some(Action::SetEndpoint(pick)));
+            } else if k.code == KeyCode::Esc || is(&keys.quit, k) {
+                s.modal = None;
+            } else {
+                return (false, None);
+            }
+        }
         Modal::Pull(_) => {
             if k.code == KeyCode::Esc || k.code == KeyCode::Enter || is(&keys.quit, k) {
                 s.modal = None;
@@ -371,6 +404,9 @@ pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
     } else if is(&keys.help, k) {
         s.modal = Some(Modal::Help);
         return (true, None);
+    } else if is(&keys.command, k) {
+        s.modal = Some(Modal::Input { kind: InputKind::Command, field: TextField::new(":", "") });
+        return (true, None);
     } else if is(&keys.refresh, k) {
         return (false, Some(Action::Refresh));
     } else if is(&keys.next_tab, k) || is(&keys.prev_tab, k) {
@@ -414,7 +450,7 @@ pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
         s.filtering = true;
     } else if is(&keys.run, k) {
         let image = if s.focus == Pane::Images {
-            s.selected_image().and_then(|i| i.repo_tags.first().cloned()).unwrap_or_default()
+            s.selected_image().and_then(|i| i.repo_tags.first().map(|t| berth_engine::multi::requalify(&i.id, t))).unwrap_or_default()
         } else {
             String::new()
         };
@@ -501,9 +537,13 @@ fn container_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
 
 fn image_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
     let keys = &cfg.keys;
+    // The name shown, qualified with the image's endpoint when there are several.
     let label = |s: &AppState| {
-        s.selected_image()
-            .map(|i| i.repo_tags.first().cloned().unwrap_or_else(|| i.id.trim_start_matches("sha256:").chars().take(12).collect()))
+        s.selected_image().map(|i| {
+            let (_, id) = berth_engine::multi::split(&i.id);
+            let name = i.repo_tags.first().cloned().unwrap_or_else(|| id.trim_start_matches("sha256:").chars().take(12).collect());
+            berth_engine::multi::requalify(&i.id, &name)
+        })
     };
     if is(&keys.remove, k) {
         // Remove by the name shown (untags one of several names, like `docker rmi name`).
