@@ -142,6 +142,8 @@ fn draw_header(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         containers.iter().filter_map(|c| s.live_stats(c)).fold((0.0, 0), |(c, m), x| (c + x.cpu_percent, m + x.memory_usage));
     let wide = area.width >= 120;
     let engine = match &s.info {
+        // Several endpoints in view: the ctx part of the header says which.
+        _ if s.show_host() => String::new(),
         Some(i) if !i.server_version.is_empty() && wide => format!("{} {} · {}", i.engine, i.server_version, s.backend),
         Some(i) if !i.server_version.is_empty() => format!("{} {}", i.engine, i.server_version),
         _ if wide => s.backend.clone(),
@@ -174,8 +176,11 @@ fn draw_header(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
             spans.push(Span::styled(format!(" ✗ {name} down"), Style::default().fg(cfg.theme.error)));
         }
         spans.push(Span::raw(sep));
+    } else {
+        spans.push(Span::raw(" "));
     }
-    spans.push(Span::raw(format!(" {engine}{sep}{cpu}  {mem}{sep}{counts}")));
+    let engine = if engine.is_empty() { String::new() } else { format!("{engine}{sep}") };
+    spans.push(Span::raw(format!("{engine}{cpu}  {mem}{sep}{counts}")));
     let line = Line::from(spans);
     f.render_widget(Paragraph::new(line), area);
 }
@@ -740,8 +745,12 @@ fn draw_image_detail(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         return;
     };
     let key = |k: &str| Span::styled(format!("{k:<9}"), Style::default().fg(cfg.theme.accent));
-    let mut lines = vec![
-        Line::from(vec![key("ID"), Span::raw(i.id.clone())]),
+    let (host, id) = berth_engine::multi::split(&i.id);
+    let mut lines = vec![Line::from(vec![key("ID"), Span::raw(id.to_string())])];
+    if let Some(h) = host {
+        lines.push(Line::from(vec![key("Host"), Span::raw(h.to_string())]));
+    }
+    lines.extend([
         Line::from(vec![key("Created"), Span::raw(ago(s.now, i.created))]),
         Line::from(vec![key("Size"), Span::raw(human_size(i.size))]),
         Line::from(vec![
@@ -749,7 +758,7 @@ fn draw_image_detail(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
             Span::raw(if i.containers < 0 { "unknown".into() } else { format!("{} container(s)", i.containers) }),
         ]),
         Line::from(key("Tags")),
-    ];
+    ]);
     if i.repo_tags.is_empty() {
         lines.push(Line::from("  <none>"));
     }
@@ -867,6 +876,7 @@ fn run_form_text<'a>(r: &RunForm, cfg: &Config) -> Text<'a> {
 fn endpoints_text<'a>(s: &AppState, cursor: usize, cfg: &Config) -> Text<'a> {
     use berth_engine::multi::EndpointState;
     let w = s.endpoints.iter().map(|e| e.name.chars().count()).max().unwrap_or(3).max(3);
+    let aw = s.endpoints.iter().map(|e| e.address.chars().count()).max().unwrap_or(0);
     let mut rows = vec![(format!("{} {:<w$}  every endpoint", if s.endpoint.is_none() { "*" } else { " " }, "all"), Style::default())];
     for e in &s.endpoints {
         let (state, style) = match &e.state {
@@ -875,7 +885,7 @@ fn endpoints_text<'a>(s: &AppState, cursor: usize, cfg: &Config) -> Text<'a> {
             EndpointState::Down(why) => (format!("✗ unreachable: {why}"), Style::default().fg(cfg.theme.error)),
         };
         let mark = if s.endpoint.as_deref() == Some(e.name.as_str()) { "*" } else { " " };
-        rows.push((format!("{mark} {:<w$}  {}  {state}", e.name, e.address), style));
+        rows.push((format!("{mark} {:<w$}  {:<aw$}  {state}", e.name, e.address), style));
     }
     let mut lines: Vec<Line> = rows
         .into_iter()
