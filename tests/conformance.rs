@@ -296,14 +296,22 @@ fn filters(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, Vec<Str
 /// window replays them and ends; filters are honoured; an unknown filter is an error.
 async fn events_follow_the_lifecycle(c: &Ctx<'_>) {
     let t0 = now_nanos() - 1_000_000_000;
-    let mut live = c.b.events(EventOptions { filters: filters(&[("type", "container")]), ..Default::default() });
-    // Give the stream a moment to subscribe (Docker) or read the last sequence (local).
+    // Polled from now on (a Docker stream subscribes on its first poll), into a channel.
+    let mut stream = c.b.events(EventOptions { filters: filters(&[("type", "container")]), ..Default::default() });
+    let (tx, mut live) = tokio::sync::mpsc::unbounded_channel();
+    let pump = tokio::spawn(async move {
+        while let Some(e) = stream.next().await {
+            if tx.send(e).is_err() {
+                return;
+            }
+        }
+    });
     tokio::time::sleep(Duration::from_millis(500)).await;
     let id = c.run(&["sh", "-c", "sleep 0.3; exit 3"]).await;
     let (mut started, mut died) = (false, None);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !(started && died.is_some()) {
-        let e = tokio::time::timeout_at(deadline, live.next()).await.expect("start and die within 20 s").expect("the stream goes on");
+        let e = tokio::time::timeout_at(deadline, live.recv()).await.expect("start and die within 20 s").expect("the stream goes on");
         let e = e.unwrap_or_else(|e| panic!("event stream: {e}"));
         assert_eq!(e.kind, "container", "{e:?}");
         if e.actor != id {
@@ -318,7 +326,7 @@ async fn events_follow_the_lifecycle(c: &Ctx<'_>) {
         }
     }
     assert_eq!(died, Some(Some("3".to_string())));
-    drop(live);
+    pump.abort();
     // The past, filtered, ends at --until.
     let past = EventOptions { since: Some(t0), until: Some(now_nanos()), filters: filters(&[("container", &id), ("event", "die")]) };
     let got: Vec<EngineEvent> =

@@ -298,6 +298,9 @@ pub(crate) fn events(engine: &LocalEngine, opts: EventOptions) -> BoxStream<'sta
         queue: std::collections::VecDeque<state::EventRecord>,
         done: bool,
     }
+    // Without --since: what happens from this call on (not from the first poll).
+    let mut opts = opts;
+    opts.since = Some(opts.since.unwrap_or_else(state::now_nanos));
     let st = St { engine: engine.clone(), opts, after: None, queue: Default::default(), done: false };
     futures_util::stream::unfold(st, |mut st| async move {
         loop {
@@ -321,17 +324,7 @@ pub(crate) fn events(engine: &LocalEngine, opts: EventOptions) -> BoxStream<'sta
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            let after = match st.after {
-                Some(a) => a,
-                None if st.opts.since.is_some() => 0,
-                None => match st.engine.last_event_seq().await {
-                    Ok(a) => a,
-                    Err(e) => {
-                        st.done = true;
-                        return Some((Err(e), st));
-                    }
-                },
-            };
+            let after = st.after.unwrap_or(0);
             match st.engine.events_after(after, st.opts.since.unwrap_or(0)).await {
                 Ok(list) => {
                     st.after = Some(list.last().map(|e| e.seq).unwrap_or(after));
