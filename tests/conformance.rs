@@ -520,7 +520,10 @@ fn several_endpoints_as_one_backend() {
         assert_eq!(find(&qualify("dockerd", &dk)).name, "dk-1");
         let images = m.list_images(&ImageListOptions::default()).await.unwrap();
         for ep in ["berth", "dockerd"] {
-            assert!(images.iter().any(|i| i.id.starts_with(&format!("{ep}#sha256:")) && i.repo_tags.iter().any(|t| t == IMAGE)), "{images:?}");
+            assert!(
+                images.iter().any(|i| i.id.starts_with(&format!("{ep}#sha256:")) && i.repo_tags.iter().any(|t| t == IMAGE)),
+                "{images:?}"
+            );
         }
         // The bad endpoints: down with why, within the connect deadline (+ one list round).
         eventually("both bad endpoints marked down", async || {

@@ -49,9 +49,7 @@ pub fn requalify(like: &str, name: &str) -> String {
 /// starting with punctuation), at most 64 characters.
 pub fn valid_name(s: &str) -> bool {
     let mut it = s.chars();
-    it.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && it.all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
-        && s.len() <= 64
+    it.next().is_some_and(|c| c.is_ascii_alphanumeric()) && it.all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c)) && s.len() <= 64
 }
 
 /// How to reach one endpoint.

@@ -286,7 +286,10 @@ impl Config {
                     )));
                 }
                 if e.name == EMBEDDED_NAME || cfg.endpoints.iter().any(|x| x.name == e.name) {
-                    return Err(bad(format!("endpoints[{i}].name {:?} is used twice (\"{EMBEDDED_NAME}\" is the embedded engine)", e.name)));
+                    return Err(bad(format!(
+                        "endpoints[{i}].name {:?} is used twice (\"{EMBEDDED_NAME}\" is the embedded engine)",
+                        e.name
+                    )));
                 }
                 if !host_scheme_ok(&e.host) {
                     return Err(bad(format!(

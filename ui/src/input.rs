@@ -12,7 +12,10 @@ use crate::view;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Containers(ContainerOp, Vec<String>),
-    Rename { id: String, name: String },
+    Rename {
+        id: String,
+        name: String,
+    },
     Run(Box<ContainerCreate>),
     RemoveImage(String),
     PruneImages,

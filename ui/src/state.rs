@@ -182,7 +182,9 @@ impl TextField {
 /// What a one-field input dialog is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputKind {
-    Rename { id: String },
+    Rename {
+        id: String,
+    },
     Pull,
     /// The `:` prompt (`ctx`, `ctx NAME`, `ctx all`, `q`).
     Command,

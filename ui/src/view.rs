@@ -949,11 +949,7 @@ fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, s: &AppState, cfg: &Config) 
                 crate::state::InputKind::Pull => "Pull image".into(),
                 crate::state::InputKind::Command => "Command (ctx, ctx NAME, ctx all, q)".into(),
             };
-            (
-                t,
-                Text::from(vec![field_line(field, true, cfg), Line::from(""), Line::from(" enter ok · esc cancel")]),
-                Style::default(),
-            )
+            (t, Text::from(vec![field_line(field, true, cfg), Line::from(""), Line::from(" enter ok · esc cancel")]), Style::default())
         }
         Modal::Run(r) => ("Run a container".into(), run_form_text(r, cfg), Style::default()),
         Modal::Pull(p) => {

@@ -379,17 +379,28 @@ fn docker_time(nanos: i64) -> String {
 fn events(d: &DockerBackend, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
     // dockerd 20.10 ignores filters it does not know: refuse them here, as
     // the embedded engine does, rather than stream everything.
-    const KNOWN: [&str; 14] =
-        ["config", "container", "daemon", "event", "image", "label", "network", "node", "plugin", "scope", "secret", "service", "type", "volume"];
+    const KNOWN: [&str; 14] = [
+        "config",
+        "container",
+        "daemon",
+        "event",
+        "image",
+        "label",
+        "network",
+        "node",
+        "plugin",
+        "scope",
+        "secret",
+        "service",
+        "type",
+        "volume",
+    ];
     if let Some(k) = opts.filters.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         let e = EngineError::InvalidArgument(format!("invalid filter {k:?}"));
         return futures_util::stream::once(async move { Err(e) }).boxed();
     }
-    let mut q = bollard::query_parameters::EventsOptions {
-        since: opts.since.map(docker_time),
-        until: opts.until.map(docker_time),
-        filters: None,
-    };
+    let mut q =
+        bollard::query_parameters::EventsOptions { since: opts.since.map(docker_time), until: opts.until.map(docker_time), filters: None };
     if !opts.filters.is_empty() {
         q.filters = Some(opts.filters.into_iter().collect());
     }
