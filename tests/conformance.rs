@@ -254,7 +254,10 @@ async fn pull_from_loopback_registry_then_remove(c: &Ctx<'_>) {
     let before = b.list_images(&ImageListOptions::default()).await.unwrap().len();
     let bad = format!("{}/hello:no-such-tag", c.registry.addr());
     let events: Vec<Result<ProgressEvent>> = b.pull_image(&bad, PullOptions::default()).collect().await;
-    assert!(events.last().is_some_and(|e| e.is_err()), "{events:?}");
+    assert!(matches!(events.last(), Some(Err(EngineError::ImageNotFound(_)))), "a missing tag is image-not-found: {events:?}");
+    let bad = format!("{}/no-such-repo:latest", c.registry.addr());
+    let events: Vec<Result<ProgressEvent>> = b.pull_image(&bad, PullOptions::default()).collect().await;
+    assert!(matches!(events.last(), Some(Err(EngineError::ImageNotFound(_)))), "a missing repository is image-not-found: {events:?}");
     assert_eq!(b.list_images(&ImageListOptions::default()).await.unwrap().len(), before);
 }
 

@@ -476,6 +476,9 @@ pub struct ContainerUsage {
 pub struct Session {
     /// Output (on a TTY, stdout and stderr are one stream). Ends when the session does.
     pub output: BoxStream<'static, Result<bytes::Bytes>>,
+    /// Without a TTY a backend may deliver stderr here instead of in `output` (None: it is
+    /// in `output`). A caller showing one stream merges the two.
+    pub stderr: Option<BoxStream<'static, Result<bytes::Bytes>>>,
     pub input: tokio::sync::mpsc::Sender<bytes::Bytes>,
     /// Window size as (rows, cols).
     pub resize: tokio::sync::mpsc::Sender<(u16, u16)>,
