@@ -791,6 +791,9 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         let mut spans = Vec::new();
         spans.extend(hint(&k.quit, "quit"));
         spans.extend(hint(&k.help, "help"));
+        if s.multi() {
+            spans.extend(hint(&k.command, "ctx"));
+        }
         match (s.focus, s.detail_focus) {
             (Pane::Containers, false) => {
                 spans.extend(hint(&k.filter, "filter"));
