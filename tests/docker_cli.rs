@@ -265,6 +265,11 @@ fn docker_context_picks_the_endpoint() {
     let env_sock = b.dir.path().join("env.sock");
     let (o, t) = run(&[("DOCKER_HOST", &format!("unix://{}", env_sock.display()))], &["--docker", "ps"]);
     clear_failure(&o, t, &env_sock.display().to_string());
+    // A named endpoint may be a docker context.
+    let (o, t) = run(&[], &["--endpoint", "mine=other", "ps"]);
+    clear_failure(&o, t, &ctx_sock("other").display().to_string());
+    let (o, t) = run(&[], &["--endpoint", "mine=no-such-context", "ps"]);
+    clear_failure(&o, t, "no docker context named \"no-such-context\"");
     let flag_sock = b.dir.path().join("flag.sock");
     let (o, t) = run(&[("DOCKER_CONTEXT", "other")], &["-H", &format!("unix://{}", flag_sock.display()), "ps"]);
     clear_failure(&o, t, &flag_sock.display().to_string());

@@ -70,9 +70,18 @@ fn flag_endpoints(cli: &Cli) -> Result<Vec<EndpointSpec>> {
         if out.iter().any(|x| x.name == name) {
             bail!("--endpoint {e:?}: two endpoints are named {name:?}");
         }
-        out.push(EndpointSpec { name: name.into(), target: Target::Docker(host.into()) });
+        out.push(EndpointSpec { name: name.into(), target: Target::Docker(docker_host(name, host)?) });
     }
     Ok(out)
+}
+
+/// An endpoint's HOST: an address (with a scheme) as is, else the docker context so named.
+fn docker_host(endpoint: &str, host: &str) -> Result<String> {
+    if host.contains("://") {
+        return Ok(host.to_string());
+    }
+    berth_engine::docker::context_endpoint(host)
+        .with_context(|| format!("endpoint {endpoint}: no docker context named {host:?} (and no scheme: unix://, tcp://, ssh://...)"))
 }
 
 /// One endpoint's backend, connected now (a single endpoint fails at once, clearly).
@@ -221,7 +230,7 @@ async fn dashboard(cli: &Cli) -> Result<u8> {
             eps.push(EndpointSpec { name: EMBEDDED.into(), target: Target::Embedded(cli.root.clone()) });
         }
         for e in &cfg.endpoints {
-            eps.push(EndpointSpec { name: e.name.clone(), target: Target::Docker(e.host.clone()) });
+            eps.push(EndpointSpec { name: e.name.clone(), target: Target::Docker(docker_host(&e.name, &e.host)?) });
         }
     }
     if let [one] = &eps[..] {

@@ -33,14 +33,16 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawEndpoint {
     name: String,
-    host: String,
+    host: Option<String>,
+    context: Option<String>,
 }
 
 /// A Docker endpoint from the config file (`[[endpoints]] name = "…" host = "…"`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndpointConfig {
     pub name: String,
-    /// unix://, tcp://, http(s)://, ssh:// as `-H` takes it.
+    /// unix://, tcp://, http(s)://, ssh:// as `-H` takes it; or, when it has no scheme, the
+    /// name of a docker context (`context = "…"` in the file) resolved when connecting.
     pub host: String,
 }
 
@@ -291,13 +293,18 @@ impl Config {
                         e.name
                     )));
                 }
-                if !host_scheme_ok(&e.host) {
-                    return Err(bad(format!(
-                        "endpoints[{i}].host {:?}: use unix:///path, tcp://HOST:PORT, https://HOST:PORT or ssh://USER@HOST",
-                        e.host
-                    )));
-                }
-                cfg.endpoints.push(EndpointConfig { name: e.name, host: e.host });
+                let host = match (e.host, e.context) {
+                    (Some(h), None) if host_scheme_ok(&h) => h,
+                    (Some(h), None) => {
+                        return Err(bad(format!(
+                            "endpoints[{i}].host {h:?}: use unix:///path, tcp://HOST:PORT, https://HOST:PORT or ssh://USER@HOST"
+                        )));
+                    }
+                    (None, Some(c)) if berth_engine::multi::valid_name(&c) => c,
+                    (None, Some(c)) => return Err(bad(format!("endpoints[{i}].context {c:?} is not a docker context name"))),
+                    _ => return Err(bad(format!("endpoints[{i}] ({}): give either host = \"…\" or context = \"…\"", e.name))),
+                };
+                cfg.endpoints.push(EndpointConfig { name: e.name, host });
             }
         }
         if !cfg.embedded && cfg.endpoints.is_empty() {
@@ -421,7 +428,7 @@ mod tests {
         let c = Config::parse(include_str!("../testdata/endpoints-valid.toml"), Path::new("v.toml"), Some(&base)).unwrap();
         assert!(c.embedded);
         let names: Vec<(&str, &str)> = c.endpoints.iter().map(|e| (e.name.as_str(), e.host.as_str())).collect();
-        assert_eq!(names, [("local-docker", "unix:///run/docker.sock"), ("build.box-2", "ssh://me@build-box")]);
+        assert_eq!(names, [("local-docker", "unix:///run/docker.sock"), ("build.box-2", "ssh://me@build-box"), ("prod", "prod-ctx")]);
         assert_eq!(c.keys.command, vec![Key { code: KeyCode::Char(';'), ctrl: false }]);
         let c = Config::parse(include_str!("../testdata/endpoints-docker-only.toml"), Path::new("d.toml"), Some(&base)).unwrap();
         assert!(!c.embedded);
@@ -437,6 +444,7 @@ mod tests {
             (include_str!("../testdata/endpoints-duplicate.toml"), "used twice"),
             (include_str!("../testdata/endpoints-unknown-key.toml"), "line 4"),
             (include_str!("../testdata/endpoints-none.toml"), "needs at least one [[endpoints]]"),
+            (include_str!("../testdata/endpoints-host-and-context.toml"), "endpoints[0] (both): give either host"),
         ];
         for (text, want) in cases {
             let e = Config::parse(text, Path::new("/x/config.toml"), Some(&base)).unwrap_err().to_string();

@@ -46,14 +46,18 @@ pub fn resolve_host(flag: Option<&str>) -> String {
     "unix:///var/run/docker.sock".to_string()
 }
 
+fn docker_config_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")))
+}
+
 /// The endpoint of the active docker context, if one other than "default" is selected.
 fn context_host() -> Option<String> {
-    let dir = std::env::var_os("DOCKER_CONFIG")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")))?;
     let name = match std::env::var("DOCKER_CONTEXT") {
         Ok(n) if !n.is_empty() => n,
         _ => {
+            let dir = docker_config_dir()?;
             let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
             cfg.get("currentContext")?.as_str()?.to_string()
         }
@@ -61,7 +65,21 @@ fn context_host() -> Option<String> {
     if name == "default" {
         return None;
     }
+    named_context_host(&name)
+}
+
+/// The Docker endpoint of the docker context called `name` (~/.docker/contexts, as
+/// `docker context ls` shows them); "default" is DOCKER_HOST or the default socket.
+pub fn context_endpoint(name: &str) -> Option<String> {
+    if name == "default" {
+        return Some(std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "unix:///var/run/docker.sock".into()));
+    }
+    named_context_host(name)
+}
+
+fn named_context_host(name: &str) -> Option<String> {
     // Contexts live in contexts/meta/<sha256(name)>/meta.json.
+    let dir = docker_config_dir()?;
     let hash = crate::image::digest::Digest::of(name.as_bytes());
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("contexts/meta").join(hash.hex()).join("meta.json")).ok()?).ok()?;
