@@ -793,4 +793,79 @@ mod tests {
         handle(&wheel, &mut s, &cfg, screen);
         assert_eq!(s.selected_container().unwrap().name, "old");
     }
+
+    /// Two endpoints (IDs qualified as MultiBackend hands them out), one of them down.
+    fn two_endpoints() -> AppState {
+        use berth_engine::multi::{EndpointState, EndpointStatus, qualify};
+        let mut s = AppState::new("endpoints".into(), 0);
+        let st = |n: &str, state: EndpointState| EndpointStatus { name: n.into(), address: String::new(), state };
+        s.update(crate::state::Message::Endpoints(vec![st("berth", EndpointState::Up), st("dockerd", EndpointState::Down("gone".into()))]));
+        s.update(crate::state::Message::Containers(Ok(vec![
+            ctr(&qualify("berth", "c1"), "web", "running"),
+            ctr(&qualify("dockerd", "c2"), "dk", "running"),
+        ])));
+        let img = ImageSummary {
+            id: qualify("dockerd", "sha256:bb"),
+            repo_tags: vec!["busybox:1".into()],
+            repo_digests: vec![],
+            created: 0,
+            size: 0,
+            containers: 0,
+        };
+        s.update(crate::state::Message::Images(Ok(vec![img])));
+        s
+    }
+
+    fn type_command(s: &mut AppState, cfg: &Config, line: &str) -> Outcome {
+        handle_key(&ch(':'), s, cfg);
+        assert!(matches!(s.modal, Some(Modal::Input { kind: InputKind::Command, .. })));
+        for c in line.chars() {
+            handle_key(&ch(c), s, cfg);
+        }
+        handle_key(&key(KeyCode::Enter), s, cfg)
+    }
+
+    #[test]
+    fn ctx_command_and_switcher_pick_an_endpoint() {
+        let cfg = Config::default_config();
+        let mut s = two_endpoints();
+        assert!(s.show_host() && s.visible_containers().len() == 2);
+        let (_, a) = type_command(&mut s, &cfg, "ctx dockerd");
+        assert_eq!(a, Some(Action::SetEndpoint(Some("dockerd".into()))));
+        assert_eq!(s.visible_containers().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["dk"]);
+        assert!(!s.show_host() && s.modal.is_none());
+        // A typo is one message, the view unchanged.
+        let (_, a) = type_command(&mut s, &cfg, "ctx nope");
+        assert_eq!(a, None);
+        assert!(matches!(&s.modal, Some(Modal::Error(e)) if e.contains("no endpoint named \"nope\"") && e.contains("berth, dockerd")));
+        handle_key(&key(KeyCode::Esc), &mut s, &cfg);
+        assert_eq!(s.endpoint.as_deref(), Some("dockerd"));
+        // `:ctx` opens the switcher on the endpoint in view (all, berth, dockerd); up is berth.
+        type_command(&mut s, &cfg, "ctx");
+        assert_eq!(s.modal, Some(Modal::Endpoints { cursor: 2 }));
+        handle_key(&ch('k'), &mut s, &cfg);
+        let (_, a) = handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        assert_eq!(a, Some(Action::SetEndpoint(Some("berth".into()))));
+        assert_eq!(s.selected_container().unwrap().name, "web");
+        type_command(&mut s, &cfg, "ctx all");
+        assert_eq!(s.visible_containers().len(), 2);
+        let (_, a) = type_command(&mut s, &cfg, "bogus");
+        assert_eq!(a, None);
+        assert!(matches!(&s.modal, Some(Modal::Error(e)) if e.contains("unknown command")));
+    }
+
+    #[test]
+    fn ctx_with_one_endpoint_says_so_and_image_actions_keep_their_host() {
+        let cfg = Config::default_config();
+        let mut s = state();
+        type_command(&mut s, &cfg, "ctx");
+        assert!(matches!(&s.modal, Some(Modal::Error(e)) if e.contains("only one endpoint")));
+        // Several endpoints: an image's name is qualified with where it lives.
+        let mut s = two_endpoints();
+        handle_key(&ch('2'), &mut s, &cfg);
+        let (_, a) = handle_key(&ch('H'), &mut s, &cfg);
+        assert_eq!(a, Some(Action::History("dockerd#busybox:1".into())));
+        handle_key(&ch('n'), &mut s, &cfg);
+        assert!(matches!(&s.modal, Some(Modal::Run(r)) if r.fields[0].text == "dockerd#busybox:1"));
+    }
 }
