@@ -632,6 +632,9 @@ impl ContainerBackend for MultiBackend {
 
     fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
         let eps = self.scope().into_iter().map(|e| (e, vec![])).collect();
+        // A live-only stream picks an endpoint up again when it comes back; one with a
+        // window must not replay it.
+        let live = opts.since.is_none() && opts.until.is_none();
         merged(
             eps,
             move |b, _| b.events(opts.clone()),
@@ -639,7 +642,7 @@ impl ContainerBackend for MultiBackend {
                 e.actor = qualify(ep, &e.actor);
                 e
             },
-            false,
+            live,
         )
     }
 }
