@@ -346,10 +346,13 @@ fn shell_round_trip(t: &Tmux, title: &str) {
 
 /// Several endpoints at once, from the config file: the embedded engine and a private
 /// dockerd side by side with a HOST column, plus an endpoint whose socket does not exist
-/// (shown down, never hiding the others); `:ctx` switches to one endpoint, the stop key
-/// reaches dockerd, and a shell opens in the terminal pane on each endpoint.
+/// (shown down, never hiding the others); `:ctx` switches to one endpoint, the stop key,
+/// a pull and an image removal reach dockerd, and a shell opens in the terminal pane on
+/// each endpoint.
 #[test]
 fn dashboard_on_the_embedded_engine_and_dockerd_at_once() {
+    let reg = Registry::start(None);
+    reg.push_fixtures();
     let d = Dockerd::start();
     d.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
     let b = Berth::new();
@@ -395,6 +398,33 @@ fn dashboard_on_the_embedded_engine_and_dockerd_at_once() {
     }
     t.wait_for("dk-web shown exited", Duration::from_secs(5), |s| line_with(s, "dk-web").is_some_and(|l| l.contains("exited")));
     assert!(b.ok(&["ps", "--format", "{{.Names}}"]).contains("emb-web"), "the embedded container is untouched");
+
+    // With dockerd in view, a pull lands on dockerd (not the embedded engine), and removing
+    // it from the images pane removes it there.
+    t.send(&["2"]);
+    t.wait_for("dockerd's images", Duration::from_secs(4), |s| s.contains("Images (1)"));
+    t.send(&["P"]);
+    t.wait_for("the pull dialog for dockerd", Duration::from_secs(4), |s| s.contains("Pull image to dockerd"));
+    let name = format!("{}/hello:v2s2", reg.addr());
+    t.send(&["-l", &name]);
+    t.send(&["Enter"]);
+    let screen = t.wait_for("the pull to finish", Duration::from_secs(60), |s| s.contains("Pulled ") || s.contains("esc close"));
+    assert!(screen.contains(&format!("Pulled {name}")), "{screen}");
+    t.send(&["Enter"]);
+    t.wait_for("the pulled image in dockerd's list", Duration::from_secs(5), |s| s.contains("Images (2)") && s.contains("hello:v2s2"));
+    assert!(d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).contains(&name), "dockerd has it");
+    assert!(!b.ok(&["images"]).contains("hello"), "the embedded engine does not");
+    t.send(&["G"]);
+    t.send(&["d"]);
+    t.wait_for("the remove confirmation", Duration::from_secs(4), |s| s.contains("Remove dockerd#"));
+    t.send(&["y"]);
+    let start = Instant::now();
+    while d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).contains(&name) {
+        assert!(start.elapsed() < Duration::from_secs(10), "dockerd still has {name}:\n{}", t.capture());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    t.send(&["Escape"]);
+    t.send(&["1"]);
 
     // `:ctx berth`: the embedded engine alone, and a shell there too.
     command(&t, "ctx berth");
