@@ -40,7 +40,8 @@ fn endpoint_name(host: &str) -> String {
 /// The endpoints the flags name (empty when none: then the config file decides).
 fn flag_endpoints(cli: &Cli) -> Result<Vec<EndpointSpec>> {
     let mut out: Vec<EndpointSpec> = Vec::new();
-    let mut add = |name: String, target: Target| -> Result<()> {
+    // Derived names are made unique with -2, -3...
+    let mut add = |name: String, target: Target| {
         let mut n = name.clone();
         let mut i = 2;
         while out.iter().any(|e| e.name == n) {
@@ -48,17 +49,16 @@ fn flag_endpoints(cli: &Cli) -> Result<Vec<EndpointSpec>> {
             i += 1;
         }
         out.push(EndpointSpec { name: n, target });
-        Ok(())
     };
     if cli.embedded {
-        add(EMBEDDED.into(), Target::Embedded(cli.root.clone()))?;
+        add(EMBEDDED.into(), Target::Embedded(cli.root.clone()));
     }
     for h in &cli.host {
-        add(endpoint_name(h), Target::Docker(h.clone()))?;
+        add(endpoint_name(h), Target::Docker(h.clone()));
     }
     if cli.docker && cli.host.is_empty() {
         let h = berth_engine::docker::resolve_host(None);
-        add(endpoint_name(&h), Target::Docker(h))?;
+        add(endpoint_name(&h), Target::Docker(h));
     }
     for e in &cli.endpoint {
         let Some((name, host)) = e.split_once('=').filter(|(n, h)| !n.is_empty() && !h.is_empty()) else {
@@ -242,4 +242,18 @@ async fn dashboard(cli: &Cli) -> Result<u8> {
     multi.settle(std::time::Duration::from_millis(500)).await;
     berth_ui::run_multi(multi, cfg).await?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_name;
+
+    #[test]
+    fn unnamed_endpoints_are_named_after_their_host() {
+        assert_eq!(endpoint_name("unix:///run/docker.sock"), "docker");
+        assert_eq!(endpoint_name("tcp://10.0.0.2:2375"), "10.0.0.2");
+        assert_eq!(endpoint_name("ssh://me@build-box"), "build-box");
+        assert_eq!(endpoint_name("https://docker.example.com:2376/"), "docker.example.com");
+        assert_eq!(endpoint_name("tcp://[::1]:2375"), "docker", "no valid name from it: the generic one");
+    }
 }
