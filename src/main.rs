@@ -15,9 +15,17 @@ pub struct Cli {
     #[arg(long, global = true, env = "BERTH_ROOT", default_value = berth_engine::local::DEFAULT_ROOT)]
     pub root: PathBuf,
     /// Drive a Docker Engine API at this address instead of the embedded engine
-    /// (unix:///var/run/docker.sock, tcp://HOST:2375, https://HOST:2376, ssh://USER@HOST).
+    /// (unix:///var/run/docker.sock, tcp://HOST:2375, https://HOST:2376, ssh://USER@HOST);
+    /// repeat it to show several endpoints in the dashboard.
     #[arg(short = 'H', long, value_name = "HOST")]
-    pub host: Option<String>,
+    pub host: Vec<String>,
+    /// A named Docker endpoint for the dashboard (repeatable); with -H, --endpoint or
+    /// --docker the config file's endpoints are not used.
+    #[arg(long, value_name = "NAME=HOST")]
+    pub endpoint: Vec<String>,
+    /// Show the embedded engine next to the -H/--endpoint/--docker endpoints.
+    #[arg(long)]
+    pub embedded: bool,
     /// Drive Docker at DOCKER_HOST, the current docker context, or the default socket.
     #[arg(long, global = true)]
     pub docker: bool,

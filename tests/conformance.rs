@@ -254,7 +254,10 @@ async fn pull_from_loopback_registry_then_remove(c: &Ctx<'_>) {
     let before = b.list_images(&ImageListOptions::default()).await.unwrap().len();
     let bad = format!("{}/hello:no-such-tag", c.registry.addr());
     let events: Vec<Result<ProgressEvent>> = b.pull_image(&bad, PullOptions::default()).collect().await;
-    assert!(events.last().is_some_and(|e| e.is_err()), "{events:?}");
+    assert!(matches!(events.last(), Some(Err(EngineError::ImageNotFound(_)))), "a missing tag is image-not-found: {events:?}");
+    let bad = format!("{}/no-such-repo:latest", c.registry.addr());
+    let events: Vec<Result<ProgressEvent>> = b.pull_image(&bad, PullOptions::default()).collect().await;
+    assert!(matches!(events.last(), Some(Err(EngineError::ImageNotFound(_)))), "a missing repository is image-not-found: {events:?}");
     assert_eq!(b.list_images(&ImageListOptions::default()).await.unwrap().len(), before);
 }
 
@@ -393,6 +396,62 @@ macro_rules! checks {
     ($($f:ident),* $(,)?) => { vec![$((stringify!($f), (|c| Box::pin($f(c))) as Check)),*] };
 }
 
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64
+}
+
+fn filters(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (k, v) in pairs {
+        m.entry(k.to_string()).or_default().push(v.to_string());
+    }
+    m
+}
+
+/// A live stream sees a container start and die (with its exit code); a --since/--until
+/// window replays them and ends; filters are honoured; an unknown filter is an error.
+async fn events_follow_the_lifecycle(c: &Ctx<'_>) {
+    let t0 = now_nanos() - 1_000_000_000;
+    // Polled from now on (a Docker stream subscribes on its first poll), into a channel.
+    let mut stream = c.b.events(EventOptions { filters: filters(&[("type", "container")]), ..Default::default() });
+    let (tx, mut live) = tokio::sync::mpsc::unbounded_channel();
+    let pump = tokio::spawn(async move {
+        while let Some(e) = stream.next().await {
+            if tx.send(e).is_err() {
+                return;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let id = c.run(&["sh", "-c", "sleep 0.3; exit 3"]).await;
+    let (mut started, mut died) = (false, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !(started && died.is_some()) {
+        let e = tokio::time::timeout_at(deadline, live.recv()).await.expect("start and die within 20 s").expect("the stream goes on");
+        let e = e.unwrap_or_else(|e| panic!("event stream: {e}"));
+        assert_eq!(e.kind, "container", "{e:?}");
+        if e.actor != id {
+            continue;
+        }
+        assert!(e.time >= t0 && e.time <= now_nanos(), "{e:?}");
+        assert!(e.attributes.get("name").is_some_and(|n| !n.is_empty()), "{e:?}");
+        match e.action.as_str() {
+            "start" => started = true,
+            "die" => died = Some(e.attributes.get("exitCode").cloned()),
+            _ => {}
+        }
+    }
+    assert_eq!(died, Some(Some("3".to_string())));
+    pump.abort();
+    // The past, filtered, ends at --until.
+    let past = EventOptions { since: Some(t0), until: Some(now_nanos()), filters: filters(&[("container", &id), ("event", "die")]) };
+    let got: Vec<EngineEvent> =
+        tokio::time::timeout(Duration::from_secs(10), c.b.events(past).map(|e| e.unwrap()).collect()).await.expect("a window ends");
+    assert_eq!(got.iter().map(|e| (e.actor.as_str(), e.action.as_str())).collect::<Vec<_>>(), [(id.as_str(), "die")]);
+    let bad = c.b.events(EventOptions { filters: filters(&[("bogus", "1")]), ..Default::default() }).next().await;
+    assert!(matches!(bad, Some(Err(EngineError::InvalidArgument(_)))), "{bad:?}");
+}
+
 async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
     let ctx = Ctx { b, registry, created: Default::default() };
     let checks = checks![
@@ -406,6 +465,7 @@ async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
         pull_from_loopback_registry_then_remove,
         system_info_and_disk_usage,
         container_filesystem,
+        events_follow_the_lifecycle,
     ];
     let mut failed = Vec::new();
     for (name, check) in checks {
@@ -537,4 +597,99 @@ fn stats_cost_on_dockerd() {
         });
         measure("one streamed connection per container", streams).await;
     });
+}
+
+/// Several endpoints as one backend (what the dashboard drives with `[[endpoints]]`): the
+/// embedded engine and a private dockerd side by side, plus a daemon that accepts but never
+/// answers and a socket that does not exist. Lists merge both good endpoints with IDs
+/// qualified by endpoint and are not held up by the bad ones, which show as down with why;
+/// calls on a qualified ID reach the endpoint that owns it; stats and events carry
+/// qualified IDs.
+#[test]
+fn several_endpoints_as_one_backend() {
+    use berth_engine::multi::{EndpointSpec, EndpointState, MultiBackend, Target, qualify};
+    let dockerd = Dockerd::start();
+    dockerd.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    let root = LocalRoot(Berth::new());
+    root.0.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    let t_start = now_nanos() - 1_000_000_000;
+    let emb = root.0.ok(&["run", "-d", "--name", "emb-1", IMAGE, "sleep", "600"]).trim().to_string();
+    let dk = dockerd.ok(&["run", "-d", "--name", "dk-1", IMAGE, "sleep", "600"]).trim().to_string();
+    // Accepts connections (the kernel's backlog) and never answers.
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hang_host = format!("tcp://{}", hang.local_addr().unwrap());
+    let rt = runtime();
+    rt.block_on(async {
+        let spec = |name: &str, target: Target| EndpointSpec { name: name.into(), target };
+        let m = MultiBackend::new(vec![
+            spec("berth", Target::Embedded(root.0.root())),
+            spec("dockerd", Target::Docker(dockerd.host())),
+            spec("hang", Target::Docker(hang_host.clone())),
+            spec("gone", Target::Docker("unix:///nonexistent/berth-test/docker.sock".into())),
+        ])
+        .unwrap();
+        let t0 = std::time::Instant::now();
+        m.settle(Duration::from_secs(2)).await;
+        let list = m.list_containers(&ContainerListOptions { all: true }).await.unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(3), "the hanging endpoint held the list up: {:?}", t0.elapsed());
+        let find = |q: &str| list.iter().find(|c| c.id == q).unwrap_or_else(|| panic!("{q} not in {list:?}"));
+        assert_eq!(find(&qualify("berth", &emb)).name, "emb-1");
+        assert_eq!(find(&qualify("dockerd", &dk)).name, "dk-1");
+        let images = m.list_images(&ImageListOptions::default()).await.unwrap();
+        for ep in ["berth", "dockerd"] {
+            assert!(
+                images.iter().any(|i| i.id.starts_with(&format!("{ep}#sha256:")) && i.repo_tags.iter().any(|t| t == IMAGE)),
+                "{images:?}"
+            );
+        }
+        // The bad endpoints: down with why, within the connect deadline (+ one list round).
+        eventually("both bad endpoints marked down", async || {
+            let _ = m.list_containers(&ContainerListOptions { all: true }).await;
+            let st = m.endpoints();
+            st.iter().filter(|e| matches!(e.state, EndpointState::Down(_))).count() == 2
+        })
+        .await;
+        let st = m.endpoints();
+        let why = |n: &str| match &st.iter().find(|e| e.name == n).unwrap().state {
+            EndpointState::Down(w) => w.clone(),
+            s => panic!("{n}: {s:?}"),
+        };
+        assert!(why("gone").contains("/nonexistent/berth-test/docker.sock"), "{}", why("gone"));
+        assert!(why("hang").contains("no answer"), "{}", why("hang"));
+        assert!(st.iter().filter(|e| e.state == EndpointState::Up).count() == 2, "{st:?}");
+        // Calls on qualified IDs reach their endpoint.
+        assert_eq!(m.inspect_container(&qualify("berth", &emb)).await.unwrap().name.trim_start_matches('/'), "emb-1");
+        m.stop_container(&qualify("dockerd", &dk), Some(1)).await.unwrap();
+        assert_eq!(dockerd.ok(&["inspect", "-f", "{{.State.Running}}", "dk-1"]).trim(), "false");
+        assert!(m.inspect_container(&qualify("berth", &emb)).await.unwrap().state.running, "the embedded one is untouched");
+        assert!(matches!(m.stop_container(&qualify("nope", &emb), None).await, Err(EngineError::InvalidArgument(_))));
+        assert!(matches!(m.inspect_container(&qualify("gone", &emb)).await, Err(EngineError::Other(e)) if e.contains("gone")));
+        // Stats of the running embedded container, qualified.
+        let mut stats = m.stats(vec![], Duration::from_millis(500));
+        let want = qualify("berth", &emb);
+        let t = std::time::Instant::now();
+        loop {
+            let batch = tokio::time::timeout(Duration::from_secs(10), stats.next()).await.expect("a stats batch").expect("stream");
+            if batch.is_ok_and(|b| b.iter().any(|s| s.id == want)) {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(15), "no stats for {want}");
+        }
+        drop(stats);
+        // Events from both endpoints, qualified.
+        let past = EventOptions { since: Some(t_start), until: Some(now_nanos()), filters: filters(&[("event", "start")]) };
+        let evs: Vec<EngineEvent> =
+            tokio::time::timeout(Duration::from_secs(10), m.events(past).filter_map(|e| async move { e.ok() }).collect()).await.unwrap();
+        for q in [qualify("berth", &emb), qualify("dockerd", &dk)] {
+            assert!(evs.iter().any(|e| e.actor == q), "no start of {q} in {evs:?}");
+        }
+        // Switching: unqualified names go to the endpoint picked; the overview is its own.
+        m.set_current(Some("dockerd")).unwrap();
+        assert_eq!(m.system_info().await.unwrap().engine, "docker");
+        assert!(m.inspect_image(IMAGE).await.is_ok());
+        assert!(m.set_current(Some("nope")).is_err());
+        m.set_current(None).unwrap();
+    });
+    dockerd.ok(&["rm", "-f", "dk-1"]);
+    drop(hang);
 }

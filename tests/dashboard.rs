@@ -348,3 +348,135 @@ fn dashboard_on_a_private_dockerd() {
     assert!(!t.alternate_on());
     d.ok(&["rm", "-f", "dk-web"]);
 }
+
+/// Type a `:` command into the dashboard.
+fn command(t: &Tmux, line: &str) {
+    t.send(&[":"]);
+    t.wait_for("the command prompt", Duration::from_secs(4), |s| s.contains("Command ("));
+    t.send(&["-l", line]);
+    t.send(&["Enter"]);
+}
+
+/// A shell in the terminal pane on the selected container: 42 comes back, `exit` ends it,
+/// and the pane is closed again.
+fn shell_round_trip(t: &Tmux, title: &str) {
+    t.send(&["e"]);
+    t.wait_for(&format!("the shell pane {title}"), Duration::from_secs(10), |s| s.contains(title));
+    std::thread::sleep(Duration::from_millis(500));
+    t.send(&["echo $((6*7))X", "Enter"]);
+    t.wait_for("42 from the shell", Duration::from_secs(10), |s| s.contains("42X"));
+    t.send(&["exit", "Enter"]);
+    t.wait_for("the session's end", Duration::from_secs(10), |s| s.contains("exited (0)") || s.contains("[0]"));
+    t.send(&["C-b"]);
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+/// Several endpoints at once, from the config file: the embedded engine and a private
+/// dockerd side by side with a HOST column, plus an endpoint whose socket does not exist
+/// (shown down, never hiding the others); `:ctx` switches to one endpoint, the stop key,
+/// a pull and an image removal reach dockerd, and a shell opens in the terminal pane on
+/// each endpoint.
+#[test]
+fn dashboard_on_the_embedded_engine_and_dockerd_at_once() {
+    let reg = Registry::start(None);
+    reg.push_fixtures();
+    let d = Dockerd::start();
+    d.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    let b = Berth::new();
+    let _c = Cleanup(&b);
+    b.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    b.ok(&["run", "-d", "--name", "emb-web", "testimg/busybox", "sleep", "600"]);
+    d.ok(&["run", "-d", "--name", "dk-web", "testimg/busybox:latest", "sleep", "600"]);
+    std::fs::create_dir_all(b.config_dir()).unwrap();
+    let config = format!(
+        "embedded = true\n\n[[endpoints]]\nname = \"dockerd\"\nhost = \"{}\"\n\n[[endpoints]]\nname = \"gone\"\nhost = \"unix:///nonexistent/berth-e2e.sock\"\n",
+        d.host()
+    );
+    std::fs::write(b.config_dir().join("config.toml"), config).unwrap();
+
+    let t = launch(&b);
+    let screen = t.wait_for("both endpoints' containers, each with its host", Duration::from_secs(15), |s| {
+        line_with(s, "emb-web").is_some_and(|l| l.contains("berth") && l.contains("running"))
+            && line_with(s, "dk-web").is_some_and(|l| l.contains("dockerd") && l.contains("running"))
+    });
+    assert!(screen.contains("HOST"), "{screen}");
+    t.wait_for("the missing endpoint shown down", Duration::from_secs(10), |s| s.contains("✗ gone down"));
+
+    // The switcher lists every endpoint, the unreachable one with why.
+    command(&t, "ctx");
+    let screen = t.wait_for("the switcher", Duration::from_secs(4), |s| s.contains("Endpoints") && s.contains("unreachable"));
+    assert!(screen.lines().any(|l| l.contains("gone") && l.contains("unreachable")), "{screen}");
+    // all, berth, dockerd, gone: two down picks dockerd.
+    t.send(&["j"]);
+    t.send(&["j"]);
+    t.send(&["Enter"]);
+    let screen = t.wait_for("only dockerd's containers", Duration::from_secs(5), |s| {
+        s.contains("ctx dockerd") && line_with(s, "dk-web").is_some() && line_with(s, "emb-web").is_none()
+    });
+    assert!(!screen.contains("HOST"), "one endpoint in view: no HOST column\n{screen}");
+
+    // A shell on dockerd's container, then the stop key reaches dockerd.
+    shell_round_trip(&t, "shell · dk-web@dockerd");
+    t.send(&["x"]);
+    let start = Instant::now();
+    while d.ok(&["inspect", "-f", "{{.State.Running}}", "dk-web"]).trim() != "false" {
+        assert!(start.elapsed() < Duration::from_secs(20), "dockerd never saw dk-web stop:\n{}", t.capture());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    t.wait_for("dk-web shown exited", Duration::from_secs(5), |s| line_with(s, "dk-web").is_some_and(|l| l.contains("exited")));
+    assert!(b.ok(&["ps", "--format", "{{.Names}}"]).contains("emb-web"), "the embedded container is untouched");
+
+    // With dockerd in view, a pull lands on dockerd (not the embedded engine), and removing
+    // it from the images pane removes it there.
+    t.send(&["2"]);
+    t.wait_for("dockerd's images", Duration::from_secs(4), |s| s.contains("Images (1)"));
+    t.send(&["P"]);
+    t.wait_for("the pull dialog for dockerd", Duration::from_secs(4), |s| s.contains("Pull image to dockerd"));
+    let name = format!("{}/hello:v2s2", reg.addr());
+    t.send(&["-l", &name]);
+    t.send(&["Enter"]);
+    let screen = t.wait_for("the pull to finish", Duration::from_secs(60), |s| s.contains("Pulled ") || s.contains("esc close"));
+    assert!(screen.contains(&format!("Pulled {name}")), "{screen}");
+    t.send(&["Enter"]);
+    t.wait_for("the pulled image in dockerd's list", Duration::from_secs(5), |s| s.contains("Images (2)") && s.contains("hello:v2s2"));
+    assert!(d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).contains(&name), "dockerd has it");
+    assert!(!b.ok(&["images"]).contains("hello"), "the embedded engine does not");
+    // Select it by filtering (both images are two years old: the order is not fixed).
+    t.send(&["/"]);
+    t.send(&["-l", "hello"]);
+    t.send(&["Enter"]);
+    t.wait_for("only the pulled image", Duration::from_secs(4), |s| s.contains("Images (1)") && s.contains("hello:v2s2"));
+    t.send(&["d"]);
+    t.wait_for("the remove confirmation", Duration::from_secs(4), |s| s.contains("Remove dockerd#"));
+    t.send(&["y"]);
+    let start = Instant::now();
+    while d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).contains(&name) {
+        assert!(start.elapsed() < Duration::from_secs(10), "dockerd still has {name}:\n{}", t.capture());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    t.wait_for("the removal's report", Duration::from_secs(5), |s| s.contains("Untagged: "));
+    t.send(&["Escape"]);
+    t.send(&["1"]);
+    t.wait_for("the containers pane", Duration::from_secs(4), |s| s.contains("Containers (1)"));
+
+    // `:ctx berth`: the embedded engine alone, and a shell there too.
+    command(&t, "ctx berth");
+    t.wait_for("only the embedded engine's containers", Duration::from_secs(5), |s| {
+        s.contains("ctx berth") && line_with(s, "emb-web").is_some() && line_with(s, "dk-web").is_none()
+    });
+    shell_round_trip(&t, "shell · emb-web@berth");
+
+    // Back to all; an unknown endpoint is one clear message.
+    command(&t, "ctx all");
+    t.wait_for("both again", Duration::from_secs(5), |s| line_with(s, "emb-web").is_some() && line_with(s, "dk-web").is_some());
+    command(&t, "ctx nope");
+    t.wait_for("the error", Duration::from_secs(4), |s| s.contains("no endpoint named \"nope\""));
+    t.send(&["Escape"]);
+    t.send(&["q"]);
+    let screen = t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l.starts_with("DASH_RC=")));
+    assert!(screen.lines().any(|l| l == "DASH_RC=0"), "{screen}");
+    d.ok(&["rm", "-f", "dk-web"]);
+}

@@ -200,12 +200,18 @@ fn verbs_against_a_private_dockerd() {
     // run -d, exec (output and code), pause/unpause, rename, restart.
     let out = ok(&["run", "--rm", "testimg/busybox:latest", "sh", "-c", "echo from-berth-run"]);
     assert_eq!(out.trim(), "from-berth-run");
+    // Without a TTY, stdout and stderr stay apart (run and exec), as with docker.
+    let (o, _) = berth_at(&b, &h, &["run", "--rm", "testimg/busybox:latest", "sh", "-c", "echo to-out; echo to-err >&2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!((stdout(&o).trim(), stderr(&o).trim()), ("to-out", "to-err"));
     let (o, _) = berth_at(&b, &h, &["run", "--name", "seven", "testimg/busybox:latest", "sh", "-c", "exit 7"]);
     assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
     assert_eq!(d.ok(&["inspect", "-f", "{{.State.ExitCode}}", "seven"]).trim(), "7");
     let id = ok(&["run", "-d", "--name", "svc", "testimg/busybox:latest", "sleep", "600"]);
     assert_eq!(d.ok(&["inspect", "-f", "{{.Id}}", "svc"]).trim(), id.trim());
     assert_eq!(ok(&["exec", "svc", "sh", "-c", "echo $((6*7))"]).trim(), "42");
+    let (o, _) = berth_at(&b, &h, &["exec", "svc", "sh", "-c", "echo e-out; echo e-err >&2"]);
+    assert_eq!((stdout(&o).trim(), stderr(&o).trim()), ("e-out", "e-err"));
     let (o, _) = berth_at(&b, &h, &["exec", "svc", "sh", "-c", "exit 3"]);
     assert_eq!(o.status.code(), Some(3));
     ok(&["pause", "svc"]);
@@ -215,7 +221,17 @@ fn verbs_against_a_private_dockerd() {
     ok(&["restart", "-t", "1", "svc2"]);
     assert_eq!(d.ok(&["inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "svc2"]).trim().split(' ').next(), Some("true"));
     fails(&["exec", "nope", "true"], "No such container: nope");
-    fails(&["events"], "not available from a Docker endpoint");
+    // events from dockerd: the same lines and --format as on the embedded engine.
+    let by_id = format!("container={}", id.trim());
+    let past = ok(&["events", "--since", "10m", "--until", "0s", "--filter", &by_id, "--format", "{{.Type}} {{.Action}}"]);
+    for want in ["container pause", "container unpause", "container rename", "container restart"] {
+        assert!(past.lines().any(|l| l == want), "{want:?} missing from:\n{past}");
+    }
+    let json = ok(&["events", "--since", "10m", "--until", "0s", "--filter", "event=pause", "--format", "json"]);
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap_or("")).expect("one JSON object a line");
+    assert_eq!((first["Action"].as_str(), first["Actor"]["Attributes"]["name"].as_str()), (Some("pause"), Some("svc")));
+    let plain = ok(&["events", "--since", "10m", "--until", "0s", "--filter", "event=unpause"]);
+    assert!(plain.lines().next().is_some_and(|l| l.contains(" container unpause ") && l.contains("name=svc")), "{plain}");
     ok(&["rm", "-f", "svc2", "seven"]);
 }
 
@@ -249,7 +265,36 @@ fn docker_context_picks_the_endpoint() {
     let env_sock = b.dir.path().join("env.sock");
     let (o, t) = run(&[("DOCKER_HOST", &format!("unix://{}", env_sock.display()))], &["--docker", "ps"]);
     clear_failure(&o, t, &env_sock.display().to_string());
+    // A named endpoint may be a docker context.
+    let (o, t) = run(&[], &["--endpoint", "mine=other", "ps"]);
+    clear_failure(&o, t, &ctx_sock("other").display().to_string());
+    let (o, t) = run(&[], &["--endpoint", "mine=no-such-context", "ps"]);
+    clear_failure(&o, t, "no docker context named \"no-such-context\"");
     let flag_sock = b.dir.path().join("flag.sock");
     let (o, t) = run(&[("DOCKER_CONTEXT", "other")], &["-H", &format!("unix://{}", flag_sock.display()), "ps"]);
     clear_failure(&o, t, &flag_sock.display().to_string());
+}
+
+/// Several endpoints are for the dashboard: a command given two is one clear line; a
+/// malformed --endpoint is one clear line; `--endpoint NAME=HOST` alone drives that host.
+#[test]
+fn several_endpoints_on_the_command_line() {
+    let b = Berth::new();
+    let sock = b.dir.path().join("none.sock");
+    let host = format!("unix://{}", sock.display());
+    let run = |args: &[&str]| {
+        let t0 = Instant::now();
+        let o = b.cmd().args(args).output().unwrap();
+        (o, t0.elapsed())
+    };
+    let (o, t) = run(&["-H", &host, "-H", "tcp://127.0.0.1:1", "ps"]);
+    clear_failure(&o, t, "2 endpoints given (docker, 127.0.0.1): a command drives one");
+    let (o, t) = run(&["--embedded", "-H", &host, "images"]);
+    clear_failure(&o, t, "2 endpoints given (berth, docker)");
+    let (o, t) = run(&["--endpoint", "nohost", "ps"]);
+    clear_failure(&o, t, "expected NAME=HOST");
+    let (o, t) = run(&["--endpoint", "bad name=unix:///x", "ps"]);
+    clear_failure(&o, t, "the name takes letters");
+    let (o, t) = run(&["--endpoint", &format!("mine={host}"), "ps"]);
+    clear_failure(&o, t, &sock.display().to_string());
 }

@@ -210,6 +210,9 @@ fn bad_input_is_one_line_and_changes_nothing() {
         one_line_error(&err);
         assert!(err.contains(want), "{r}: {err}");
     }
+    for missing in [format!("{}/busybox:nope", reg.addr()), format!("{}/nosuchrepo", reg.addr())] {
+        assert!(b.fails(&["pull", &missing]).starts_with("Error: No such image: "), "{missing}");
+    }
     for (r, want) in [("127.0.0.1:1/x@sha256:0000", "invalid reference format"), ("nosuch:1", "No such image")] {
         let err = b.fails(&["push", r]);
         one_line_error(&err);

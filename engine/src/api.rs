@@ -476,6 +476,9 @@ pub struct ContainerUsage {
 pub struct Session {
     /// Output (on a TTY, stdout and stderr are one stream). Ends when the session does.
     pub output: BoxStream<'static, Result<bytes::Bytes>>,
+    /// Without a TTY a backend may deliver stderr here instead of in `output` (None: it is
+    /// in `output`). A caller showing one stream merges the two.
+    pub stderr: Option<BoxStream<'static, Result<bytes::Bytes>>>,
     pub input: tokio::sync::mpsc::Sender<bytes::Bytes>,
     /// Window size as (rows, cols).
     pub resize: tokio::sync::mpsc::Sender<(u16, u16)>,
@@ -582,6 +585,37 @@ pub trait ContainerBackend: Send + Sync {
     async fn export_container(&self, id: &str, output: ByteWriter) -> Result<()>;
     /// The container's changes as a new image layer on top of its image; returns the image ID.
     async fn commit_container(&self, id: &str, opts: &CommitOptions) -> Result<String>;
+    /// What happens to containers (and, on Docker, images, networks...): past events from
+    /// `opts.since`, then live ones until `opts.until` (forever when None). Filters are
+    /// docker's (`event=`, `container=`, `type=`); an unknown one is an error item.
+    fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
+        let _ = opts;
+        Box::pin(futures_util::stream::once(async { Err(EngineError::Unsupported("events on this backend".into())) }))
+    }
+}
+
+/// One `events` item, in docker's vocabulary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineEvent {
+    /// `container`, `image`, `network`...
+    pub kind: String,
+    /// `create`, `start`, `die`, `destroy`...
+    pub action: String,
+    /// The object's ID.
+    pub actor: String,
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// Unix nanoseconds.
+    pub time: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventOptions {
+    /// Unix nanoseconds: replay events from then on (None: only new ones).
+    pub since: Option<i64>,
+    /// Unix nanoseconds: the stream ends once this time has passed.
+    pub until: Option<i64>,
+    /// Filter name → accepted values (an event passes when, for every name, one value matches).
+    pub filters: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// One stats reading of one container (docker's `stats` fields).

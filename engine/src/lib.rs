@@ -9,6 +9,7 @@ pub mod human;
 pub mod image;
 pub mod local;
 pub mod monitor;
+pub mod multi;
 pub mod registry;
 pub mod runtime;
 pub mod shell;

@@ -708,7 +708,7 @@ pub struct EventsArgs {
 }
 
 /// docker's event object, for --format.
-fn event_json(e: &berth_engine::runtime::state::EventRecord) -> serde_json::Value {
+fn event_json(e: &berth_engine::api::EngineEvent) -> serde_json::Value {
     serde_json::json!({
         "status": e.action,
         "id": e.actor,
@@ -722,58 +722,33 @@ fn event_json(e: &berth_engine::runtime::state::EventRecord) -> serde_json::Valu
     })
 }
 
-/// `events`: what happened to containers, from the shared database (every berth process
-/// writes there), polled every 100 ms; past events with --since, until --until.
-pub async fn events(engine: &LocalEngine, a: &EventsArgs) -> Result<u8> {
+/// `events` on either backend: past events with --since, live ones until --until; one
+/// line per event as docker prints it, or --format (`json` = one JSON object a line).
+pub async fn events(engine: &dyn ContainerBackend, a: &EventsArgs) -> Result<u8> {
     let since = a.since.as_deref().map(parse_time_arg).transpose()?;
     let until = a.until.as_deref().map(parse_time_arg).transpose()?;
     let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for f in &a.filter {
         let Some((k, v)) = f.split_once('=') else { bail!("bad format of filter (expected name=value): {f:?}") };
-        if !["event", "container", "type"].contains(&k) {
-            bail!("invalid filter {k:?}");
-        }
         filters.entry(k.to_string()).or_default().push(v.to_string());
     }
-    let keep = |e: &berth_engine::runtime::state::EventRecord| {
-        filters.iter().all(|(k, vs)| {
-            vs.iter().any(|v| match k.as_str() {
-                "event" => e.action == *v,
-                "type" => e.kind == *v,
-                _ => e.actor.starts_with(v.as_str()) || e.attributes.get("name").is_some_and(|n| n == v.trim_start_matches('/')),
-            })
-        })
-    };
-    let mut after = if since.is_some() { 0 } else { engine.last_event_seq().await? };
-    let since = since.unwrap_or(0);
-    loop {
-        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
-        for e in engine.events_after(after, since).await? {
-            after = e.seq;
-            if until.is_some_and(|u| e.time > u) {
-                return Ok(0);
-            }
-            if !keep(&e) {
-                continue;
-            }
-            match &a.format {
-                Some(f) => println!("{}", crate::cmd::template::render(f, &event_json(&e))?),
-                None => {
-                    let t = chrono::DateTime::from_timestamp(e.time / 1_000_000_000, (e.time % 1_000_000_000) as u32)
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
-                        .unwrap_or_default();
-                    let attrs: Vec<String> = e.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    println!("{t} {} {} {} ({})", e.kind, e.action, e.actor, attrs.join(", "));
-                }
+    let format = a.format.as_deref().map(|f| if f == "json" { "{{json .}}" } else { f });
+    let mut stream = engine.events(berth_engine::api::EventOptions { since, until, filters });
+    while let Some(e) = stream.next().await {
+        let e = e?;
+        match format {
+            Some(f) => println!("{}", crate::cmd::template::render(f, &event_json(&e))?),
+            None => {
+                let t = chrono::DateTime::from_timestamp(e.time.div_euclid(1_000_000_000), e.time.rem_euclid(1_000_000_000) as u32)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+                    .unwrap_or_default();
+                let attrs: Vec<String> = e.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!("{t} {} {} {} ({})", e.kind, e.action, e.actor, attrs.join(", "));
             }
         }
-        use std::io::Write as _;
         std::io::stdout().flush()?;
-        if until.is_some_and(|u| now > u) {
-            return Ok(0);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    Ok(0)
 }
 
 #[derive(Args, Debug)]

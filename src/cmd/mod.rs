@@ -1,10 +1,11 @@
 //! One module per group of verbs; `run` dispatches.
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use berth_engine::api::ContainerBackend;
 use berth_engine::docker::DockerBackend;
 use berth_engine::local::LocalEngine;
+use berth_engine::multi::{EndpointSpec, MultiBackend, Target};
 
 use crate::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 
@@ -22,20 +23,101 @@ pub fn local_engine(cli: &Cli) -> Result<LocalEngine> {
     LocalEngine::open(&cli.root).with_context(|| format!("cannot open the state root {}", cli.root.display()))
 }
 
-/// The backend the flags ask for: Docker with `-H`/`--docker`, else the embedded engine.
-pub async fn backend(cli: &Cli) -> Result<Arc<dyn ContainerBackend>> {
-    if cli.host.is_some() || cli.docker {
-        let host = berth_engine::docker::resolve_host(cli.host.as_deref());
-        return Ok(Arc::new(DockerBackend::connect(&host).await?));
+/// The embedded engine's endpoint name.
+const EMBEDDED: &str = berth_ui::config::EMBEDDED_NAME;
+
+/// A name for an unnamed `-H` endpoint: the host of tcp/ssh addresses, "docker" for sockets.
+fn endpoint_name(host: &str) -> String {
+    let rest = host.split_once("://").map(|(_, r)| r).unwrap_or(host);
+    let name: String = if host.starts_with("unix://") {
+        "docker".into()
+    } else {
+        rest.split('/').next().unwrap_or("").rsplit('@').next().unwrap_or("").split(':').next().unwrap_or("").into()
+    };
+    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "_.+-".contains(c) { c } else { '-' }).collect();
+    if berth_engine::multi::valid_name(&name) { name } else { "docker".into() }
+}
+
+/// The endpoints the flags name (empty when none: then the config file decides).
+fn flag_endpoints(cli: &Cli) -> Result<Vec<EndpointSpec>> {
+    let mut out: Vec<EndpointSpec> = Vec::new();
+    // Derived names are made unique with -2, -3...
+    let mut add = |name: String, target: Target| {
+        let mut n = name.clone();
+        let mut i = 2;
+        while out.iter().any(|e| e.name == n) {
+            n = format!("{name}-{i}");
+            i += 1;
+        }
+        out.push(EndpointSpec { name: n, target });
+    };
+    if cli.embedded {
+        add(EMBEDDED.into(), Target::Embedded(cli.root.clone()));
     }
-    Ok(Arc::new(local_engine(cli)?))
+    for h in &cli.host {
+        add(endpoint_name(h), Target::Docker(h.clone()));
+    }
+    if cli.docker && cli.host.is_empty() {
+        let h = berth_engine::docker::resolve_host(None);
+        add(endpoint_name(&h), Target::Docker(h));
+    }
+    for e in &cli.endpoint {
+        let Some((name, host)) = e.split_once('=').filter(|(n, h)| !n.is_empty() && !h.is_empty()) else {
+            bail!("--endpoint {e:?}: expected NAME=HOST (e.g. local-docker=unix:///run/docker.sock)");
+        };
+        if !berth_engine::multi::valid_name(name) {
+            bail!("--endpoint {e:?}: the name takes letters, digits and _.+- only, starting with a letter or digit");
+        }
+        if out.iter().any(|x| x.name == name) {
+            bail!("--endpoint {e:?}: two endpoints are named {name:?}");
+        }
+        out.push(EndpointSpec { name: name.into(), target: Target::Docker(docker_host(name, host)?) });
+    }
+    Ok(out)
+}
+
+/// An endpoint's HOST: an address (with a scheme) as is, else the docker context so named.
+fn docker_host(endpoint: &str, host: &str) -> Result<String> {
+    if host.contains("://") {
+        return Ok(host.to_string());
+    }
+    berth_engine::docker::context_endpoint(host)
+        .with_context(|| format!("endpoint {endpoint}: no docker context named {host:?} (and no scheme: unix://, tcp://, ssh://...)"))
+}
+
+/// One endpoint's backend, connected now (a single endpoint fails at once, clearly).
+async fn connect(cli: &Cli, target: &Target) -> Result<Arc<dyn ContainerBackend>> {
+    Ok(match target {
+        Target::Docker(host) => Arc::new(DockerBackend::connect(host).await?),
+        Target::Embedded(_) => Arc::new(local_engine(cli)?),
+    })
+}
+
+/// The backend the flags ask for: Docker with `-H`/`--endpoint`/`--docker`, else the
+/// embedded engine. A command drives one endpoint; several are for the dashboard.
+pub async fn backend(cli: &Cli) -> Result<Arc<dyn ContainerBackend>> {
+    let eps = flag_endpoints(cli)?;
+    match &eps[..] {
+        [] => Ok(Arc::new(local_engine(cli)?)),
+        [one] => connect(cli, &one.target).await,
+        _ => bail!(
+            "{} endpoints given ({}): a command drives one; several are for the dashboard (`berth` alone)",
+            eps.len(),
+            eps.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Whether the one backend a command drives is a Docker endpoint.
+fn remote(cli: &Cli) -> bool {
+    !cli.host.is_empty() || cli.docker || !cli.endpoint.is_empty()
 }
 
 pub async fn run(cli: Cli) -> Result<u8> {
     let Some(command) = &cli.command else {
         return dashboard(&cli).await;
     };
-    let remote = cli.host.is_some() || cli.docker;
+    let remote = remote(&cli);
     let engine = backend(&cli).await?;
     let engine = engine.as_ref();
     match command {
@@ -126,13 +208,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 containers::exec(&local_engine(&cli)?, &cli.root, a).await
             }
         }
-        Command::Events(a) => {
-            if remote {
-                anyhow::bail!("events are not available from a Docker endpoint yet (use `docker events`)")
-            } else {
-                containers::events(&local_engine(&cli)?, a).await
-            }
-        }
+        Command::Events(a) => containers::events(engine, a).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => watch::stats(engine, a).await,
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => watch::top(engine, a).await,
@@ -147,9 +223,42 @@ pub async fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// `berth` with no arguments: the dashboard on the embedded engine.
+/// `berth` with no arguments: the dashboard. The endpoints come from the flags, else the
+/// config file (the embedded engine unless `embedded = false`, plus `[[endpoints]]`). One
+/// endpoint is driven directly; several go through [`MultiBackend`], which connects in the
+/// background so an unreachable one never holds the others up.
 async fn dashboard(cli: &Cli) -> Result<u8> {
     let cfg = berth_ui::Config::load(berth_ui::Config::default_path().as_deref())?;
-    berth_ui::run(backend(cli).await?, cfg).await?;
+    let mut eps = flag_endpoints(cli)?;
+    if eps.is_empty() {
+        if cfg.embedded {
+            eps.push(EndpointSpec { name: EMBEDDED.into(), target: Target::Embedded(cli.root.clone()) });
+        }
+        for e in &cfg.endpoints {
+            eps.push(EndpointSpec { name: e.name.clone(), target: Target::Docker(docker_host(&e.name, &e.host)?) });
+        }
+    }
+    if let [one] = &eps[..] {
+        berth_ui::run(connect(cli, &one.target).await?, cfg).await?;
+        return Ok(0);
+    }
+    let multi = Arc::new(MultiBackend::new(eps)?);
+    // The first frame shows what answers quickly; slower endpoints join as they connect.
+    multi.settle(std::time::Duration::from_millis(500)).await;
+    berth_ui::run_multi(multi, cfg).await?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_name;
+
+    #[test]
+    fn unnamed_endpoints_are_named_after_their_host() {
+        assert_eq!(endpoint_name("unix:///run/docker.sock"), "docker");
+        assert_eq!(endpoint_name("tcp://10.0.0.2:2375"), "10.0.0.2");
+        assert_eq!(endpoint_name("ssh://me@build-box"), "build-box");
+        assert_eq!(endpoint_name("https://docker.example.com:2376/"), "docker.example.com");
+        assert_eq!(endpoint_name("tcp://[::1]:2375"), "docker", "no valid name from it: the generic one");
+    }
 }

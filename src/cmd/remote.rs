@@ -72,10 +72,22 @@ async fn relay(mut s: Session, tty: bool, stdin: bool) -> Result<Option<i64>> {
             }
         }
     });
-    let mut out = std::io::stdout();
-    while let Some(chunk) = s.output.next().await {
-        out.write_all(&chunk?)?;
-        out.flush()?;
+    // stdout and stderr stay apart when the backend keeps them apart (no TTY).
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let tagged = s.output.map(|c| (false, c));
+    let mut all = match s.stderr.take() {
+        Some(e) => futures_util::stream::select(tagged, e.map(|c| (true, c))).boxed(),
+        None => tagged.boxed(),
+    };
+    while let Some((to_err, chunk)) = all.next().await {
+        let chunk = chunk?;
+        if to_err {
+            err.write_all(&chunk)?;
+            err.flush()?;
+        } else {
+            out.write_all(&chunk)?;
+            out.flush()?;
+        }
     }
     winch.abort();
     Ok(s.exit.await?)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use berth_engine::api::{ContainerBackend, ContainerListOptions, ImageListOptions, LogOptions, PullOptions, StatsSample};
+use berth_engine::multi::MultiBackend;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
@@ -150,15 +151,27 @@ impl DetailTask {
 
 /// Run the dashboard until the user quits or SIGTERM arrives.
 pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), UiError> {
+    run_with(backend, None, cfg).await
+}
+
+/// The dashboard over several endpoints at once: rows carry a HOST, `:ctx` switches.
+pub async fn run_multi(multi: Arc<MultiBackend>, cfg: Config) -> Result<(), UiError> {
+    run_with(multi.clone(), Some(multi), cfg).await
+}
+
+async fn run_with(backend: Arc<dyn ContainerBackend>, multi: Option<Arc<MultiBackend>>, cfg: Config) -> Result<(), UiError> {
     let mut terminal = setup_terminal()?;
     let _guard = TerminalGuard;
     let (tx, mut rx) = mpsc::channel::<Message>(64);
     let refresh = Arc::new(Notify::new());
     let every = Duration::from_millis(cfg.refresh_ms);
-    spawn_refresher(backend.clone(), tx.clone(), refresh.clone(), every);
+    spawn_refresher(backend.clone(), multi.clone(), tx.clone(), refresh.clone(), every);
     spawn_stats(backend.clone(), tx.clone(), every);
 
     let mut state = AppState::new(backend.describe(), now());
+    if let Some(m) = &multi {
+        state.endpoints = m.endpoints();
+    }
     let mut detail = DetailTask { watch: None, handle: None };
     let mut events = EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -219,8 +232,19 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
                     }
                     let (redraw, action) = input::handle(&ev, &mut state, &cfg, screen);
                     dirty |= redraw;
-                    if let Some(a) = action {
-                        run_action(a, backend.clone(), tx.clone(), refresh.clone());
+                    match action {
+                        Some(Action::SetEndpoint(e)) => {
+                            // Unqualified names (pull, a typed image to run) go to the one shown.
+                            if let Some(m) = &multi
+                                && let Err(err) = m.set_current(e.as_deref())
+                            {
+                                dirty |= state.update(Message::Done(Err(err.to_string())));
+                            }
+                            state.backend = backend.describe();
+                            refresh.notify_one();
+                        }
+                        Some(a) => run_action(a, backend.clone(), tx.clone(), refresh.clone()),
+                        None => {}
                     }
                 }
                 Some(Err(e)) => return Err(e.into()),
@@ -239,10 +263,17 @@ pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), 
 /// Lists on an interval (and at once when notified), sending only results; a slow
 /// backend delays the next refresh, never the render. The host overview is asked for
 /// less often (it changes slowly), and not again once the backend says it cannot.
-fn spawn_refresher(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, notify: Arc<Notify>, every: Duration) {
+fn spawn_refresher(
+    backend: Arc<dyn ContainerBackend>,
+    multi: Option<Arc<MultiBackend>>,
+    tx: mpsc::Sender<Message>,
+    notify: Arc<Notify>,
+    every: Duration,
+) {
     tokio::spawn(async move {
         let mut round: u64 = 0;
         let mut info_ok = true;
+        let mut last_scope = None;
         loop {
             let containers = backend.list_containers(&ContainerListOptions { all: true }).await.map_err(|e| e.to_string());
             if tx.send(Message::Containers(containers)).await.is_err() {
@@ -252,7 +283,17 @@ fn spawn_refresher(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>
             if tx.send(Message::Images(images)).await.is_err() {
                 return;
             }
-            if info_ok && round.is_multiple_of(10) {
+            if let Some(m) = &multi
+                && tx.send(Message::Endpoints(m.endpoints())).await.is_err()
+            {
+                return;
+            }
+            // Several endpoints: the overview follows the one in view (asked again at once
+            // after a switch), and one endpoint failing it does not end the asking.
+            let scope = multi.as_ref().map(|m| m.current());
+            let switched = scope != last_scope;
+            last_scope = scope;
+            if (info_ok || multi.is_some()) && (round.is_multiple_of(10) || switched) {
                 let info = backend.system_info().await.map_err(|e| e.to_string());
                 info_ok = info.is_ok();
                 let _ = tx.send(Message::Info(info)).await;
@@ -267,7 +308,9 @@ fn spawn_refresher(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>
 }
 
 /// ONE stats stream for every running container. Batches are `try_send`: when the UI is
-/// behind, a batch is dropped rather than queued. A failed stream is retried slowly.
+/// behind, a batch is dropped rather than queued. An error is reported and the stream
+/// kept (several endpoints: one failing endpoint's error, the others go on); a stream that
+/// ended is opened again slowly.
 fn spawn_stats(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, every: Duration) {
     tokio::spawn(pump_stats(move || backend.stats(vec![], every), tx, Duration::from_secs(10)));
 }
@@ -285,12 +328,8 @@ where
                 Ok(samples) => Message::Stats { samples, now: now() },
                 Err(e) => Message::StatsError(e.to_string()),
             };
-            let failed = matches!(msg, Message::StatsError(_));
             if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(msg) {
                 return;
-            }
-            if failed {
-                break;
             }
         }
         if tx.is_closed() {
@@ -315,7 +354,8 @@ async fn container_op(backend: &dyn ContainerBackend, op: ContainerOp, id: &str)
 fn run_action(a: Action, backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, refresh: Arc<Notify>) {
     tokio::spawn(async move {
         let msg = match a {
-            Action::Refresh => None,
+            // Handled by the loop (it holds the endpoints); a refresh follows.
+            Action::Refresh | Action::SetEndpoint(_) => None,
             Action::Containers(op, ids) => {
                 // Stop/kill several at once; the list refreshes as each finishes.
                 let results = futures_util::future::join_all(ids.iter().map(|id| {
@@ -323,7 +363,7 @@ fn run_action(a: Action, backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Me
                     async move {
                         let r = container_op(backend.as_ref(), op, id).await;
                         refresh.notify_one();
-                        r.map_err(|e| format!("{} {}: {e}", op.verb(), &id[..id.len().min(12)]))
+                        r.map_err(|e| format!("{} {}: {e}", op.verb(), crate::state::id_label(id)))
                     }
                 }))
                 .await;
@@ -427,7 +467,9 @@ fn terminal_keys(
             };
             let c = state.selected_container()?;
             let size = Sessions::inner_size(view::terminal_area(screen, sessions.maximized));
-            sessions.open(backend.clone(), kind, c.id.clone(), c.name.clone(), size, events.clone());
+            // Several endpoints: the pane's title says where the session runs.
+            let name = if state.multi() { format!("{}@{}", c.name, crate::state::host_of(&c.id)) } else { c.name.clone() };
+            sessions.open(backend.clone(), kind, c.id.clone(), name, size, events.clone());
             Some(true)
         }
         _ => None,

@@ -22,8 +22,36 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     refresh_ms: Option<u64>,
+    /// Show the embedded engine (default true).
+    embedded: Option<bool>,
+    endpoints: Option<Vec<RawEndpoint>>,
     theme: Option<RawTheme>,
     keys: Option<RawKeys>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    name: String,
+    host: Option<String>,
+    context: Option<String>,
+}
+
+/// A Docker endpoint from the config file (`[[endpoints]] name = "…" host = "…"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointConfig {
+    pub name: String,
+    /// unix://, tcp://, http(s)://, ssh:// as `-H` takes it; or, when it has no scheme, the
+    /// name of a docker context (`context = "…"` in the file) resolved when connecting.
+    pub host: String,
+}
+
+/// The embedded engine's name in the HOST column and the switcher.
+pub const EMBEDDED_NAME: &str = "berth";
+
+/// What `-H` accepts, for a config error now rather than a failed connection later.
+pub fn host_scheme_ok(host: &str) -> bool {
+    ["unix://", "tcp://", "http://", "https://", "ssh://"].iter().any(|p| host.starts_with(p) && host.len() > p.len())
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -72,6 +100,7 @@ macro_rules! keymap {
 keymap!(
     quit,
     help,
+    command,
     up,
     down,
     top,
@@ -203,6 +232,10 @@ impl Theme {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub refresh_ms: u64,
+    /// The embedded engine is one of the endpoints shown.
+    pub embedded: bool,
+    /// Docker endpoints shown next to (or instead of) the embedded engine.
+    pub endpoints: Vec<EndpointConfig>,
     pub theme: Theme,
     pub keys: KeyMap,
     pub no_color: bool,
@@ -224,7 +257,14 @@ impl Config {
             toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: toml_message(text, &e) })?;
         let mut cfg = match base {
             Some(b) => b.clone(),
-            None => Config { refresh_ms: 1000, theme: Theme::monochrome(), keys: KeyMap::empty(), no_color: false },
+            None => Config {
+                refresh_ms: 1000,
+                embedded: true,
+                endpoints: vec![],
+                theme: Theme::monochrome(),
+                keys: KeyMap::empty(),
+                no_color: false,
+            },
         };
         if let Some(ms) = raw.refresh_ms {
             if !(100..=60_000).contains(&ms) {
@@ -234,6 +274,42 @@ impl Config {
                 });
             }
             cfg.refresh_ms = ms;
+        }
+        let bad = |message: String| ConfigError::Parse { path: path.to_path_buf(), message };
+        if let Some(e) = raw.embedded {
+            cfg.embedded = e;
+        }
+        if let Some(list) = raw.endpoints {
+            cfg.endpoints.clear();
+            for (i, e) in list.into_iter().enumerate() {
+                if !berth_engine::multi::valid_name(&e.name) {
+                    return Err(bad(format!(
+                        "endpoints[{i}].name {:?}: letters, digits and _.+- only, starting with a letter or digit",
+                        e.name
+                    )));
+                }
+                if e.name == EMBEDDED_NAME || cfg.endpoints.iter().any(|x| x.name == e.name) {
+                    return Err(bad(format!(
+                        "endpoints[{i}].name {:?} is used twice (\"{EMBEDDED_NAME}\" is the embedded engine)",
+                        e.name
+                    )));
+                }
+                let host = match (e.host, e.context) {
+                    (Some(h), None) if host_scheme_ok(&h) => h,
+                    (Some(h), None) => {
+                        return Err(bad(format!(
+                            "endpoints[{i}].host {h:?}: use unix:///path, tcp://HOST:PORT, https://HOST:PORT or ssh://USER@HOST"
+                        )));
+                    }
+                    (None, Some(c)) if berth_engine::multi::valid_name(&c) => c,
+                    (None, Some(c)) => return Err(bad(format!("endpoints[{i}].context {c:?} is not a docker context name"))),
+                    _ => return Err(bad(format!("endpoints[{i}] ({}): give either host = \"…\" or context = \"…\"", e.name))),
+                };
+                cfg.endpoints.push(EndpointConfig { name: e.name, host });
+            }
+        }
+        if !cfg.embedded && cfg.endpoints.is_empty() {
+            return Err(bad("embedded = false needs at least one [[endpoints]] entry".into()));
         }
         if let Some(t) = raw.theme {
             let set = |dst: &mut Color, v: Option<String>, f: &str| -> Result<(), ConfigError> {
@@ -342,6 +418,38 @@ mod tests {
             let e = Config::parse(text, Path::new("/x/config.toml"), Some(&base)).unwrap_err().to_string();
             assert!(e.starts_with("/x/config.toml: "), "{e}");
             assert!(e.contains(want), "{text:?}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
+    #[test]
+    fn endpoints_from_the_config_file() {
+        let base = Config::default_config();
+        assert!(base.embedded && base.endpoints.is_empty(), "by default only the embedded engine");
+        let c = Config::parse(include_str!("../testdata/endpoints-valid.toml"), Path::new("v.toml"), Some(&base)).unwrap();
+        assert!(c.embedded);
+        let names: Vec<(&str, &str)> = c.endpoints.iter().map(|e| (e.name.as_str(), e.host.as_str())).collect();
+        assert_eq!(names, [("local-docker", "unix:///run/docker.sock"), ("build.box-2", "ssh://me@build-box"), ("prod", "prod-ctx")]);
+        assert_eq!(c.keys.command, vec![Key { code: KeyCode::Char(';'), ctrl: false }]);
+        let c = Config::parse(include_str!("../testdata/endpoints-docker-only.toml"), Path::new("d.toml"), Some(&base)).unwrap();
+        assert!(!c.embedded);
+        assert_eq!(c.endpoints, vec![EndpointConfig { name: "prod".into(), host: "tcp://10.0.0.2:2375".into() }]);
+    }
+
+    #[test]
+    fn bad_endpoints_are_one_line_naming_the_entry() {
+        let base = Config::default_config();
+        let cases = [
+            (include_str!("../testdata/endpoints-bad-host.toml"), "endpoints[1].host \"10.0.0.2:2375\""),
+            (include_str!("../testdata/endpoints-bad-name.toml"), "endpoints[0].name \"my docker\""),
+            (include_str!("../testdata/endpoints-duplicate.toml"), "used twice"),
+            (include_str!("../testdata/endpoints-unknown-key.toml"), "line 4"),
+            (include_str!("../testdata/endpoints-none.toml"), "needs at least one [[endpoints]]"),
+            (include_str!("../testdata/endpoints-host-and-context.toml"), "endpoints[0] (both): give either host"),
+        ];
+        for (text, want) in cases {
+            let e = Config::parse(text, Path::new("/x/config.toml"), Some(&base)).unwrap_err().to_string();
+            assert!(e.starts_with("/x/config.toml: ") && e.contains(want), "{text:?}: {e}");
             assert_eq!(e.lines().count(), 1, "{e}");
         }
     }

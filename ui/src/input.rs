@@ -12,14 +12,22 @@ use crate::view;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Containers(ContainerOp, Vec<String>),
-    Rename { id: String, name: String },
-    Commit { id: String, reference: String },
+    Rename {
+        id: String,
+        name: String,
+    },
+    Commit {
+        id: String,
+        reference: String,
+    },
     Run(Box<ContainerCreate>),
     RemoveImage(String),
     PruneImages,
     Pull(String),
     History(String),
     Refresh,
+    /// Show one endpoint (None: all); unqualified names (pull, run) go there too.
+    SetEndpoint(Option<String>),
 }
 
 type Outcome = (bool, Option<Action>);
@@ -39,7 +47,7 @@ pub fn handle(ev: &Event, s: &mut AppState, cfg: &Config, screen: Rect) -> Outco
                 MouseEventKind::ScrollUp => (moved(s, -1), None),
                 MouseEventKind::Down(MouseButton::Left) => {
                     if s.focus == Pane::Containers
-                        && let Some(key) = view::header_at(list, m.column, m.row)
+                        && let Some(key) = view::header_at(list, s, m.column, m.row)
                     {
                         let rev = s.sort == key && !s.sort_rev;
                         s.set_sort(key, rev);
@@ -228,6 +236,20 @@ fn handle_modal(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
                         s.modal = Some(Modal::Pull(PullView { reference: text.clone(), ..PullView::default() }));
                         Action::Pull(text)
                     }
+                    InputKind::Command => {
+                        s.modal = None;
+                        return match s.command(&text) {
+                            Ok(Some(e)) => {
+                                s.set_endpoint(e.clone());
+                                (true, Some(Action::SetEndpoint(e)))
+                            }
+                            Ok(None) => (true, None),
+                            Err(e) => {
+                                s.modal = Some(Modal::Error(e));
+                                (true, None)
+                            }
+                        };
+                    }
                 };
                 return (true, Some(action));
             }
@@ -248,6 +270,23 @@ fn handle_modal(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
             _ if r.focus < 4 => return (edit_field(&mut r.fields[r.focus], k), None),
             _ => return (false, None),
         },
+        Modal::Endpoints { cursor } => {
+            let rows = s.endpoints.len() + 1;
+            if is(&keys.down, k) {
+                *cursor = (*cursor + 1) % rows;
+            } else if is(&keys.up, k) {
+                *cursor = (*cursor + rows - 1) % rows;
+            } else if k.code == KeyCode::Enter {
+                let pick = if *cursor == 0 { None } else { s.endpoints.get(*cursor - 1).map(|e| e.name.clone()) };
+                s.modal = None;
+                s.set_endpoint(pick.clone());
+                return (true, Some(Action::SetEndpoint(pick)));
+            } else if k.code == KeyCode::Esc || is(&keys.quit, k) {
+                s.modal = None;
+            } else {
+                return (false, None);
+            }
+        }
         Modal::Pull(_) => {
             if k.code == KeyCode::Esc || k.code == KeyCode::Enter || is(&keys.quit, k) {
                 s.modal = None;
@@ -384,6 +423,9 @@ pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
     } else if is(&keys.help, k) {
         s.modal = Some(Modal::Help);
         return (true, None);
+    } else if is(&keys.command, k) {
+        s.modal = Some(Modal::Input { kind: InputKind::Command, field: TextField::new(":", "") });
+        return (true, None);
     } else if is(&keys.refresh, k) {
         return (false, Some(Action::Refresh));
     } else if is(&keys.next_tab, k) || is(&keys.prev_tab, k) {
@@ -427,7 +469,7 @@ pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
         s.filtering = true;
     } else if is(&keys.run, k) {
         let image = if s.focus == Pane::Images {
-            s.selected_image().and_then(|i| i.repo_tags.first().cloned()).unwrap_or_default()
+            s.selected_image().and_then(|i| i.repo_tags.first().map(|t| berth_engine::multi::requalify(&i.id, t))).unwrap_or_default()
         } else {
             String::new()
         };
@@ -518,9 +560,13 @@ fn container_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
 
 fn image_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
     let keys = &cfg.keys;
+    // The name shown, qualified with the image's endpoint when there are several.
     let label = |s: &AppState| {
-        s.selected_image()
-            .map(|i| i.repo_tags.first().cloned().unwrap_or_else(|| i.id.trim_start_matches("sha256:").chars().take(12).collect()))
+        s.selected_image().map(|i| {
+            let (_, id) = berth_engine::multi::split(&i.id);
+            let name = i.repo_tags.first().cloned().unwrap_or_else(|| id.trim_start_matches("sha256:").chars().take(12).collect());
+            berth_engine::multi::requalify(&i.id, &name)
+        })
     };
     if is(&keys.remove, k) {
         // Remove by the name shown (untags one of several names, like `docker rmi name`).
@@ -793,5 +839,80 @@ mod tests {
         let wheel = Event::Mouse(MouseEvent { kind: MouseEventKind::ScrollDown, column: 10, row: 5, modifiers: KeyModifiers::NONE });
         handle(&wheel, &mut s, &cfg, screen);
         assert_eq!(s.selected_container().unwrap().name, "old");
+    }
+
+    /// Two endpoints (IDs qualified as MultiBackend hands them out), one of them down.
+    fn two_endpoints() -> AppState {
+        use berth_engine::multi::{EndpointState, EndpointStatus, qualify};
+        let mut s = AppState::new("endpoints".into(), 0);
+        let st = |n: &str, state: EndpointState| EndpointStatus { name: n.into(), address: String::new(), state };
+        s.update(crate::state::Message::Endpoints(vec![st("berth", EndpointState::Up), st("dockerd", EndpointState::Down("gone".into()))]));
+        s.update(crate::state::Message::Containers(Ok(vec![
+            ctr(&qualify("berth", "c1"), "web", "running"),
+            ctr(&qualify("dockerd", "c2"), "dk", "running"),
+        ])));
+        let img = ImageSummary {
+            id: qualify("dockerd", "sha256:bb"),
+            repo_tags: vec!["busybox:1".into()],
+            repo_digests: vec![],
+            created: 0,
+            size: 0,
+            containers: 0,
+        };
+        s.update(crate::state::Message::Images(Ok(vec![img])));
+        s
+    }
+
+    fn type_command(s: &mut AppState, cfg: &Config, line: &str) -> Outcome {
+        handle_key(&ch(':'), s, cfg);
+        assert!(matches!(s.modal, Some(Modal::Input { kind: InputKind::Command, .. })));
+        for c in line.chars() {
+            handle_key(&ch(c), s, cfg);
+        }
+        handle_key(&key(KeyCode::Enter), s, cfg)
+    }
+
+    #[test]
+    fn ctx_command_and_switcher_pick_an_endpoint() {
+        let cfg = Config::default_config();
+        let mut s = two_endpoints();
+        assert!(s.show_host() && s.visible_containers().len() == 2);
+        let (_, a) = type_command(&mut s, &cfg, "ctx dockerd");
+        assert_eq!(a, Some(Action::SetEndpoint(Some("dockerd".into()))));
+        assert_eq!(s.visible_containers().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["dk"]);
+        assert!(!s.show_host() && s.modal.is_none());
+        // A typo is one message, the view unchanged.
+        let (_, a) = type_command(&mut s, &cfg, "ctx nope");
+        assert_eq!(a, None);
+        assert!(matches!(&s.modal, Some(Modal::Error(e)) if e.contains("no endpoint named \"nope\"") && e.contains("berth, dockerd")));
+        handle_key(&key(KeyCode::Esc), &mut s, &cfg);
+        assert_eq!(s.endpoint.as_deref(), Some("dockerd"));
+        // `:ctx` opens the switcher on the endpoint in view (all, berth, dockerd); up is berth.
+        type_command(&mut s, &cfg, "ctx");
+        assert_eq!(s.modal, Some(Modal::Endpoints { cursor: 2 }));
+        handle_key(&ch('k'), &mut s, &cfg);
+        let (_, a) = handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        assert_eq!(a, Some(Action::SetEndpoint(Some("berth".into()))));
+        assert_eq!(s.selected_container().unwrap().name, "web");
+        type_command(&mut s, &cfg, "ctx all");
+        assert_eq!(s.visible_containers().len(), 2);
+        let (_, a) = type_command(&mut s, &cfg, "bogus");
+        assert_eq!(a, None);
+        assert!(matches!(&s.modal, Some(Modal::Error(e)) if e.contains("unknown command")));
+    }
+
+    #[test]
+    fn ctx_with_one_endpoint_says_so_and_image_actions_keep_their_host() {
+        let cfg = Config::default_config();
+        let mut s = state();
+        type_command(&mut s, &cfg, "ctx");
+        assert!(matches!(&s.modal, Some(Modal::Error(e)) if e.contains("only one endpoint")));
+        // Several endpoints: an image's name is qualified with where it lives.
+        let mut s = two_endpoints();
+        handle_key(&ch('2'), &mut s, &cfg);
+        let (_, a) = handle_key(&ch('H'), &mut s, &cfg);
+        assert_eq!(a, Some(Action::History("dockerd#busybox:1".into())));
+        handle_key(&ch('n'), &mut s, &cfg);
+        assert!(matches!(&s.modal, Some(Modal::Run(r)) if r.fields[0].text == "dockerd#busybox:1"));
     }
 }

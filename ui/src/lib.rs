@@ -12,5 +12,5 @@ pub mod state;
 pub mod terminal;
 pub mod view;
 
-pub use app::{UiError, run};
+pub use app::{UiError, run, run_multi};
 pub use config::{Config, ConfigError};

@@ -299,9 +299,14 @@ async fn run_session(
             return;
         }
     };
+    // One pane shows both streams.
+    let mut output = match s.stderr.take() {
+        Some(err) => futures_util::stream::select(s.output, err).boxed(),
+        None => s.output,
+    };
     loop {
         tokio::select! {
-            out = s.output.next() => match out {
+            out = output.next() => match out {
                 Some(Ok(bytes)) => {
                     if events.send(SessionEvent::Output { id, bytes }).await.is_err() {
                         return;

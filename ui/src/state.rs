@@ -8,7 +8,24 @@ use berth_engine::api::{
     SystemInfo, TopResult,
 };
 
+use berth_engine::multi::{EndpointState, EndpointStatus};
+
 use crate::history::History;
+
+/// The endpoint a qualified ID belongs to ("" for a single backend's plain IDs).
+pub fn host_of(id: &str) -> &str {
+    berth_engine::multi::split(id).0.unwrap_or("")
+}
+
+/// A container or image ID as a user reads it: 12 hex digits, and where it lives.
+pub fn id_label(id: &str) -> String {
+    let (host, rest) = berth_engine::multi::split(id);
+    let short: String = rest.trim_start_matches("sha256:").chars().take(12).collect();
+    match host {
+        Some(h) => format!("{short} on {h}"),
+        None => short,
+    }
+}
 
 /// Which list has focus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,6 +194,8 @@ pub enum InputKind {
         id: String,
         name: String,
     },
+    /// The `:` prompt (`ctx`, `ctx NAME`, `ctx all`, `q`).
+    Command,
 }
 
 /// The run dialog: image, name, command, env (space separated K=V), interactive.
@@ -241,6 +260,10 @@ pub enum Modal {
     Error(String),
     /// A dismissable report of a finished action.
     Info(String),
+    /// The endpoint switcher (`:ctx`): row 0 is "all", then each endpoint.
+    Endpoints {
+        cursor: usize,
+    },
 }
 
 /// The logs tab's pane-local state (bounded buffer of the tail).
@@ -325,6 +348,8 @@ pub enum Message {
     Tick {
         now: i64,
     },
+    /// The endpoints and whether each answers (several-endpoint dashboards only).
+    Endpoints(Vec<EndpointStatus>),
 }
 
 #[derive(Clone, Debug)]
@@ -374,6 +399,10 @@ pub struct AppState {
     /// Unix seconds used for "3 minutes ago"; set by ticks so renders are pure.
     pub now: i64,
     pub quit: bool,
+    /// Every endpoint when the dashboard shows several (empty for a single backend).
+    pub endpoints: Vec<EndpointStatus>,
+    /// Show only this endpoint's containers and images (`:ctx NAME`); None shows all.
+    pub endpoint: Option<String>,
 }
 
 fn contains_ci(hay: &str, needle_lower: &str) -> bool {
@@ -417,6 +446,79 @@ impl AppState {
             refresh_error: None,
             now,
             quit: false,
+            endpoints: vec![],
+            endpoint: None,
+        }
+    }
+
+    // ---- endpoints ----
+
+    /// Several endpoints: rows carry a HOST and `:ctx` switches.
+    pub fn multi(&self) -> bool {
+        self.endpoints.len() > 1
+    }
+
+    /// The HOST column is shown: several endpoints, all in view.
+    pub fn show_host(&self) -> bool {
+        self.multi() && self.endpoint.is_none()
+    }
+
+    /// Whether an object (by its qualified ID) belongs to the endpoint in view.
+    pub fn in_view(&self, id: &str) -> bool {
+        self.endpoint.as_deref().is_none_or(|e| host_of(id) == e)
+    }
+
+    /// Endpoints that do not answer, with why.
+    pub fn down_endpoints(&self) -> Vec<(&str, &str)> {
+        self.endpoints
+            .iter()
+            .filter_map(|e| match &e.state {
+                EndpointState::Down(why) => Some((e.name.as_str(), why.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Show one endpoint (None: all), keeping the selection where it can.
+    pub fn set_endpoint(&mut self, e: Option<String>) {
+        self.with_stable_selection(|s| s.endpoint = e);
+        self.marked.retain(|id| self.endpoint.as_deref().is_none_or(|e| host_of(id) == e));
+        let n = self.visible_containers().len();
+        self.c_selected = self.c_selected.min(n.saturating_sub(1));
+        let n = self.visible_images().len();
+        self.selected = self.selected.min(n.saturating_sub(1));
+    }
+
+    /// What a typed `:` command does; Err is the message to show.
+    pub fn command(&mut self, line: &str) -> Result<Option<Option<String>>, String> {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some("q" | "quit" | "q!"), None, _) => {
+                self.quit = true;
+                Ok(None)
+            }
+            (Some("ctx" | "context" | "endpoint" | "endpoints"), arg, None) => {
+                if !self.multi() {
+                    return Err("only one endpoint: add [[endpoints]] to the config, or repeat -H, to see several".into());
+                }
+                match arg {
+                    None => {
+                        let cursor = match &self.endpoint {
+                            Some(e) => self.endpoints.iter().position(|x| &x.name == e).map(|i| i + 1).unwrap_or(0),
+                            None => 0,
+                        };
+                        self.modal = Some(Modal::Endpoints { cursor });
+                        Ok(None)
+                    }
+                    Some("all" | "-" | "*") => Ok(Some(None)),
+                    Some(name) if self.endpoints.iter().any(|e| e.name == name) => Ok(Some(Some(name.to_string()))),
+                    Some(name) => Err(format!(
+                        "no endpoint named {name:?} (there are: {})",
+                        self.endpoints.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+                    )),
+                }
+            }
+            _ => Err(format!("unknown command {:?} (try ctx, ctx NAME, ctx all, q)", line.trim())),
         }
     }
 
@@ -441,8 +543,15 @@ impl AppState {
         let mut v: Vec<&ContainerSummary> = self
             .containers
             .iter()
+            .filter(|c| self.in_view(&c.id))
             .filter(|c| self.show_all || c.state == "running" || c.state == "paused" || c.state == "restarting")
-            .filter(|c| f.is_empty() || contains_ci(&c.name, &f) || contains_ci(&c.image, &f) || contains_ci(&c.status, &f))
+            .filter(|c| {
+                f.is_empty()
+                    || contains_ci(&c.name, &f)
+                    || contains_ci(&c.image, &f)
+                    || contains_ci(&c.status, &f)
+                    || contains_ci(host_of(&c.id), &f)
+            })
             .collect();
         let net = |c: &ContainerSummary| self.live_stats(c).map(|s| s.net_rx + s.net_tx).unwrap_or(0);
         v.sort_by(|a, b| {
@@ -523,6 +632,7 @@ impl AppState {
         let f = self.filter.to_lowercase();
         self.images
             .iter()
+            .filter(|i| self.in_view(&i.id))
             .filter(|i| f.is_empty() || i.id.contains(&f) || i.repo_tags.iter().any(|t| t.to_lowercase().contains(&f)))
             .collect()
     }
@@ -767,6 +877,11 @@ impl AppState {
                 let dirty = now / 60 != self.now / 60;
                 self.now = now;
                 dirty
+            }
+            Message::Endpoints(list) => {
+                let changed = list != self.endpoints;
+                self.endpoints = list;
+                changed
             }
         }
     }

@@ -95,11 +95,11 @@ pub fn row_at(list: Rect, s: &AppState, x: u16, y: u16) -> Option<usize> {
 }
 
 /// The container column whose header is under a click, if any.
-pub fn header_at(list: Rect, x: u16, y: u16) -> Option<SortKey> {
+pub fn header_at(list: Rect, s: &AppState, x: u16, y: u16) -> Option<SortKey> {
     if y != list.y + 1 || x <= list.x {
         return None;
     }
-    let cols = container_columns(list.width);
+    let cols = container_columns(list.width, host_width(s));
     let inner = Rect::new(list.x + 1, y, list.width.saturating_sub(2), 1);
     let [_, area] = Layout::horizontal([Constraint::Length(MARKER), Constraint::Fill(0)]).areas(inner);
     let rects = Layout::horizontal(cols.iter().map(|c| c.1)).flex(Flex::Start).spacing(1).split(area);
@@ -135,11 +135,15 @@ fn bold() -> Style {
 }
 
 fn draw_header(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
-    let running = s.containers.iter().filter(|c| c.state == "running").count();
+    let containers: Vec<&ContainerSummary> = s.containers.iter().filter(|c| s.in_view(&c.id)).collect();
+    let images = s.images.iter().filter(|i| s.in_view(&i.id)).count();
+    let running = containers.iter().filter(|c| c.state == "running").count();
     let (cpu, mem): (f64, u64) =
-        s.containers.iter().filter_map(|c| s.live_stats(c)).fold((0.0, 0), |(c, m), x| (c + x.cpu_percent, m + x.memory_usage));
+        containers.iter().filter_map(|c| s.live_stats(c)).fold((0.0, 0), |(c, m), x| (c + x.cpu_percent, m + x.memory_usage));
     let wide = area.width >= 120;
     let engine = match &s.info {
+        // Several endpoints in view: the ctx part of the header says which.
+        _ if s.show_host() => String::new(),
         Some(i) if !i.server_version.is_empty() && wide => format!("{} {} · {}", i.engine, i.server_version, s.backend),
         Some(i) if !i.server_version.is_empty() => format!("{} {}", i.engine, i.server_version),
         _ if wide => s.backend.clone(),
@@ -155,15 +159,29 @@ fn draw_header(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         None => format!("MEM {}", human_size_binary(mem)),
     };
     let counts = if wide {
-        format!("containers {} ({} running)  images {}", s.containers.len(), running, s.images.len())
+        format!("containers {} ({} running)  images {}", containers.len(), running, images)
     } else {
-        format!("{}/{} up · {} img", running, s.containers.len(), s.images.len())
+        format!("{}/{} up · {} img", running, containers.len(), images)
     };
     let sep = if wide { "  │  " } else { " │ " };
-    let line = Line::from(vec![
-        Span::styled(" berth ", accent(cfg).add_modifier(Modifier::REVERSED)),
-        Span::raw(format!(" {engine}{sep}{cpu}  {mem}{sep}{counts}")),
-    ]);
+    let mut spans = vec![Span::styled(" berth ", accent(cfg).add_modifier(Modifier::REVERSED))];
+    if s.multi() {
+        // Which endpoint is in view, and the ones that do not answer.
+        let shown = match &s.endpoint {
+            Some(e) => format!(" ctx {e}"),
+            None => format!(" ctx all ({})", s.endpoints.len()),
+        };
+        spans.push(Span::styled(shown, accent(cfg)));
+        for (name, _) in s.down_endpoints() {
+            spans.push(Span::styled(format!(" ✗ {name} down"), Style::default().fg(cfg.theme.error)));
+        }
+        spans.push(Span::raw(sep));
+    } else {
+        spans.push(Span::raw(" "));
+    }
+    let engine = if engine.is_empty() { String::new() } else { format!("{engine}{sep}") };
+    spans.push(Span::raw(format!("{engine}{cpu}  {mem}{sep}{counts}")));
+    let line = Line::from(spans);
     f.render_widget(Paragraph::new(line), area);
 }
 
@@ -201,7 +219,12 @@ fn ago(now: i64, t: i64) -> String {
 }
 
 fn short_id(id: &str) -> String {
-    id.trim_start_matches("sha256:").chars().take(12).collect()
+    berth_engine::multi::split(id).1.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+/// The HOST column's width when it is shown: the longest endpoint name (4..=16).
+fn host_width(s: &AppState) -> Option<u16> {
+    s.show_host().then(|| s.endpoints.iter().map(|e| e.name.chars().count()).max().unwrap_or(4).clamp(4, 16) as u16)
 }
 
 fn state_color(state: &str, cfg: &Config) -> Color {
@@ -215,6 +238,7 @@ fn state_color(state: &str, cfg: &Config) -> Color {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Col {
+    Host,
     Name,
     Image,
     State,
@@ -236,12 +260,14 @@ impl Col {
             Col::Cpu | Col::Spark => SortKey::Cpu,
             Col::Mem | Col::MemFull => SortKey::Mem,
             Col::Net => SortKey::Net,
+            Col::Host => return None,
         })
     }
     fn title(self) -> &'static str {
         match self {
             Col::Spark => "CPU 60s",
             Col::MemFull => "MEM / LIMIT",
+            Col::Host => "HOST",
             c => c.sort_key().map(|k| k.title()).unwrap_or(""),
         }
     }
@@ -249,8 +275,17 @@ impl Col {
 
 const SPARK_W: u16 = 10;
 
-/// Columns by list width: the widest layout shows everything.
-fn container_columns(width: u16) -> Vec<(Col, Constraint)> {
+/// Columns by list width: the widest layout shows everything; HOST first when several
+/// endpoints are in view.
+fn container_columns(width: u16, host: Option<u16>) -> Vec<(Col, Constraint)> {
+    let mut cols = width_columns(width.saturating_sub(host.map(|w| w + 1).unwrap_or(0)));
+    if let Some(w) = host {
+        cols.insert(0, (Col::Host, Constraint::Length(w)));
+    }
+    cols
+}
+
+fn width_columns(width: u16) -> Vec<(Col, Constraint)> {
     use Constraint::{Fill, Length};
     if width >= 110 {
         vec![
@@ -294,6 +329,7 @@ fn spark_text(vals: impl Iterator<Item = u64>, width: usize) -> String {
 fn container_cell(col: Col, c: &ContainerSummary, s: &AppState, cfg: &Config) -> Cell<'static> {
     let last = s.live_stats(c);
     match col {
+        Col::Host => Cell::from(crate::state::host_of(&c.id).to_string()),
         Col::Name => {
             let mark = if s.marked.contains(&c.id) { "● " } else { "" };
             Cell::from(format!("{mark}{}", c.name))
@@ -337,7 +373,7 @@ fn draw_containers(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
         return;
     }
-    let cols = container_columns(area.width);
+    let cols = container_columns(area.width, host_width(s));
     let header = Row::new(cols.iter().map(|(c, _)| {
         let mut t = c.title().to_string();
         if c.sort_key() == Some(s.sort) && *c != Col::Spark {
@@ -707,14 +743,15 @@ fn draw_images(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     }
     // Narrow lists keep the name and size; the rest appears as width allows.
     let full = area.width >= 64;
+    let host = host_width(s);
     let titles: &[&str] = if full { &["REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE", "USED"] } else { &["REPOSITORY:TAG", "SIZE"] };
-    let header = Row::new(titles.iter().map(|h| Cell::from(*h).style(bold())));
+    let header = Row::new(host.map(|_| "HOST").into_iter().chain(titles.iter().copied()).map(|h| Cell::from(h).style(bold())));
     let rows = vis.iter().map(|i| {
         let name = i.repo_tags.first().cloned().unwrap_or_else(|| "<none>:<none>".into());
         let extra = if i.repo_tags.len() > 1 { format!(" +{}", i.repo_tags.len() - 1) } else { String::new() };
         let used = if i.containers < 0 { "?".to_string() } else { i.containers.to_string() };
         let style = if i.repo_tags.is_empty() { Style::default().fg(cfg.theme.exited) } else { Style::default() };
-        let cells = if full {
+        let mut cells = if full {
             vec![
                 Cell::from(format!("{name}{extra}")),
                 Cell::from(short_id(&i.id)),
@@ -725,13 +762,19 @@ fn draw_images(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         } else {
             vec![Cell::from(format!("{name}{extra}")), Cell::from(human_size(i.size))]
         };
+        if host.is_some() {
+            cells.insert(0, Cell::from(crate::state::host_of(&i.id).to_string()));
+        }
         Row::new(cells).style(style)
     });
-    let widths: Vec<Constraint> = if full {
+    let mut widths: Vec<Constraint> = if full {
         vec![Constraint::Fill(1), Constraint::Length(12), Constraint::Length(15), Constraint::Length(8), Constraint::Length(4)]
     } else {
         vec![Constraint::Fill(1), Constraint::Length(8)]
     };
+    if let Some(w) = host {
+        widths.insert(0, Constraint::Length(w));
+    }
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
@@ -748,8 +791,12 @@ fn draw_image_detail(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         return;
     };
     let key = |k: &str| Span::styled(format!("{k:<9}"), Style::default().fg(cfg.theme.accent));
-    let mut lines = vec![
-        Line::from(vec![key("ID"), Span::raw(i.id.clone())]),
+    let (host, id) = berth_engine::multi::split(&i.id);
+    let mut lines = vec![Line::from(vec![key("ID"), Span::raw(id.to_string())])];
+    if let Some(h) = host {
+        lines.push(Line::from(vec![key("Host"), Span::raw(h.to_string())]));
+    }
+    lines.extend([
         Line::from(vec![key("Created"), Span::raw(ago(s.now, i.created))]),
         Line::from(vec![key("Size"), Span::raw(human_size(i.size))]),
         Line::from(vec![
@@ -757,7 +804,7 @@ fn draw_image_detail(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
             Span::raw(if i.containers < 0 { "unknown".into() } else { format!("{} container(s)", i.containers) }),
         ]),
         Line::from(key("Tags")),
-    ];
+    ]);
     if i.repo_tags.is_empty() {
         lines.push(Line::from("  <none>"));
     }
@@ -790,6 +837,9 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
         let mut spans = Vec::new();
         spans.extend(hint(&k.quit, "quit"));
         spans.extend(hint(&k.help, "help"));
+        if s.multi() {
+            spans.extend(hint(&k.command, "ctx"));
+        }
         match (s.focus, s.detail_focus) {
             (Pane::Containers, false) => {
                 spans.extend(hint(&k.filter, "filter"));
@@ -871,6 +921,32 @@ fn run_form_text<'a>(r: &RunForm, cfg: &Config) -> Text<'a> {
     Text::from(lines)
 }
 
+/// The switcher: "all", then each endpoint with its address and state; the one in view
+/// marked `*`, the cursor reversed, unreachable ones in the error colour with why.
+fn endpoints_text<'a>(s: &AppState, cursor: usize, cfg: &Config) -> Text<'a> {
+    use berth_engine::multi::EndpointState;
+    let w = s.endpoints.iter().map(|e| e.name.chars().count()).max().unwrap_or(3).max(3);
+    let aw = s.endpoints.iter().map(|e| e.address.chars().count()).max().unwrap_or(0);
+    let mut rows = vec![(format!("{} {:<w$}  every endpoint", if s.endpoint.is_none() { "*" } else { " " }, "all"), Style::default())];
+    for e in &s.endpoints {
+        let (state, style) = match &e.state {
+            EndpointState::Up => ("up".to_string(), Style::default().fg(cfg.theme.running)),
+            EndpointState::Connecting => ("connecting…".to_string(), Style::default().fg(cfg.theme.paused)),
+            EndpointState::Down(why) => (format!("✗ unreachable: {why}"), Style::default().fg(cfg.theme.error)),
+        };
+        let mark = if s.endpoint.as_deref() == Some(e.name.as_str()) { "*" } else { " " };
+        rows.push((format!("{mark} {:<w$}  {:<aw$}  {state}", e.name, e.address), style));
+    }
+    let mut lines: Vec<Line> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (t, st))| Line::from(Span::styled(t, if i == cursor { st.add_modifier(Modifier::REVERSED) } else { st })))
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(" enter show · esc close"));
+    Text::from(lines)
+}
+
 fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, s: &AppState, cfg: &Config) {
     let (title, body, style): (String, Text, Style) = match m {
         Modal::Help => {
@@ -917,7 +993,11 @@ fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, s: &AppState, cfg: &Config) 
         Modal::Input { kind, field } => {
             let t = match kind {
                 crate::state::InputKind::Rename { .. } => "Rename container".to_string(),
-                crate::state::InputKind::Pull => "Pull image".to_string(),
+                crate::state::InputKind::Pull if s.multi() => {
+                    format!("Pull image to {}", s.endpoint.as_deref().or(s.endpoints.first().map(|e| e.name.as_str())).unwrap_or(""))
+                }
+                crate::state::InputKind::Pull => "Pull image".into(),
+                crate::state::InputKind::Command => "Command (ctx, ctx NAME, ctx all, q)".into(),
                 crate::state::InputKind::Commit { name, .. } => format!("Commit {name} as an image"),
             };
             (t, Text::from(vec![field_line(field, true, cfg), Line::from(""), Line::from(" enter ok · esc cancel")]), Style::default())
@@ -959,6 +1039,7 @@ fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, s: &AppState, cfg: &Config) 
         }
         Modal::Error(e) => ("Error".into(), Text::from(format!("{e}\n\n esc dismiss")), Style::default().fg(cfg.theme.error)),
         Modal::Info(t) => ("Done".into(), Text::from(format!("{t}\n\n esc dismiss")), Style::default()),
+        Modal::Endpoints { cursor } => ("Endpoints".into(), endpoints_text(s, *cursor, cfg), Style::default()),
     };
     let h = body.height() as u16 + 2;
     let w = body.width().max(title.len() + 4) as u16 + 4;
@@ -997,9 +1078,20 @@ mod tests {
     #[test]
     fn header_click_maps_to_the_column_under_it() {
         let list = Rect::new(0, 1, 120, 20);
-        assert_eq!(header_at(list, 4, 2), Some(SortKey::Name));
-        assert_eq!(header_at(list, 4, 3), None);
+        let mut s = AppState::new("local".into(), 0);
+        assert_eq!(header_at(list, &s, 4, 2), Some(SortKey::Name));
+        assert_eq!(header_at(list, &s, 4, 3), None);
         // The last column (NET) ends at the right border.
-        assert_eq!(header_at(list, 110, 2), Some(SortKey::Net));
+        assert_eq!(header_at(list, &s, 110, 2), Some(SortKey::Net));
+        // With a HOST column first (not a sort key), NAME moves right.
+        let st = |name: &str| berth_engine::multi::EndpointStatus {
+            name: name.into(),
+            address: String::new(),
+            state: berth_engine::multi::EndpointState::Up,
+        };
+        s.endpoints = vec![st("berth"), st("dockerd")];
+        assert_eq!(header_at(list, &s, 4, 2), None);
+        assert_eq!(header_at(list, &s, 14, 2), Some(SortKey::Name));
+        assert_eq!(header_at(list, &s, 110, 2), Some(SortKey::Net));
     }
 }

@@ -360,3 +360,61 @@ fn very_narrow_terminal() {
     insta::assert_snapshot!("narrow_images_40x12", render(&s, 40, 12));
     insta::assert_snapshot!("tiny_10x3", render(&s, 10, 3));
 }
+
+/// The embedded engine ("berth") and two Docker endpoints, one of them unreachable: IDs
+/// qualified `ENDPOINT#ID` as the MultiBackend hands them out.
+fn endpoints() -> AppState {
+    use berth_engine::multi::{EndpointState, EndpointStatus, qualify};
+    let mut s = engine();
+    s.update(Message::Info(Ok(SystemInfo { engine: "multi".into(), cpus: 8, memory_total: 16 << 30, ..SystemInfo::default() })));
+    s.backend = "endpoints berth, local-docker, far".into();
+    s.update(Message::Endpoints(vec![
+        EndpointStatus { name: "berth".into(), address: "local /var/lib/berth".into(), state: EndpointState::Up },
+        EndpointStatus { name: "local-docker".into(), address: "docker unix:///run/docker.sock".into(), state: EndpointState::Up },
+        EndpointStatus {
+            name: "far".into(),
+            address: "docker tcp://10.9.9.9:2375".into(),
+            state: EndpointState::Down("cannot connect to the Docker daemon at tcp://10.9.9.9:2375: no answer within 4 s".into()),
+        },
+    ]));
+    let q = |ep: &str, mut c: ContainerSummary| {
+        c.id = qualify(ep, &c.id);
+        c
+    };
+    s.update(Message::Containers(Ok(vec![
+        q("berth", ctr(1, "web", "busybox", "running", "Up 3 minutes")),
+        q("berth", ctr(2, "job-1", "busybox", "exited", "Exited (0) 10 minutes ago")),
+        q("local-docker", ctr(3, "dk-web", "testimg/busybox:latest", "running", "Up 1 minute")),
+        q("local-docker", ctr(4, "dk-db", "postgres:16", "exited", "Exited (0) 2 hours ago")),
+    ])));
+    let qi = |ep: &str, mut i: ImageSummary| {
+        i.id = qualify(ep, &i.id);
+        i
+    };
+    s.update(Message::Images(Ok(vec![
+        qi("berth", img(1, &["busybox:latest"], 180, 4_261_000)),
+        qi("local-docker", img(2, &["testimg/busybox:latest"], 7200, 4_300_000)),
+        qi("local-docker", img(3, &["postgres:16"], 86400, 431_000_000)),
+    ])));
+    s
+}
+
+#[test]
+fn several_endpoints_host_column_and_switcher() {
+    let mut s = endpoints();
+    both("endpoints_all", &s);
+    s.focus = Pane::Images;
+    insta::assert_snapshot!("endpoints_images_80x24", render(&s, 80, 24));
+    s.focus = Pane::Containers;
+    // `:ctx`: the switcher, the unreachable endpoint marked with why.
+    assert_eq!(s.command("ctx"), Ok(None));
+    insta::assert_snapshot!("endpoints_switcher_120x24", render(&s, 120, 24));
+    s.modal = None;
+    // Showing one endpoint: its rows only, no HOST column, the header says which.
+    s.set_endpoint(Some("local-docker".into()));
+    // What the loop and the next refresh do after a switch: the overview is that endpoint's.
+    s.backend = "endpoint local-docker".into();
+    s.update(Message::Info(Ok(SystemInfo { engine: "docker".into(), server_version: "26.1.5".into(), cpus: 4, ..SystemInfo::default() })));
+    insta::assert_snapshot!("endpoints_one_80x24", render(&s, 80, 24));
+    assert_eq!(s.visible_containers().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["dk-db", "dk-web"]);
+}

@@ -12,6 +12,14 @@ use super::{DockerBackend, NotFound, describe, map_err};
 use crate::api::*;
 use crate::image::reference::Reference;
 
+/// dockerd's pull messages for a tag or repository the registry does not have
+/// ("manifest for x:y not found: manifest unknown", "repository x not found: name unknown",
+/// Docker Hub's "pull access denied for x, repository does not exist").
+fn pull_not_found(msg: &str) -> bool {
+    let m = msg.to_lowercase();
+    ["manifest unknown", "name unknown", "not found", "repository does not exist"].iter().any(|p| m.contains(p))
+}
+
 fn other(e: bollard::errors::Error) -> EngineError {
     EngineError::Other(describe(&e))
 }
@@ -187,6 +195,10 @@ pub(super) fn pull(d: DockerBackend, reference: String, opts: PullOptions) -> Bo
                 Err(e) => Some(Err(match &e {
                     bollard::errors::Error::DockerResponseServerError { status_code: 404, message } => {
                         EngineError::ImageNotFound(format!("{img}: {message}"))
+                    }
+                    // A registry's "no such tag/repository" arrives mid-stream (HTTP 200).
+                    bollard::errors::Error::DockerStreamError { error } if pull_not_found(error) => {
+                        EngineError::ImageNotFound(format!("{img}: {error}"))
                     }
                     _ => other(e),
                 })),

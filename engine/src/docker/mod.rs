@@ -47,14 +47,18 @@ pub fn resolve_host(flag: Option<&str>) -> String {
     "unix:///var/run/docker.sock".to_string()
 }
 
+fn docker_config_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")))
+}
+
 /// The endpoint of the active docker context, if one other than "default" is selected.
 fn context_host() -> Option<String> {
-    let dir = std::env::var_os("DOCKER_CONFIG")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")))?;
     let name = match std::env::var("DOCKER_CONTEXT") {
         Ok(n) if !n.is_empty() => n,
         _ => {
+            let dir = docker_config_dir()?;
             let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
             cfg.get("currentContext")?.as_str()?.to_string()
         }
@@ -62,7 +66,21 @@ fn context_host() -> Option<String> {
     if name == "default" {
         return None;
     }
+    named_context_host(&name)
+}
+
+/// The Docker endpoint of the docker context called `name` (~/.docker/contexts, as
+/// `docker context ls` shows them); "default" is DOCKER_HOST or the default socket.
+pub fn context_endpoint(name: &str) -> Option<String> {
+    if name == "default" {
+        return Some(std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "unix:///var/run/docker.sock".into()));
+    }
+    named_context_host(name)
+}
+
+fn named_context_host(name: &str) -> Option<String> {
     // Contexts live in contexts/meta/<sha256(name)>/meta.json.
+    let dir = docker_config_dir()?;
     let hash = crate::image::digest::Digest::of(name.as_bytes());
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("contexts/meta").join(hash.hex()).join("meta.json")).ok()?).ok()?;
@@ -385,4 +403,66 @@ impl ContainerBackend for DockerBackend {
     async fn commit_container(&self, id: &str, opts: &CommitOptions) -> Result<String> {
         ctrfs::commit(self, id, opts).await
     }
+    fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
+        events(self, opts)
+    }
+}
+
+/// Unix nanoseconds as docker's `SECONDS.NANOS` timestamp parameter.
+fn docker_time(nanos: i64) -> String {
+    format!("{}.{:09}", nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000))
+}
+
+/// `GET /events`: the daemon filters and ends the stream at `until`; items become ours.
+fn events(d: &DockerBackend, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
+    // dockerd 20.10 ignores filters it does not know: refuse them here, as
+    // the embedded engine does, rather than stream everything.
+    const KNOWN: [&str; 14] = [
+        "config",
+        "container",
+        "daemon",
+        "event",
+        "image",
+        "label",
+        "network",
+        "node",
+        "plugin",
+        "scope",
+        "secret",
+        "service",
+        "type",
+        "volume",
+    ];
+    if let Some(k) = opts.filters.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        let e = EngineError::InvalidArgument(format!("invalid filter {k:?}"));
+        return futures_util::stream::once(async move { Err(e) }).boxed();
+    }
+    let mut q =
+        bollard::query_parameters::EventsOptions { since: opts.since.map(docker_time), until: opts.until.map(docker_time), filters: None };
+    if !opts.filters.is_empty() {
+        q.filters = Some(opts.filters.into_iter().collect());
+    }
+    // Without --since the daemon starts with what happens next; with --until alone the
+    // stream must still end (docker needs a since for that: "now").
+    if q.until.is_some() && q.since.is_none() {
+        q.since = Some(docker_time(chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)));
+    }
+    d.client
+        .events(Some(q))
+        .map(|item| {
+            let m = item.map_err(|e| match &e {
+                BollardError::DockerResponseServerError { status_code: 400, message } => EngineError::InvalidArgument(message.clone()),
+                _ => EngineError::Other(describe(&e)),
+            })?;
+            let kind = m.typ.and_then(|t| serde_json::to_value(t).ok()).and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let actor = m.actor.unwrap_or_default();
+            Ok(EngineEvent {
+                kind,
+                action: m.action.unwrap_or_default(),
+                actor: actor.id.unwrap_or_default(),
+                attributes: actor.attributes.unwrap_or_default().into_iter().collect(),
+                time: m.time_nano.or(m.time.map(|t| t * 1_000_000_000)).unwrap_or(0),
+            })
+        })
+        .boxed()
 }

@@ -5,7 +5,7 @@ use bollard::query_parameters::{
     AttachContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ResizeContainerTTYOptionsBuilder, ResizeExecOptionsBuilder,
 };
 use bytes::Bytes;
-use futures_util::stream::StreamExt;
+use futures_util::stream::{BoxStream, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
@@ -19,6 +19,42 @@ fn output_bytes(o: bollard::container::LogOutput) -> Bytes {
         | bollard::container::LogOutput::Console { message }
         | bollard::container::LogOutput::StdIn { message } => message,
     }
+}
+
+type Outputs = (BoxStream<'static, Result<Bytes>>, Option<BoxStream<'static, Result<Bytes>>>, tokio::sync::oneshot::Receiver<()>);
+
+/// The hijacked output as the session's streams: without a TTY (`split`) stderr frames go
+/// to their own stream so the CLI can keep them apart; the receiver fires when the daemon
+/// ends the stream. Dropping the output stream closes the connection.
+fn demux(src: BoxStream<'static, std::result::Result<bollard::container::LogOutput, bollard::errors::Error>>, split: bool) -> Outputs {
+    let (o_tx, o_rx) = mpsc::channel::<Result<Bytes>>(64);
+    let (e_tx, e_rx) = mpsc::channel::<Result<Bytes>>(64);
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut src = src;
+        loop {
+            let item = tokio::select! {
+                item = src.next() => item,
+                _ = o_tx.closed() => break,
+            };
+            let Some(item) = item else { break };
+            let (is_err, item) = match item {
+                Ok(bollard::container::LogOutput::StdErr { message }) if split => (true, Ok(message)),
+                Ok(o) => (false, Ok(output_bytes(o))),
+                Err(e) => (false, Err(EngineError::Other(describe(&e)))),
+            };
+            // A caller that dropped stderr only loses stderr.
+            let sent = if is_err { e_tx.send(item).await } else { o_tx.send(item).await };
+            if sent.is_err() && !is_err {
+                break;
+            }
+        }
+        let _ = done_tx.send(());
+    });
+    let stream = |rx: mpsc::Receiver<Result<Bytes>>| {
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }).boxed()
+    };
+    (stream(o_rx), split.then(|| stream(e_rx)), done_rx)
 }
 
 /// Pump `rx` into the hijacked connection until either side closes.
@@ -58,18 +94,8 @@ pub(super) async fn attach(d: &DockerBackend, id: &str, size: Option<(u16, u16)>
     if let Some(s) = size {
         let _ = rs_tx.send(s).await;
     }
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut done_tx = Some(done_tx);
-    let output = r
-        .output
-        .map(|item| item.map(output_bytes).map_err(|e| EngineError::Other(describe(&e))))
-        .chain(futures_util::stream::poll_fn(move |_| {
-            if let Some(t) = done_tx.take() {
-                let _ = t.send(());
-            }
-            std::task::Poll::Ready(None)
-        }))
-        .boxed();
+    let tty = info.config.as_ref().and_then(|c| c.tty).unwrap_or(false);
+    let (output, stderr, done_rx) = demux(r.output, !tty);
     let client = d.client.clone();
     let cid = id.to_string();
     let exit = Box::pin(async move {
@@ -78,7 +104,7 @@ pub(super) async fn attach(d: &DockerBackend, id: &str, size: Option<(u16, u16)>
         let st = i.state.unwrap_or_default();
         Ok(if st.running.unwrap_or(false) { None } else { st.exit_code })
     });
-    Ok(Session { output, input: in_tx, resize: rs_tx, exit })
+    Ok(Session { output, stderr, input: in_tx, resize: rs_tx, exit })
 }
 
 pub(super) async fn exec(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<Session> {
@@ -110,17 +136,7 @@ pub(super) async fn exec(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<
             let _ = client.resize_exec(&exec_id, ResizeExecOptionsBuilder::default().h(rows as i32).w(cols as i32).build()).await;
         }
     });
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut done_tx = Some(done_tx);
-    let output = out
-        .map(|item| item.map(output_bytes).map_err(|e| EngineError::Other(describe(&e))))
-        .chain(futures_util::stream::poll_fn(move |_| {
-            if let Some(t) = done_tx.take() {
-                let _ = t.send(());
-            }
-            std::task::Poll::Ready(None)
-        }))
-        .boxed();
+    let (output, stderr, done_rx) = demux(out, !o.tty);
     let client = d.client.clone();
     let exec_id = created.id;
     let exit = Box::pin(async move {
@@ -135,7 +151,7 @@ pub(super) async fn exec(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<
         }
         Ok(None)
     });
-    Ok(Session { output, input: in_tx, resize: rs_tx, exit })
+    Ok(Session { output, stderr, input: in_tx, resize: rs_tx, exit })
 }
 
 /// Read a small file out of a container through the archive endpoint (no tools needed in

@@ -353,4 +353,8 @@ impl ContainerBackend for LocalEngine {
         let (id, opts) = (id.to_string(), opts.clone());
         self.blocking(move |i| ctrfs::commit(i, &id, &opts)).await
     }
+
+    fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
+        watch::events(self, opts)
+    }
 }

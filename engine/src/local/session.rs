@@ -102,7 +102,7 @@ pub(crate) fn session_over(
             (None, None) => Ok(None),
         }
     });
-    Ok(Session { output, input: in_tx, resize: rs_tx, exit })
+    Ok(Session { output, stderr: None, input: in_tx, resize: rs_tx, exit })
 }
 
 fn tokio_stream_from<T: Send + 'static>(mut rx: mpsc::Receiver<T>) -> futures_util::stream::BoxStream<'static, T> {
@@ -249,5 +249,5 @@ pub(crate) async fn exec(engine: &LocalEngine, id: &str, o: ExecOptions) -> Resu
         let st = child.wait().await.map_err(|e| EngineError::io_ctx("waiting for the exec helper", e))?;
         Ok(st.code().map(|c| c as i64))
     });
-    Ok(Session { output: tokio_stream_from(out_rx), input: in_tx, resize: rs_tx, exit })
+    Ok(Session { output: tokio_stream_from(out_rx), stderr: None, input: in_tx, resize: rs_tx, exit })
 }

@@ -269,6 +269,77 @@ pub(crate) fn disk_usage(i: &Inner) -> Result<DiskUsage> {
     Ok(DiskUsage { images: out_images, containers: out_containers, layers_size: layer_size.values().sum() })
 }
 
+/// The filters the embedded engine's events understand.
+const EVENT_FILTERS: [&str; 3] = ["event", "container", "type"];
+
+fn event_passes(e: &state::EventRecord, filters: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
+    filters.iter().all(|(k, vs)| {
+        vs.iter().any(|v| match k.as_str() {
+            "event" => e.action == *v,
+            "type" => e.kind == *v,
+            _ => e.actor.starts_with(v.as_str()) || e.attributes.get("name").is_some_and(|n| n == v.trim_start_matches('/')),
+        })
+    })
+}
+
+/// `events`: every berth process writes events into the shared database; this polls it
+/// every 100 ms (a query on an indexed sequence, cheap) rather than needing a daemon to
+/// broadcast them.
+pub(crate) fn events(engine: &LocalEngine, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
+    use futures_util::StreamExt;
+    if let Some(k) = opts.filters.keys().find(|k| !EVENT_FILTERS.contains(&k.as_str())) {
+        let e = EngineError::InvalidArgument(format!("invalid filter {k:?} (the embedded engine knows event=, container=, type=)"));
+        return futures_util::stream::once(async move { Err(e) }).boxed();
+    }
+    struct St {
+        engine: LocalEngine,
+        opts: EventOptions,
+        after: Option<i64>,
+        queue: std::collections::VecDeque<state::EventRecord>,
+        done: bool,
+    }
+    // Without --since: what happens from this call on (not from the first poll).
+    let mut opts = opts;
+    opts.since = Some(opts.since.unwrap_or_else(state::now_nanos));
+    let st = St { engine: engine.clone(), opts, after: None, queue: Default::default(), done: false };
+    futures_util::stream::unfold(st, |mut st| async move {
+        loop {
+            if st.done {
+                return None;
+            }
+            if let Some(e) = st.queue.pop_front() {
+                if st.opts.until.is_some_and(|u| e.time > u) {
+                    return None;
+                }
+                if !event_passes(&e, &st.opts.filters) {
+                    continue;
+                }
+                let ev = EngineEvent { kind: e.kind, action: e.action, actor: e.actor, attributes: e.attributes, time: e.time };
+                return Some((Ok(ev), st));
+            }
+            let now = state::now_nanos();
+            if st.after.is_some() {
+                if st.opts.until.is_some_and(|u| now > u) {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let after = st.after.unwrap_or(0);
+            match st.engine.events_after(after, st.opts.since.unwrap_or(0)).await {
+                Ok(list) => {
+                    st.after = Some(list.last().map(|e| e.seq).unwrap_or(after));
+                    st.queue.extend(list);
+                }
+                Err(e) => {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

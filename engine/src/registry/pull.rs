@@ -48,7 +48,8 @@ async fn run(engine: LocalEngine, reference: String, opts: PullOptions, p: Progr
                 EngineError::Registry { message, .. } => message,
                 other => other.to_string(),
             };
-            EngineError::Registry { registry: r.registry.clone(), message: format!("manifest for {} not found: {what}", familiar_ref(&r)) }
+            // Image-not-found (as Docker reports it), with what the registry said.
+            EngineError::ImageNotFound(format!("{} (registry {}: not found: {what})", familiar_ref(&r), r.registry))
         } else {
             s.err(e)
         }
