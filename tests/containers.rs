@@ -838,7 +838,7 @@ fn events_record_the_lifecycle() {
 
 /// Development helper: `BERTH_DEV_ROOT=/tmp/x cargo test --test containers dev_import -- --ignored`.
 #[test]
-#[ignore]
+#[ignore = "a development helper, not a check"]
 fn dev_import() {
     let Some(root) = std::env::var_os("BERTH_DEV_ROOT") else { return };
     let b = Berth::new();

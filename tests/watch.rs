@@ -364,7 +364,7 @@ fn cpu_of_processes_with(needle: &str) -> u64 {
 /// count on a private dockerd, `docker stats --no-stream` wall time and the daemon side's
 /// CPU. BENCH_COUNTS="100 500" (default "100"), BENCH_DOCKER=0 skips docker.
 #[test]
-#[ignore]
+#[ignore = "a benchmark (bench/sampler.sh runs it), not a check"]
 fn bench_sampler() {
     let counts: Vec<usize> =
         std::env::var("BENCH_COUNTS").unwrap_or_else(|_| "100".into()).split_whitespace().map(|s| s.parse().unwrap()).collect();
