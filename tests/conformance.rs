@@ -452,6 +452,110 @@ async fn events_follow_the_lifecycle(c: &Ctx<'_>) {
     assert!(matches!(bad, Some(Err(EngineError::InvalidArgument(_)))), "{bad:?}");
 }
 
+/// Read a session's output (and its separate stderr, if the backend keeps one) until `want`
+/// appears in what was seen; fail after 15 s.
+async fn expect_out(s: &mut Session, seen: &mut String, want: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !seen.contains(want) {
+        let next = async {
+            match s.stderr.as_mut() {
+                Some(err) => tokio::select! { x = s.output.next() => x, Some(x) = err.next() => Some(x) },
+                None => s.output.next().await,
+            }
+        };
+        match tokio::time::timeout_at(deadline, next).await {
+            Ok(Some(Ok(b))) => seen.push_str(&String::from_utf8_lossy(&b)),
+            Ok(Some(Err(e))) => panic!("session error: {e}"),
+            Ok(None) => panic!("session ended before {want:?}; output: {seen:?}"),
+            Err(_) => panic!("timed out waiting for {want:?}; output so far: {seen:?}"),
+        }
+    }
+}
+
+/// Drain a session to its end and return its exit code.
+async fn finish(mut s: Session) -> Option<i64> {
+    let drain = async {
+        while s.output.next().await.is_some() {}
+        if let Some(err) = s.stderr.as_mut() {
+            while err.next().await.is_some() {}
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), drain).await.expect("session did not end");
+    tokio::time::timeout(Duration::from_secs(15), s.exit).await.expect("no exit code").expect("session exit")
+}
+
+/// The terminal pane's two paths: an exec shell on a TTY that follows resizes and reports
+/// its exit code, an exec without a TTY keeping stdout and stderr, and an attach to a TTY
+/// container.
+async fn exec_and_attach_sessions(c: &Ctx<'_>) {
+    let id = c.run(&["sleep", "300"]).await;
+    assert_eq!(c.b.shell(&id).await.unwrap(), vec!["/bin/sh".to_string()]);
+    let mut s =
+        c.b.exec_session(&id, ExecOptions { cmd: vec!["/bin/sh".into()], tty: true, size: Some((24, 80)), ..Default::default() })
+            .await
+            .unwrap();
+    let mut seen = String::new();
+    s.input.send(bytes::Bytes::from("stty size; echo $((6*7))\n")).await.unwrap();
+    expect_out(&mut s, &mut seen, "24 80").await;
+    expect_out(&mut s, &mut seen, "42").await;
+    s.resize.send((30, 100)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    seen.clear();
+    s.input.send(bytes::Bytes::from("stty size\n")).await.unwrap();
+    expect_out(&mut s, &mut seen, "30 100").await;
+    s.input.send(bytes::Bytes::from("exit 3\n")).await.unwrap();
+    assert_eq!(finish(s).await, Some(3));
+
+    let mut s =
+        c.b.exec_session(
+            &id,
+            ExecOptions {
+                cmd: vec!["sh".into(), "-c".into(), "echo out-$X; echo err >&2; exit 5".into()],
+                env: vec!["X=y".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    expect_out(&mut s, &mut seen, "out-y").await;
+    expect_out(&mut s, &mut seen, "err").await;
+    assert_eq!(finish(s).await, Some(5));
+
+    let tty =
+        c.b.create_container(&ContainerCreate {
+            image: IMAGE.into(),
+            cmd: vec!["sh".into()],
+            tty: true,
+            open_stdin: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    c.created.lock().unwrap().push(tty.clone());
+    c.b.start_container(&tty).await.unwrap();
+    let mut a = c.b.attach_session(&tty, Some((20, 70))).await.unwrap();
+    let mut seen = String::new();
+    a.input.send(bytes::Bytes::from("echo $((2+3))x; stty size\n")).await.unwrap();
+    expect_out(&mut a, &mut seen, "5x").await;
+    expect_out(&mut a, &mut seen, "20 70").await;
+    a.input.send(bytes::Bytes::from("exit 4\n")).await.unwrap();
+    let code = finish(a).await;
+    assert!(code == Some(4) || code.is_none(), "attach ended with {code:?}");
+    eventually("the attached container to exit 4", async || {
+        c.b.inspect_container(&tty).await.map(|i| i.state.exit_code == 4 && !i.state.running).unwrap_or(false)
+    })
+    .await;
+
+    // Exec into a stopped container: a clear error, no session.
+    let err =
+        c.b.exec_session(&tty, ExecOptions { cmd: vec!["true".into()], ..Default::default() })
+            .await
+            .err()
+            .expect("exec into a stopped container must fail");
+    assert!(err.to_string().contains("not running"), "{err}");
+}
+
 async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
     let ctx = Ctx { b, registry, created: Default::default() };
     let checks = checks![
@@ -466,6 +570,7 @@ async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
         system_info_and_disk_usage,
         container_filesystem,
         events_follow_the_lifecycle,
+        exec_and_attach_sessions,
     ];
     let mut failed = Vec::new();
     for (name, check) in checks {

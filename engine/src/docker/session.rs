@@ -91,8 +91,11 @@ pub(super) async fn attach(d: &DockerBackend, id: &str, size: Option<(u16, u16)>
             let _ = client.resize_container_tty(&cid, o).await;
         }
     });
-    if let Some(s) = size {
-        let _ = rs_tx.send(s).await;
+    // The first size is set before the session is handed out, so the first command typed
+    // already sees it.
+    if let Some((rows, cols)) = size {
+        let o = ResizeContainerTTYOptionsBuilder::default().h(rows as i32).w(cols as i32).build();
+        let _ = d.client.resize_container_tty(id, o).await;
     }
     let tty = info.config.as_ref().and_then(|c| c.tty).unwrap_or(false);
     let (output, stderr, done_rx) = demux(r.output, !tty);
@@ -126,6 +129,17 @@ pub(super) async fn exec(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<
         bollard::exec::StartExecResults::Attached { output, input } => (output, input),
         bollard::exec::StartExecResults::Detached => return Err(EngineError::Other("the daemon detached the exec session".into())),
     };
+    // dockerd before API 1.42 ignores `ConsoleSize`: set the first size before the session is
+    // handed out (as the docker CLI does, retrying while the process is still starting).
+    if let (true, Some((rows, cols))) = (o.tty, o.size) {
+        for _ in 0..10 {
+            let r = ResizeExecOptionsBuilder::default().h(rows as i32).w(cols as i32).build();
+            if d.client.resize_exec(&created.id, r).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
     let (in_tx, in_rx) = mpsc::channel(64);
     spawn_input(input, in_rx);
     let (rs_tx, mut rs_rx) = mpsc::channel::<(u16, u16)>(8);
