@@ -88,6 +88,10 @@ CREATE TABLE events (
 );
 CREATE INDEX events_time ON events(time);
 "#,
+    r#"
+-- `--runtime PATH`: the OCI runtime binary driven by the monitor ('' = libcontainer, built in)
+ALTER TABLE containers ADD COLUMN runtime TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 /// A connection to the state database.
