@@ -118,8 +118,11 @@ impl Runtime {
         let _ = std::fs::remove_file(&pid_file);
         let mut c = self.command(Some(&log));
         c.arg("create").arg("--bundle").arg(bundle).arg("--pid-file").arg(&pid_file);
+        let mut _dir = None;
         if let Some((_, sock)) = console {
-            c.arg("--console-socket").arg(sock);
+            let (d, short) = short_socket_path(sock)?;
+            _dir = Some(d);
+            c.arg("--console-socket").arg(short);
         }
         c.arg(id);
         match stdio {
@@ -198,13 +201,14 @@ impl Runtime {
     ) -> Result<(i32, OwnedFd), RuntimeError> {
         let log = dir.join(format!("exec-{tag}.log"));
         let pid_file = dir.join(format!("exec-{tag}.pid"));
+        let (_dir, sock) = short_socket_path(console.1)?;
         let mut child = self
             .command(Some(&log))
             .arg("exec")
             .arg("--detach")
             .arg("--tty")
             .arg("--console-socket")
-            .arg(console.1)
+            .arg(&sock)
             .arg("--pid-file")
             .arg(&pid_file)
             .arg("--process")
@@ -227,6 +231,19 @@ impl Runtime {
             _ => Err(RuntimeError::Failed { verb: "exec", message: err.unwrap_or_else(|| status.to_string()) }),
         }
     }
+}
+
+/// A socket path under a long state root can exceed the 108-byte `sun_path`: the runtime
+/// gets it through our descriptor of its directory (kept open while the runtime runs).
+fn short_socket_path(sock: &Path) -> Result<(OwnedFd, PathBuf), RuntimeError> {
+    let (Some(dir), Some(name)) = (sock.parent(), sock.file_name()) else {
+        return Err(RuntimeError::Failed { verb: "create", message: format!("bad socket path {}", sock.display()) });
+    };
+    let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
+        .map_err(|e| RuntimeError::Spawn { path: dir.to_path_buf(), source: e.into() })?;
+    let short = PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), std::os::fd::AsRawFd::as_raw_fd(&fd))).join(name);
+    Ok((fd, short))
 }
 
 /// Accept the console socket's connection and take the PTY master, unless the runtime
@@ -260,7 +277,10 @@ mod tests {
     #[test]
     fn runtime_paths_are_checked() {
         assert!(matches!(resolve("/nonexistent/runc"), Err(RuntimeError::NotFound { .. })));
-        assert!(matches!(resolve("/etc/hostname"), Err(RuntimeError::NotExecutable { .. })));
+        let t = tempfile::tempdir().unwrap();
+        let plain = t.path().join("plain");
+        std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+        assert!(matches!(resolve(plain.to_str().unwrap()), Err(RuntimeError::NotExecutable { .. })));
         assert!(matches!(resolve("/"), Err(RuntimeError::NotExecutable { .. })));
         assert!(matches!(resolve("no-such-runtime-here"), Err(RuntimeError::NotInPath { .. })));
         assert_eq!(resolve("sh").unwrap().file_name().unwrap(), "sh");
