@@ -29,6 +29,7 @@ pub mod attach;
 pub mod exec;
 pub mod external;
 pub mod log;
+pub mod memory;
 
 /// The runtime side of a created container: libcontainer's handle, or an external OCI
 /// runtime binary (`--runtime`) that knows it by id.
@@ -584,6 +585,9 @@ impl Monitor {
         let mut code: Option<i32> = None;
         let mut deadline: Option<std::time::Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
+        // From here on the monitor mostly waits: give back what starting took.
+        self.db.release_memory();
+        memory::release();
         loop {
             if code.is_none() {
                 code = reap(pid);

@@ -133,6 +133,13 @@ impl Db {
         tx.commit().map_err(err)
     }
 
+    /// Free what the connection caches (pages, prepared statements): for a process that
+    /// will be idle a long time (the container monitor).
+    pub fn release_memory(&self) {
+        self.conn.flush_prepared_statement_cache();
+        let _ = self.conn.execute_batch("PRAGMA shrink_memory");
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
