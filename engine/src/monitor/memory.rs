@@ -4,14 +4,14 @@
 //! of the berth binary's code. Once the container runs, [`release`] gives back what the
 //! idle loop does not need:
 //!
-//! - the heap's free pages (`malloc_trim`; the caller first shrinks SQLite's caches);
+//! - the heap's free pages (`malloc_trim`; the caller first closes the database);
 //! - the page-table entries of clean file pages (the binary's code and read-only data,
 //!   libc's): `MADV_DONTNEED` on a read-only private mapping's page that is still the
 //!   file's only drops the mapping of a page-cache page, which faults back in when used
 //!   again — the poll loop needs few. Copied-on-write pages (relocated GOT entries in the
 //!   RELRO segment) are found page by page in `/proc/self/pagemap` and kept: dropping
 //!   them would lose their contents. Writable mappings are never touched;
-//! - the stack below the current frame (64 KiB of margin kept).
+//! - the stack below the current frame (16 KiB of margin kept: `madvise` runs below it).
 //!
 //! `BERTH_MONITOR_NO_TRIM=1` in the starter's environment turns all of this off.
 
@@ -44,7 +44,7 @@ pub fn release() {
 }
 
 /// Below this much of the current stack pointer, stack pages are left alone.
-const STACK_MARGIN: usize = 64 * 1024;
+const STACK_MARGIN: usize = 16 * 1024;
 
 /// Bits of a `/proc/PID/pagemap` entry.
 const PM_PRESENT: u64 = 1 << 63;
@@ -152,11 +152,11 @@ Anonymous:           200 kB
         let (whole, mixed) = droppable(smaps, sp);
         assert_eq!(
             whole,
-            vec![(0x55d0a0000000, 0x400000), (0x55d0a0400000, 0xc00000), (0x7ffc00000000, 0x7ffc000f0000 - 0x10000 - 0x7ffc00000000)]
+            vec![(0x55d0a0000000, 0x400000), (0x55d0a0400000, 0xc00000), (0x7ffc00000000, 0x7ffc000f0000 - 0x4000 - 0x7ffc00000000)]
         );
         assert_eq!(mixed, vec![(0x55d0a1000000, 0x100000)]);
         // A stack pointer near the bottom leaves the stack alone.
-        assert_eq!(droppable(smaps, 0x7ffc00008000).0.len(), 2);
+        assert_eq!(droppable(smaps, 0x7ffc00002000).0.len(), 2);
     }
 
     #[test]

@@ -586,7 +586,7 @@ impl Monitor {
         let mut deadline: Option<std::time::Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
         // From here on the monitor mostly waits: give back what starting took.
-        self.db.release_memory();
+        self.db.sleep();
         memory::release();
         loop {
             if code.is_none() {
@@ -661,6 +661,16 @@ impl Monitor {
         }
         log.finish("stdout");
         log.finish("stderr");
+        // The exit must be recorded: a database busy for long is waited for.
+        for _ in 0..100 {
+            match self.db.wake() {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!("reopening the state database: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                }
+            }
+        }
         code.unwrap_or(255)
     }
 

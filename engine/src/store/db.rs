@@ -98,6 +98,8 @@ ALTER TABLE containers ADD COLUMN runtime TEXT NOT NULL DEFAULT '';
 pub struct Db {
     conn: Connection,
     path: PathBuf,
+    /// Closed by [`Db::sleep`]: `conn` is an empty in-memory database until [`Db::wake`].
+    asleep: bool,
 }
 
 impl Db {
@@ -109,7 +111,7 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
-        let mut db = Db { conn, path };
+        let mut db = Db { conn, path, asleep: false };
         db.migrate()?;
         Ok(db)
     }
@@ -133,11 +135,24 @@ impl Db {
         tx.commit().map_err(err)
     }
 
-    /// Free what the connection caches (pages, prepared statements): for a process that
-    /// will be idle a long time (the container monitor).
-    pub fn release_memory(&self) {
-        self.conn.flush_prepared_statement_cache();
-        let _ = self.conn.execute_batch("PRAGMA shrink_memory");
+    /// Close the database file while the process idles for a long time (the container
+    /// monitor): frees SQLite's caches and schema and its mapping of the WAL index.
+    /// [`Db::wake`] opens it again; until then queries see an empty database.
+    pub fn sleep(&mut self) {
+        if let Ok(c) = Connection::open_in_memory() {
+            self.conn = c;
+            self.asleep = true;
+        }
+    }
+
+    /// Reopen the database after [`Db::sleep`] (nothing to do otherwise).
+    pub fn wake(&mut self) -> Result<()> {
+        if !self.asleep {
+            return Ok(());
+        }
+        let root = self.path.parent().unwrap_or(Path::new("/"));
+        *self = Db::open(root)?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
