@@ -585,9 +585,7 @@ impl Monitor {
         let mut code: Option<i32> = None;
         let mut deadline: Option<std::time::Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
-        // From here on the monitor mostly waits: give back what starting took.
-        self.db.sleep();
-        memory::release();
+        let mut released = false;
         loop {
             if code.is_none() {
                 code = reap(pid);
@@ -618,7 +616,16 @@ impl Monitor {
             for c in &self.clients {
                 fds.push(PollFd::new(c.sock.as_fd(), PollFlags::POLLIN));
             }
-            let timeout = if sfd.is_some() && code.is_none() { PollTimeout::from(1000u16) } else { PollTimeout::from(50u16) };
+            // SIGCHLD arrives through the signalfd (blocked since before the init ran, so
+            // never lost): no need to wake up while the container runs.
+            let timeout = if sfd.is_some() && code.is_none() { PollTimeout::NONE } else { PollTimeout::from(50u16) };
+            if !released {
+                // From here on the monitor mostly waits: give back what starting took, at
+                // the last moment, so that little code runs between the release and the wait.
+                released = true;
+                self.db.sleep();
+                memory::release();
+            }
             if let Err(e) = poll(&mut fds, timeout)
                 && e != nix::errno::Errno::EINTR
             {
