@@ -3,7 +3,9 @@
 #   berth run --rm busybox true
 #   docker run --rm --network none busybox true   (a private dockerd started here)
 #   runc run on a prepared bundle (busybox rootfs)
-# Prints the median of N runs (default 20) of each and berth's ratios. Needs root, the
+# Prints the median of N runs (default 20) of each and berth's ratios, then the private
+# memory (Pss, /proc/PID/smaps_rollup) of one idle `berth monitor`, as it runs and with
+# BERTH_MONITOR_NO_TRIM=1 (median of 3 containers each). Needs root, the
 # release build (cargo build --release) and the fixture images (built on demand).
 #
 # Measured here (2 vCPU VM shared with other builds, ext4 with discard, cgroup v1); the
@@ -33,9 +35,10 @@ trap cleanup EXIT
 [ -x "$BERTH" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 if [ ! -s "$IMG/digests.txt" ]; then "$FIX/make-test-images.sh" "$IMG" >/dev/null; fi
 
-# berth: a state root holding busybox (imported through the test helper until `load` lands).
+# berth: a state root holding busybox.
 export BERTH_ROOT=$WORK/berth
-(cd "$HERE" && BERTH_FIXTURES=$FIX BERTH_DEV_ROOT=$BERTH_ROOT cargo test -q --test containers dev_import -- --ignored >/dev/null 2>&1)
+"$BERTH" load -i "$IMG/busybox.tar" >/dev/null
+"$BERTH" tag testimg/busybox busybox
 "$BERTH" run --rm busybox true
 
 # docker: a private daemon with the same image.
@@ -70,3 +73,22 @@ printf '%-44s %8.1f ms\n' "berth run --rm busybox true" "$(echo "$mb/1000" | bc 
 printf '%-44s %8.1f ms\n' "docker run --rm --network none busybox true" "$(echo "$md/1000" | bc -l)"
 printf '%-44s %8.1f ms\n' "runc run (prepared bundle)" "$(echo "$mr/1000" | bc -l)"
 printf 'docker/berth %.1fx   runc/berth %.2fx   (N=%d, medians)\n' "$(echo "$md/$mb" | bc -l)" "$(echo "$mr/$mb" | bc -l)" "$N"
+
+# An idle monitor's memory: one `sleep` container at a time, measured 2 s after start.
+monitor_pss() {   # ENV=VALUE... -> "pss anon file" in KiB
+    local id pid
+    id=$(env "$@" "$BERTH" run -d busybox sleep 1000)
+    sleep 2
+    pid=$(pgrep -f "monitor --root $BERTH_ROOT .*$id" | head -1)
+    awk '/^Pss:/{p=$2} /^Pss_Anon:/{a=$2} /^Pss_File:/{f=$2} END {print p, a, f}' "/proc/$pid/smaps_rollup"
+    "$BERTH" rm -f "$id" >/dev/null
+}
+for mode in trim notrim; do
+    declare -a P=() A=() F=()
+    for _ in 1 2 3; do
+        if [ $mode = trim ]; then r=$(monitor_pss BERTH_MONITOR_NO_TRIM=0); else r=$(monitor_pss BERTH_MONITOR_NO_TRIM=1); fi
+        read -r p a f <<<"$r"; P+=("$p"); A+=("$a"); F+=("$f")
+    done
+    label="idle monitor Pss"; [ $mode = notrim ] && label="idle monitor Pss, BERTH_MONITOR_NO_TRIM=1"
+    printf '%-44s %8d KiB (anon %d, file %d)\n' "$label" "$(median "${P[@]}")" "$(median "${A[@]}")" "$(median "${F[@]}")"
+done

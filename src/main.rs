@@ -129,6 +129,10 @@ pub enum SystemCommand {
     Df(cmd::watch::DfArgs),
     /// Display system-wide information
     Info(cmd::watch::InfoArgs),
+    /// Start containers after a host reboot (restart policy always/unless-stopped)
+    Boot,
+    /// Install the systemd unit that runs `berth system boot` at boot
+    InstallBootUnit(cmd::boot::InstallBootUnitArgs),
 }
 
 #[derive(Subcommand, Debug)]

@@ -210,6 +210,8 @@ pub struct ContainerCreate {
     pub tmpfs: Vec<String>,
     /// `-v HOST:CONTAINER[:ro]` bind mounts.
     pub binds: Vec<String>,
+    /// `--runtime`: an OCI runtime binary (embedded engine) or a runtime name (Docker).
+    pub runtime: Option<String>,
 }
 
 /// One row of `ps`.
@@ -288,6 +290,8 @@ pub struct HostConfig {
     pub cap_add: Option<Vec<String>>,
     pub cap_drop: Option<Vec<String>>,
     pub binds: Option<Vec<String>>,
+    /// The OCI runtime: `berth` (built in), or the `--runtime` path; docker's runtime name.
+    pub runtime: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -84,6 +84,9 @@ pub struct CreateFlags {
     /// Automatically remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// OCI runtime: a runc-compatible binary (path or name in $PATH); a runtime name on Docker
+    #[arg(long)]
+    pub runtime: Option<String>,
     /// Keep STDIN open even if not attached
     #[arg(short, long)]
     pub interactive: bool,
@@ -323,6 +326,7 @@ impl CreateFlags {
             no_new_privileges: no_new_privileges(&self.security_opt)?,
             tmpfs: self.tmpfs.clone(),
             binds: self.volume.clone(),
+            runtime: self.runtime.clone(),
         })
     }
 }

@@ -10,6 +10,7 @@ use berth_engine::multi::{EndpointSpec, MultiBackend, Target};
 use crate::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 
 pub mod archive;
+pub mod boot;
 pub mod containers;
 pub mod ctrfs;
 pub mod images;
@@ -118,6 +119,12 @@ pub async fn run(cli: Cli) -> Result<u8> {
         return dashboard(&cli).await;
     };
     let remote = remote(&cli);
+    match command {
+        Command::System(SystemCommand::Boot) if remote => bail!("system boot works on the embedded engine (no -H)"),
+        Command::System(SystemCommand::Boot) => return boot::boot(&local_engine(&cli)?).await,
+        Command::System(SystemCommand::InstallBootUnit(a)) => return boot::install_unit(a),
+        _ => {}
+    }
     let engine = backend(&cli).await?;
     let engine = engine.as_ref();
     match command {
@@ -214,6 +221,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => watch::top(engine, a).await,
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => watch::port(engine, a).await,
         Command::System(SystemCommand::Df(a)) => watch::df(engine, a).await,
+        // Handled before a backend is opened.
+        Command::System(SystemCommand::Boot | SystemCommand::InstallBootUnit(_)) => Ok(0),
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => watch::info(engine, a).await,
         Command::Version => watch::version(engine).await,
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => ctrfs::cp(engine, a).await,

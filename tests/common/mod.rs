@@ -283,3 +283,144 @@ impl Drop for Dockerd {
             .status();
     }
 }
+
+// --- Containers and terminals (tests/runtimes.rs, tests/boot.rs) ---
+
+/// A state root holding the fixture busybox as `busybox:latest`; its containers are removed
+/// when dropped.
+pub fn busybox_root() -> TestBerth {
+    let b = Berth::new();
+    let tar = images().join("busybox.tar");
+    b.ok(&["load", "-i", tar.to_str().unwrap()]);
+    b.ok(&["tag", "testimg/busybox", "busybox"]);
+    TestBerth(b)
+}
+
+/// Poll `f` every 50 ms until it holds; panic naming `what` after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Mount points at or below `p`.
+pub fn mounts_below(p: &Path) -> Vec<String> {
+    let m = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let p = p.display().to_string();
+    m.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with(&p)).map(String::from).collect()
+}
+
+/// Processes whose command line mentions `needle`.
+pub fn pids_with(needle: &str) -> Vec<i32> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        if let Ok(c) = std::fs::read(format!("/proc/{pid}/cmdline"))
+            && String::from_utf8_lossy(&c).contains(needle)
+        {
+            v.push(pid);
+        }
+    }
+    v
+}
+
+/// The command line of `pid`, NULs as spaces.
+pub fn cmdline_of(pid: i32) -> String {
+    String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default()).replace('\0', " ")
+}
+
+/// cgroup directories of container `id` (v1 controllers and the v2/unified tree).
+pub fn cgroups_of(id: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    for base in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+        for sub in std::fs::read_dir(base).map(|r| r.flatten().map(|e| e.path()).collect::<Vec<_>>()).unwrap_or_default() {
+            let p = sub.join("berth").join(id);
+            if p.exists() {
+                v.push(p.display().to_string());
+            }
+        }
+        let p = Path::new(base).join("berth").join(id);
+        if p.exists() {
+            v.push(p.display().to_string());
+        }
+    }
+    v
+}
+
+/// A terminal (30 rows x 100 columns) with berth running in it as the controlling process.
+pub struct Pty {
+    pub master: i32,
+    pub child: std::process::Child,
+    pub seen: String,
+}
+
+impl Pty {
+    pub fn spawn(b: &Berth, args: &[&str]) -> Self {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::process::CommandExt;
+        let (mut master, mut slave) = (0, 0);
+        assert_eq!(unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) }, 0);
+        let ws = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+        unsafe { libc::ioctl(master, libc::TIOCSWINSZ, &ws) };
+        let io = |fd: i32| unsafe { Stdio::from(std::fs::File::from_raw_fd(libc::dup(fd))) };
+        let mut cmd = b.cmd();
+        cmd.args(args).stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        unsafe { libc::close(slave) };
+        Self { master, child, seen: String::new() }
+    }
+
+    /// Read until `want` has been seen (since the last [`Pty::clear`]); panic after `secs`.
+    pub fn expect(&mut self, want: &str, secs: u64) {
+        let t0 = Instant::now();
+        while !self.seen.contains(want) {
+            assert!(t0.elapsed() < Duration::from_secs(secs), "timed out waiting for {want:?}; got {:?}", self.seen);
+            let mut pfd = libc::pollfd { fd: self.master, events: libc::POLLIN, revents: 0 };
+            if unsafe { libc::poll(&mut pfd, 1, 100) } <= 0 {
+                continue;
+            }
+            let mut buf = [0u8; 4096];
+            let n = unsafe { libc::read(self.master, buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                self.seen.push_str(&String::from_utf8_lossy(&buf[..n as usize]));
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.seen.clear();
+    }
+
+    pub fn send(&self, s: &str) {
+        assert_eq!(unsafe { libc::write(self.master, s.as_ptr().cast(), s.len()) }, s.len() as isize);
+    }
+
+    /// berth's exit code (panics if it does not exit within 20 s).
+    pub fn wait(&mut self) -> Option<i32> {
+        let t0 = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            assert!(t0.elapsed() < Duration::from_secs(20), "berth did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        unsafe { libc::close(self.master) };
+    }
+}

@@ -38,6 +38,8 @@ pub(super) async fn create(d: &DockerBackend, o: &ContainerCreate) -> Result<Str
         network_mode: o.network.clone().filter(|n| n != "default"),
         restart_policy: o.restart.as_deref().map(restart_policy).transpose()?,
         auto_remove: Some(o.auto_remove),
+        // A runtime *name* the daemon knows (`docker info` Runtimes), e.g. runc.
+        runtime: o.runtime.clone(),
         ..Default::default()
     };
     let body = ContainerCreateBody {

@@ -18,6 +18,9 @@ use crate::runtime::bundle::Paths;
 use crate::runtime::names::{random_name, valid_name};
 use crate::runtime::state::{self, ContainerRecord, RunConfig, State, alive, new_id, now_nanos};
 
+/// `HostConfig.Runtime` of a container on the built-in runtime (youki's libcontainer).
+pub const DEFAULT_RUNTIME: &str = "berth";
+
 /// docker refuses limits below this.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
@@ -52,6 +55,11 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
     if o.memory_swap.is_some() && o.memory.is_none() {
         return Err(EngineError::InvalidArgument("You should always set the Memory limit when using Memoryswap limit, see usage".into()));
     }
+    // `berth` (or nothing) is the built-in runtime; anything else must be an executable.
+    let runtime = match o.runtime.as_deref() {
+        None | Some("") | Some(DEFAULT_RUNTIME) => String::new(),
+        Some(r) => monitor::external::resolve(r).map_err(|e| EngineError::InvalidArgument(e.to_string()))?.display().to_string(),
+    };
     let img = i.resolve_image(&o.image)?;
     let (_, ic) = i.images.config(&img.id)?;
     i.images.image_layers(&img)?;
@@ -123,7 +131,8 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         )));
     }
     let name = o.name.clone().map(|n| n.trim_start_matches('/').to_string()).unwrap_or_else(random_name);
-    let rec = ContainerRecord::created(id.clone(), name, img.id.to_string(), o.image.clone(), config, now_nanos());
+    let mut rec = ContainerRecord::created(id.clone(), name, img.id.to_string(), o.image.clone(), config, now_nanos());
+    rec.runtime = runtime;
     let paths = Paths::new(&i.root, &id);
     std::fs::create_dir_all(&paths.dir).map_err(|e| EngineError::io(&paths.dir, e))?;
     // The log exists from the start, so `run` can open it before the container can end.
@@ -239,14 +248,8 @@ pub(crate) fn start(i: &Inner, exe: &Path, id: &str, wait_attach: bool) -> Resul
     // Not while `cp` has the stopped container's overlay mounted (see local/ctrfs.rs).
     let _fs = super::ctrfs::fs_lock(&Paths::new(&i.root, &rec.id))?;
     state::set_manual_stop(&mut i.images.db(), &rec.id, false)?;
-    // A monitor killed mid-run leaves libcontainer's state, the cgroup and the mount behind.
-    let stale = monitor::runtime_root(&i.root).join(&rec.id);
-    if stale.exists() {
-        if let Ok(mut c) = libcontainer::container::Container::load(stale.clone()) {
-            let _ = c.delete(true);
-        }
-        let _ = crate::store::snapshots::remove_tree(&stale);
-    }
+    // A monitor killed mid-run leaves the runtime's state, the cgroup and the mount behind.
+    monitor::delete_runtime_state(&i.root, &rec);
     let _ = crate::runtime::rootfs::unmount_rootfs(&Paths::new(&i.root, &rec.id));
     match monitor::spawn(exe, &i.root, &rec.id, wait_attach) {
         Ok(s) => Ok(Some(s)),
@@ -266,9 +269,14 @@ pub(crate) fn parse_signal(s: &str) -> Result<Signal> {
     name.parse::<Signal>().map_err(|_| bad())
 }
 
-fn signal(rec: &ContainerRecord, sig: Signal) -> Result<()> {
+fn signal(i: &Inner, rec: &ContainerRecord, sig: Signal) -> Result<()> {
     if !is_running(rec) {
         return Err(EngineError::Conflict(format!("Container {} is not running", rec.id)));
+    }
+    if !rec.runtime.is_empty() {
+        return monitor::external::Runtime::new(&rec.runtime, &i.root)
+            .kill(&rec.id, sig as i32)
+            .map_err(|e| EngineError::Other(format!("signalling container {}: {e}", &rec.id[..12])));
     }
     nix::sys::signal::kill(Pid::from_raw(rec.pid), sig)
         .map_err(|e| EngineError::io_ctx(format!("signalling container {}", &rec.id[..12]), e.into()))
@@ -277,7 +285,7 @@ fn signal(rec: &ContainerRecord, sig: Signal) -> Result<()> {
 pub(crate) fn kill(i: &Inner, id: &str, sig: &str) -> Result<()> {
     let sig = parse_signal(sig)?;
     let rec = lookup(i, id)?;
-    signal(&rec, sig)?;
+    signal(i, &rec, sig)?;
     state::event(&mut i.images.db(), &rec, "kill", &[("signal", (sig as i32).to_string())]);
     if sig == Signal::SIGKILL {
         thaw(i, &rec);
@@ -318,11 +326,11 @@ pub(crate) fn stop(i: &Inner, id: &str, timeout: Option<u32>) -> Result<()> {
     thaw(i, &rec);
     let sig = rec.config.stop_signal.as_deref().map(parse_signal).transpose()?.unwrap_or(Signal::SIGTERM);
     let t = Duration::from_secs(timeout.unwrap_or(10) as u64);
-    if signal(&rec, sig).is_ok() && wait_stopped(i, &rec.id, t)? {
+    if signal(i, &rec, sig).is_ok() && wait_stopped(i, &rec.id, t)? {
         state::event(&mut i.images.db(), &rec, "stop", &[]);
         return Ok(());
     }
-    let _ = signal(&rec, Signal::SIGKILL);
+    let _ = signal(i, &rec, Signal::SIGKILL);
     if !wait_stopped(i, &rec.id, Duration::from_secs(30))? {
         return Err(EngineError::Other(format!("container {} did not stop after SIGKILL", &rec.id[..12])));
     }
@@ -340,7 +348,7 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
             )));
         }
         state::set_manual_stop(&mut i.images.db(), &rec.id, true)?;
-        let _ = signal(&rec, Signal::SIGKILL);
+        let _ = signal(i, &rec, Signal::SIGKILL);
         thaw(i, &rec);
         wait_stopped(i, &rec.id, Duration::from_secs(30))?;
     }
@@ -349,9 +357,7 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
     while alive(rec.monitor_pid, rec.monitor_start) && t0.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    if let Ok(mut c) = libcontainer::container::Container::load(monitor::runtime_root(&i.root).join(&rec.id)) {
-        let _ = c.delete(true);
-    }
+    monitor::delete_runtime_state(&i.root, &rec);
     let paths = Paths::new(&i.root, &rec.id);
     monitor::remove_container_files(&paths)?;
     state::delete(&mut i.images.db(), &rec.id)?;
@@ -371,10 +377,16 @@ pub(crate) fn pause(i: &Inner, id: &str, pause: bool) -> Result<()> {
         (false, State::Running) => return Err(EngineError::Conflict(format!("Container {} is not paused", rec.id))),
         _ => {}
     }
-    let mut c = libcontainer::container::Container::load(monitor::runtime_root(&i.root).join(&rec.id))
-        .map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
-    let r = if pause { c.pause() } else { c.resume() };
-    r.map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+    if rec.runtime.is_empty() {
+        let mut c = libcontainer::container::Container::load(monitor::runtime_root(&i.root).join(&rec.id))
+            .map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+        let r = if pause { c.pause() } else { c.resume() };
+        r.map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+    } else {
+        monitor::external::Runtime::new(&rec.runtime, &i.root)
+            .pause(&rec.id, pause)
+            .map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+    }
     state::set_paused(&mut i.images.db(), &rec.id, pause)?;
     state::event(&mut i.images.db(), &rec, if pause { "pause" } else { "unpause" }, &[]);
     Ok(())
@@ -514,7 +526,10 @@ pub(crate) fn inspect(i: &Inner, id: &str) -> Result<ContainerInspect> {
             attach_stderr: true,
             stdin_once: false,
         },
-        host_config: host_config(&r.config),
+        host_config: HostConfig {
+            runtime: if r.runtime.is_empty() { DEFAULT_RUNTIME.into() } else { r.runtime.clone() },
+            ..host_config(&r.config)
+        },
         mounts: vec![],
         network_settings: network_settings(&r, running),
         log_path: Paths::new(&i.root, &r.id).log(&r.id).display().to_string(),
@@ -550,6 +565,7 @@ fn host_config(c: &RunConfig) -> HostConfig {
         cap_add: (!c.cap_add.is_empty()).then(|| c.cap_add.clone()),
         cap_drop: (!c.cap_drop.is_empty()).then(|| c.cap_drop.clone()),
         binds: (!c.binds.is_empty()).then(|| c.binds.clone()),
+        runtime: String::new(),
     }
 }
 

@@ -10,12 +10,14 @@ use crate::api::*;
 use crate::image::digest::Digest;
 use crate::store::images::{ImageRecord, ImageStore, Removed};
 
+mod boot;
 mod containers;
 mod ctrfs;
 mod images;
 mod session;
 pub mod watch;
 
+pub use boot::{BootAction, BootItem};
 pub use containers::read_entries as read_log_entries;
 
 /// Default state root when running as root.

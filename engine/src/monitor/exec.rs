@@ -57,6 +57,15 @@ impl ExecSpec {
 /// started, as docker does). Must be called in a single-threaded process.
 pub fn run(root: &Path, id: &str, spec: &ExecSpec) -> i32 {
     let paths = Paths::new(root, id);
+    let runtime = crate::store::db::Db::open(root)
+        .and_then(|db| crate::runtime::state::get(&db, id))
+        .ok()
+        .flatten()
+        .map(|r| r.runtime)
+        .unwrap_or_default();
+    if !runtime.is_empty() {
+        return run_external(root, id, spec, super::external::Runtime::new(runtime, root));
+    }
     let builder = match libcontainer::container::builder::ContainerBuilder::new(
         id.to_string(),
         libcontainer::syscall::syscall::SyscallType::default(),
@@ -69,14 +78,7 @@ pub fn run(root: &Path, id: &str, spec: &ExecSpec) -> i32 {
             return 125;
         }
     };
-    let mut env = HashMap::new();
-    for e in &spec.env {
-        if let Some((k, v)) = e.split_once('=') {
-            env.insert(k.to_string(), v.to_string());
-        } else if let Ok(v) = std::env::var(e) {
-            env.insert(e.clone(), v);
-        }
-    }
+    let env = env_map(spec);
     if spec.tty {
         return run_tty(root, id, spec, builder, env);
     }
@@ -95,6 +97,96 @@ pub fn run(root: &Path, id: &str, spec: &ExecSpec) -> i32 {
         Err(e) => return build_error(&e),
     };
     wait_for(pid.as_raw())
+}
+
+/// `-e K=V` and `-e K` (from our environment).
+fn env_map(spec: &ExecSpec) -> HashMap<String, String> {
+    let mut env = HashMap::new();
+    for e in &spec.env {
+        if let Some((k, v)) = e.split_once('=') {
+            env.insert(k.to_string(), v.to_string());
+        } else if let Ok(v) = std::env::var(e) {
+            env.insert(e.clone(), v);
+        }
+    }
+    env
+}
+
+/// `exec` through the container's `--runtime`: the same process description (the
+/// container's own, with our changes) handed to `runtime exec --process`.
+fn run_external(root: &Path, id: &str, spec: &ExecSpec, rt: super::external::Runtime) -> i32 {
+    let paths = Paths::new(root, id);
+    let tag = format!("{:016x}", fastrand::u64(..));
+    let fail = |m: String| {
+        eprintln!("Error: {m}");
+        126
+    };
+    let p = match process_json(&paths, spec, &env_map(spec)) {
+        Ok(p) => p,
+        Err(m) => return fail(m),
+    };
+    let pfile = paths.dir.join(format!("exec-{tag}.json"));
+    if std::fs::write(&pfile, p.to_string()).is_err() {
+        return fail("cannot write the exec process".into());
+    }
+    if !spec.tty {
+        let log = paths.dir.join(format!("exec-{tag}.log"));
+        let res = rt.exec(id, &pfile, &log);
+        let _ = std::fs::remove_file(&pfile);
+        let _ = std::fs::remove_file(&log);
+        return match res {
+            Ok((_, Some(err))) => super::start_failure_code(&err),
+            Ok((code, None)) => code,
+            Err(e) => fail(e.to_string()),
+        };
+    }
+    // The process is the runtime's child; once the runtime exits it is ours to wait for.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let sock_name = format!("exec-{tag}.sock");
+    let listener = match super::attach::bind(&paths.dir, &sock_name) {
+        Ok(l) => l,
+        Err(e) => return fail(format!("console socket: {e}")),
+    };
+    let sock = paths.dir.join(&sock_name);
+    let res = rt.exec_tty(id, &pfile, (&listener, &sock), &paths.dir, &tag);
+    let _ = std::fs::remove_file(&pfile);
+    let _ = std::fs::remove_file(&sock);
+    match res {
+        Ok((pid, master)) => relay_tty(master, pid, spec),
+        Err(e) => {
+            let m = e.to_string();
+            eprintln!("Error: {m}");
+            super::start_failure_code(&m)
+        }
+    }
+}
+
+/// The process description for an exec: the container's (capabilities, env, user) from its
+/// bundle, with the command, terminal, env, cwd and user asked for.
+fn process_json(paths: &Paths, spec: &ExecSpec, env: &HashMap<String, String>) -> Result<serde_json::Value, String> {
+    let bundle = std::fs::read(paths.dir.join("config.json")).map_err(|_| "container config not found".to_string())?;
+    let cfg = serde_json::from_slice::<serde_json::Value>(&bundle).map_err(|_| "container config unreadable".to_string())?;
+    let mut p = cfg["process"].clone();
+    p["terminal"] = serde_json::json!(spec.tty);
+    p["args"] = serde_json::json!(spec.args);
+    let mut envs: Vec<String> =
+        p["env"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+    for (k, v) in env {
+        envs.retain(|e| e.split_once('=').map(|(a, _)| a) != Some(k.as_str()));
+        envs.push(format!("{k}={v}"));
+    }
+    if spec.tty && !envs.iter().any(|e| e.starts_with("TERM=")) {
+        envs.push("TERM=xterm".into());
+    }
+    p["env"] = serde_json::json!(envs);
+    if let Some(c) = &spec.cwd {
+        p["cwd"] = serde_json::json!(c);
+    }
+    if let Some(u) = &spec.user {
+        let r = resolve_user(&paths.rootfs(), u).map_err(|e| e.to_string())?;
+        p["user"] = serde_json::json!({"uid": r.uid, "gid": r.gid, "additionalGids": r.additional_gids});
+    }
+    Ok(p)
 }
 
 fn build_error(e: &libcontainer::error::LibcontainerError) -> i32 {
@@ -139,9 +231,6 @@ fn run_tty(
     builder: libcontainer::container::builder::ContainerBuilder,
     env: HashMap<String, String>,
 ) -> i32 {
-    use std::os::fd::{AsFd, AsRawFd};
-
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let paths = Paths::new(root, id);
     let tag = format!("{:016x}", fastrand::u64(..));
     let fail = |m: String| {
@@ -149,30 +238,10 @@ fn run_tty(
         126
     };
     // The process: the container's own (capabilities, env, user), with our changes.
-    let Ok(bundle) = std::fs::read(paths.dir.join("config.json")) else { return fail("container config not found".into()) };
-    let Ok(cfg) = serde_json::from_slice::<serde_json::Value>(&bundle) else { return fail("container config unreadable".into()) };
-    let mut p = cfg["process"].clone();
-    p["terminal"] = serde_json::json!(true);
-    p["args"] = serde_json::json!(spec.args);
-    let mut envs: Vec<String> =
-        p["env"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
-    for (k, v) in &env {
-        envs.retain(|e| e.split_once('=').map(|(a, _)| a) != Some(k.as_str()));
-        envs.push(format!("{k}={v}"));
-    }
-    if !envs.iter().any(|e| e.starts_with("TERM=")) {
-        envs.push("TERM=xterm".into());
-    }
-    p["env"] = serde_json::json!(envs);
-    if let Some(c) = &spec.cwd {
-        p["cwd"] = serde_json::json!(c);
-    }
-    if let Some(u) = &spec.user {
-        match resolve_user(&paths.rootfs(), u) {
-            Ok(r) => p["user"] = serde_json::json!({"uid": r.uid, "gid": r.gid, "additionalGids": r.additional_gids}),
-            Err(e) => return fail(e.to_string()),
-        }
-    }
+    let p = match process_json(&paths, spec, &env) {
+        Ok(p) => p,
+        Err(m) => return fail(m),
+    };
     let pfile = paths.dir.join(format!("exec-{tag}.json"));
     if std::fs::write(&pfile, p.to_string()).is_err() {
         return fail("cannot write the exec process".into());
@@ -195,6 +264,15 @@ fn run_tty(
     let master = super::receive_pty(&listener);
     let _ = std::fs::remove_file(paths.dir.join(&sock_name));
     let Ok(master) = master else { return wait_for(pid) };
+    relay_tty(master, pid, spec)
+}
+
+/// Relay a PTY master (to the framed socket, or to our own terminal in raw mode) until the
+/// process `pid` closes it; its exit code.
+fn relay_tty(master: std::os::fd::OwnedFd, pid: i32, spec: &ExecSpec) -> i32 {
+    use std::os::fd::{AsFd, AsRawFd};
+
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     if let Some(fd) = spec.frames_fd {
         relay_frames(&master, fd);
         let code = wait_for(pid);

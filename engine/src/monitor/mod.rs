@@ -27,7 +27,16 @@ use crate::store::db::Db;
 
 pub mod attach;
 pub mod exec;
+pub mod external;
 pub mod log;
+pub mod memory;
+
+/// The runtime side of a created container: libcontainer's handle, or an external OCI
+/// runtime binary (`--runtime`) that knows it by id.
+enum Handle {
+    Lib(libcontainer::container::Container),
+    Ext(external::Runtime),
+}
 
 /// Where libcontainer keeps its per-container state.
 pub fn runtime_root(root: &Path) -> PathBuf {
@@ -254,7 +263,7 @@ impl Monitor {
                     break (code, Some(None));
                 }
             };
-            let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
+            let (container, pid) = container;
             let started = std::time::Instant::now();
             let _ = state::set_running(&mut self.db, &self.rec.id, pid, state::proc_start_time(pid).unwrap_or(0), now_nanos());
             state::event(&mut self.db, &self.rec, if first { "start" } else { "restart" }, &[]);
@@ -300,7 +309,7 @@ impl Monitor {
     /// (mount, row, directory: renamed into trash/) goes first and the slow part (cgroups,
     /// runtime state, deleting files: unlinks cost milliseconds each on this ext4) after the
     /// starter has its exit code.
-    fn finish(&mut self, container: Option<libcontainer::container::Container>, code: i32, status: &mut std::fs::File) {
+    fn finish(&mut self, container: Option<Handle>, code: i32, status: &mut std::fs::File) {
         if !self.rec.config.auto_remove {
             self.cleanup(container, true);
             let _ = state::clear_monitor(&mut self.db, &self.rec.id);
@@ -342,7 +351,7 @@ impl Monitor {
         &mut self,
         status: &mut std::fs::File,
         wait_attach: bool,
-    ) -> std::result::Result<(libcontainer::container::Container, Vec<(OwnedFd, &'static str)>), String> {
+    ) -> std::result::Result<((Handle, i32), Vec<(OwnedFd, &'static str)>), String> {
         let links = self.layer_links().map_err(|e| e.to_string())?;
         let snapshots = self.root.join("snapshots");
         rootfs::mount_rootfs(&snapshots, &links, &self.paths).map_err(|e| e.to_string())?;
@@ -370,6 +379,9 @@ impl Monitor {
             } else {
                 stdin = Some(OwnedFd::from(std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?));
             }
+        }
+        if !self.rec.runtime.is_empty() {
+            return self.create_external(status, wait_attach, console, streams, (stdin, stdout, stderr));
         }
         let rt = runtime_root(&self.root);
         std::fs::create_dir_all(&rt).map_err(|e| format!("{}: {e}", rt.display()))?;
@@ -444,7 +456,62 @@ impl Monitor {
             let _ = container.delete(true);
             return Err(e.to_string());
         }
-        Ok((container, streams))
+        Ok(((Handle::Lib(container), pid), streams))
+    }
+
+    /// [`Self::create`] through `--runtime`: `create`, then `start` once an attach client
+    /// (if awaited) is there.
+    #[allow(clippy::type_complexity)]
+    fn create_external(
+        &mut self,
+        status: &mut std::fs::File,
+        wait_attach: bool,
+        console: Option<std::os::unix::net::UnixListener>,
+        mut streams: Vec<(OwnedFd, &'static str)>,
+        stdio: (Option<OwnedFd>, Option<OwnedFd>, Option<OwnedFd>),
+    ) -> std::result::Result<((Handle, i32), Vec<(OwnedFd, &'static str)>), String> {
+        let rt = external::Runtime::new(&self.rec.runtime, &self.root);
+        let dir = self.paths.dir.clone();
+        let stdio = match stdio {
+            (Some(stdin), Some(stdout), Some(stderr)) => Some(external::Stdio3 { stdin, stdout, stderr }),
+            _ => None,
+        };
+        let sock = dir.join("console.sock");
+        let created = rt.create(&self.rec.id, &dir, console.as_ref().map(|l| (l, sock.as_path())), stdio);
+        if console.is_some() {
+            let _ = std::fs::remove_file(&sock);
+        }
+        let (pid, pty) = created.map_err(|e| e.to_string())?;
+        if let Some(m) = pty {
+            let dup = m.try_clone().map_err(|e| format!("dup pty: {e}"))?;
+            let dup2 = m.try_clone().map_err(|e| format!("dup pty: {e}"))?;
+            streams.push((dup, "stdout"));
+            self.input = Some(dup2);
+            self.pty = Some(m);
+        }
+        let id = self.rec.id.clone();
+        let fail = |rt: &external::Runtime, msg: String| {
+            let _ = rt.delete(&id);
+            Err(msg)
+        };
+        if self.rec.config.network != "host"
+            && let Err(e) = loopback_up(pid)
+        {
+            return fail(&rt, format!("bringing up the loopback interface: {e}"));
+        }
+        if wait_attach {
+            let _ = writeln!(status, "attach");
+            let l = self.attach.as_ref().expect("attach socket");
+            let mut fds = [PollFd::new(l.as_fd(), PollFlags::POLLIN)];
+            if !matches!(poll(&mut fds, PollTimeout::from(30_000u16)), Ok(n) if n > 0) {
+                return fail(&rt, "no client attached within 30 seconds".into());
+            }
+            self.accept();
+        }
+        if let Err(e) = rt.start(&self.rec.id) {
+            return fail(&rt, e.to_string());
+        }
+        Ok(((Handle::Ext(rt), pid), streams))
     }
 
     /// Copy output to the log until the init exits; its exit code (128+signal if killed).
@@ -518,6 +585,7 @@ impl Monitor {
         let mut code: Option<i32> = None;
         let mut deadline: Option<std::time::Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
+        let mut released = false;
         loop {
             if code.is_none() {
                 code = reap(pid);
@@ -548,7 +616,16 @@ impl Monitor {
             for c in &self.clients {
                 fds.push(PollFd::new(c.sock.as_fd(), PollFlags::POLLIN));
             }
-            let timeout = if sfd.is_some() && code.is_none() { PollTimeout::from(1000u16) } else { PollTimeout::from(50u16) };
+            // SIGCHLD arrives through the signalfd (blocked since before the init ran, so
+            // never lost): no need to wake up while the container runs.
+            let timeout = if sfd.is_some() && code.is_none() { PollTimeout::NONE } else { PollTimeout::from(50u16) };
+            if !released {
+                // From here on the monitor mostly waits: give back what starting took, at
+                // the last moment, so that little code runs between the release and the wait.
+                released = true;
+                self.db.sleep();
+                memory::release();
+            }
             if let Err(e) = poll(&mut fds, timeout)
                 && e != nix::errno::Errno::EINTR
             {
@@ -591,17 +668,31 @@ impl Monitor {
         }
         log.finish("stdout");
         log.finish("stderr");
+        // The exit must be recorded: a database busy for long is waited for.
+        for _ in 0..100 {
+            match self.db.wake() {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!("reopening the state database: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                }
+            }
+        }
         code.unwrap_or(255)
     }
 
     /// Remove the runtime state and cgroup, unmount, and with --rm remove everything.
     /// `last`: the monitor is done with this container (not restarting it).
-    fn cleanup(&mut self, container: Option<libcontainer::container::Container>, last: bool) {
-        if let Some(mut c) = container {
-            let _ = c.refresh_status();
-            let _ = c.delete(true);
-        } else if let Ok(mut c) = libcontainer::container::Container::load(runtime_root(&self.root).join(&self.rec.id)) {
-            let _ = c.delete(true);
+    fn cleanup(&mut self, container: Option<Handle>, last: bool) {
+        match container {
+            Some(Handle::Lib(mut c)) => {
+                let _ = c.refresh_status();
+                let _ = c.delete(true);
+            }
+            Some(Handle::Ext(rt)) => {
+                let _ = rt.delete(&self.rec.id);
+            }
+            None => delete_runtime_state(&self.root, &self.rec),
         }
         tracing::debug!("cleanup: runtime state removed");
         let _ = rootfs::unmount_rootfs(&self.paths);
@@ -611,6 +702,25 @@ impl Monitor {
             tracing::debug!("cleanup: files removed");
             let _ = state::delete(&mut self.db, &self.rec.id);
             tracing::debug!("cleanup: row deleted");
+        }
+    }
+}
+
+/// Remove whatever runtime state `rec` left (libcontainer's or its `--runtime`'s): the
+/// runtime kills what is left of the container and removes its cgroup.
+pub fn delete_runtime_state(root: &Path, rec: &ContainerRecord) {
+    if rec.runtime.is_empty() {
+        let dir = runtime_root(root).join(&rec.id);
+        if let Ok(mut c) = libcontainer::container::Container::load(dir.clone()) {
+            let _ = c.delete(true);
+        }
+        if dir.exists() {
+            let _ = crate::store::snapshots::remove_tree(&dir);
+        }
+    } else {
+        let rt = external::Runtime::new(&rec.runtime, root);
+        if rt.has_state(&rec.id) {
+            let _ = rt.delete(&rec.id);
         }
     }
 }

@@ -410,7 +410,13 @@ pub fn write_bundle(rec: &ContainerRecord, paths: &Paths) -> Result<()> {
     write_etc_files(paths, &rec.config)?;
     let spec = build_spec(rec, paths)?;
     let p = paths.dir.join("config.json");
-    spec.save(&p).map_err(|e| EngineError::Other(format!("{}: {e}", p.display())))
+    if rec.runtime.is_empty() {
+        return spec.save(&p).map_err(|e| EngineError::Other(format!("{}: {e}", p.display())));
+    }
+    // An external runtime reads the seccomp arguments as the profile means them.
+    let mut v = serde_json::to_value(&spec).map_err(|e| EngineError::Other(format!("{}: {e}", p.display())))?;
+    super::seccomp::unswap_masked_eq(&mut v["linux"]["seccomp"]);
+    std::fs::write(&p, v.to_string()).map_err(|e| EngineError::io(&p, e))
 }
 
 #[cfg(test)]

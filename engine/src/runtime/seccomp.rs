@@ -82,6 +82,19 @@ fn kernel_at_least(min: &str) -> bool {
     parse(&rel) >= parse(min)
 }
 
+/// Undo [`libcontainer_arg`] in a finished seccomp section, for runtimes that read
+/// `SCMP_CMP_MASKED_EQ` as runc does (`--runtime`).
+pub fn unswap_masked_eq(seccomp: &mut Value) {
+    let Some(calls) = seccomp.get_mut("syscalls").and_then(Value::as_array_mut) else { return };
+    for c in calls {
+        if let Some(args) = c.get_mut("args").and_then(Value::as_array_mut) {
+            for a in args.iter_mut() {
+                *a = libcontainer_arg(a);
+            }
+        }
+    }
+}
+
 /// Docker's profile (like runc) reads `SCMP_CMP_MASKED_EQ` as `(arg & value) == valueTwo`;
 /// libcontainer 0.7 passes `valueTwo` as the mask and `value` as the datum. Swap them so
 /// the filter means what the profile says.

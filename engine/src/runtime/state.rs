@@ -112,6 +112,9 @@ pub struct ContainerRecord {
     pub started_at: i64,
     pub finished_at: i64,
     pub restart_count: i64,
+    /// `--runtime PATH`: an OCI runtime binary (absolute path); empty for the built-in
+    /// libcontainer.
+    pub runtime: String,
 }
 
 impl ContainerRecord {
@@ -135,12 +138,13 @@ impl ContainerRecord {
             started_at: 0,
             finished_at: 0,
             restart_count: 0,
+            runtime: String::new(),
         }
     }
 }
 
 const COLS: &str = "id, name, image_id, image_name, config, created, state, pid, pid_start, monitor_pid, monitor_start, exit_code, \
-                    oom_killed, error, started_at, finished_at, restart_count";
+                    oom_killed, error, started_at, finished_at, restart_count, runtime";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
     let cfg: String = r.get(4)?;
@@ -162,6 +166,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
         started_at: r.get(14)?,
         finished_at: r.get(15)?,
         restart_count: r.get(16)?,
+        runtime: r.get(17)?,
     })
 }
 
@@ -191,8 +196,8 @@ pub fn insert(db: &mut Db, rec: &ContainerRecord, explicit_name: bool) -> Result
         }
         let res = db.write(|tx| {
             tx.execute(
-                "INSERT INTO containers (id, name, image_id, image_name, config, created, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![rec.id, name, rec.image_id, rec.image_name, cfg, rec.created, rec.state.as_str()],
+                "INSERT INTO containers (id, name, image_id, image_name, config, created, state, runtime) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![rec.id, name, rec.image_id, rec.image_name, cfg, rec.created, rec.state.as_str(), rec.runtime],
             )
         });
         match res {

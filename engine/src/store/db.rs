@@ -88,12 +88,18 @@ CREATE TABLE events (
 );
 CREATE INDEX events_time ON events(time);
 "#,
+    r#"
+-- `--runtime PATH`: the OCI runtime binary driven by the monitor ('' = libcontainer, built in)
+ALTER TABLE containers ADD COLUMN runtime TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 /// A connection to the state database.
 pub struct Db {
     conn: Connection,
     path: PathBuf,
+    /// Closed by [`Db::sleep`]: `conn` is an empty in-memory database until [`Db::wake`].
+    asleep: bool,
 }
 
 impl Db {
@@ -105,7 +111,7 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
-        let mut db = Db { conn, path };
+        let mut db = Db { conn, path, asleep: false };
         db.migrate()?;
         Ok(db)
     }
@@ -127,6 +133,26 @@ impl Db {
             tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(err)?;
         }
         tx.commit().map_err(err)
+    }
+
+    /// Close the database file while the process idles for a long time (the container
+    /// monitor): frees SQLite's caches and schema and its mapping of the WAL index.
+    /// [`Db::wake`] opens it again; until then queries see an empty database.
+    pub fn sleep(&mut self) {
+        if let Ok(c) = Connection::open_in_memory() {
+            self.conn = c;
+            self.asleep = true;
+        }
+    }
+
+    /// Reopen the database after [`Db::sleep`] (nothing to do otherwise).
+    pub fn wake(&mut self) -> Result<()> {
+        if !self.asleep {
+            return Ok(());
+        }
+        let root = self.path.parent().unwrap_or(Path::new("/"));
+        *self = Db::open(root)?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {

@@ -1,0 +1,99 @@
+//! `berth system boot`: what a daemon would do when it comes up after the host rebooted
+//! (or after every monitor was killed). There is no daemon, so a boot unit runs this once
+//! (`assets/berth-boot.service`). Containers that still have a live monitor are left alone;
+//! the others have their stale runtime state cleared (the runtime's state dir and cgroup,
+//! the rootfs mount; an active record becomes Exited (255), as docker shows a container
+//! killed by a crash), and those whose restart policy is `always`, or `unless-stopped` and
+//! not stopped by the user, are started again. `--rm` containers caught running are
+//! removed, as docker removes them when it restarts.
+use std::path::Path;
+
+use crate::api::Result;
+use crate::local::Inner;
+use crate::local::containers;
+use crate::monitor;
+use crate::runtime::bundle::Paths;
+use crate::runtime::rootfs;
+use crate::runtime::state::{self, State, alive};
+
+/// What boot did to one container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BootAction {
+    /// Started again by its restart policy.
+    Started,
+    /// Left down (policy `no`/`on-failure`, or stopped by the user); stale state cleared.
+    Cleaned,
+    /// A `--rm` container that was running: removed.
+    Removed,
+    /// Its restart policy asked for a start that failed (the reason).
+    Failed(String),
+}
+
+/// One container boot acted on: (full id, name, what happened).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootItem {
+    pub id: String,
+    pub name: String,
+    pub action: BootAction,
+}
+
+pub(crate) fn boot(i: &Inner, exe: &Path) -> Result<Vec<BootItem>> {
+    let mut out = Vec::new();
+    // (Not in the `for` head: the database guard would live through the loop.)
+    let recs = state::list(&i.images.db())?;
+    for rec in recs {
+        if alive(rec.monitor_pid, rec.monitor_start) {
+            continue;
+        }
+        let paths = Paths::new(&i.root, &rec.id);
+        let was_active = matches!(rec.state, State::Running | State::Paused | State::Restarting);
+        let stale = was_active || rootfs::is_mounted(&paths.rootfs()) || has_runtime_state(&i.root, &rec);
+        if !stale && rec.state == State::Created {
+            continue;
+        }
+        // Orphans of a killed monitor go too: nothing would record their exit.
+        monitor::delete_runtime_state(&i.root, &rec);
+        rootfs::unmount_rootfs(&paths)?;
+        if was_active {
+            let mut db = i.images.db();
+            state::set_exited(&mut db, &rec.id, 255, false, "the host or the container's monitor went down")?;
+            state::clear_monitor(&mut db, &rec.id)?;
+        }
+        let item = |action| BootItem { id: rec.id.clone(), name: rec.name.clone(), action };
+        if rec.config.auto_remove {
+            if was_active {
+                containers::remove(i, &rec.id, true)?;
+                out.push(item(BootAction::Removed));
+            }
+            continue;
+        }
+        let manual = state::manual_stop(&i.images.db(), &rec.id)?.unwrap_or(false);
+        let restart = match rec.config.restart.as_str() {
+            "always" => true,
+            "unless-stopped" => !manual,
+            _ => false,
+        };
+        if restart {
+            match containers::start(i, exe, &rec.id, false) {
+                Ok(_) => out.push(item(BootAction::Started)),
+                Err(e) => out.push(item(BootAction::Failed(e.to_string()))),
+            }
+        } else if stale {
+            out.push(item(BootAction::Cleaned));
+        }
+    }
+    Ok(out)
+}
+
+fn has_runtime_state(root: &Path, rec: &state::ContainerRecord) -> bool {
+    let dir = if rec.runtime.is_empty() { monitor::runtime_root(root) } else { monitor::external::state_root(root) };
+    dir.join(&rec.id).exists()
+}
+
+impl super::LocalEngine {
+    /// Bring containers back after a host reboot (see the module docs); what was done.
+    pub async fn boot(&self) -> Result<Vec<BootItem>> {
+        let exe = self.monitor_exe()?;
+        self.blocking(move |i| boot(i, &exe)).await
+    }
+}
