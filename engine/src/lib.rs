@@ -15,5 +15,6 @@ pub mod runtime;
 pub mod shell;
 pub mod stats;
 pub mod store;
+pub mod volume;
 
 pub use error::{EngineError, Result};

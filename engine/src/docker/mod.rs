@@ -15,6 +15,7 @@ mod ctrfs;
 mod images;
 mod session;
 mod stats;
+mod volumes;
 
 /// How long connecting and the version handshake may take together (a user sees an
 /// unreachable daemon's error within 5 s).
@@ -214,6 +215,7 @@ pub(crate) fn map_err(what: &str, kind: NotFound) -> impl Fn(BollardError) -> En
         BollardError::DockerResponseServerError { status_code: 404, .. } => match kind {
             NotFound::Image => EngineError::ImageNotFound(what.to_string()),
             NotFound::Container => EngineError::ContainerNotFound(what.to_string()),
+            NotFound::Volume => EngineError::VolumeNotFound(what.to_string()),
         },
         BollardError::DockerResponseServerError { status_code: 409, message } => EngineError::Conflict(message.clone()),
         BollardError::DockerResponseServerError { status_code: 400, message } => EngineError::InvalidArgument(message.clone()),
@@ -225,6 +227,7 @@ pub(crate) fn map_err(what: &str, kind: NotFound) -> impl Fn(BollardError) -> En
 pub(crate) enum NotFound {
     Image,
     Container,
+    Volume,
 }
 
 #[async_trait]
@@ -317,7 +320,11 @@ impl ContainerBackend for DockerBackend {
     }
 
     async fn remove_container(&self, id: &str, force: bool) -> Result<()> {
-        containers::remove(self, id, force).await
+        containers::remove(self, id, force, false).await
+    }
+
+    async fn remove_container_and_volumes(&self, id: &str, force: bool) -> Result<()> {
+        containers::remove(self, id, force, true).await
     }
 
     async fn list_containers(&self, opts: &ContainerListOptions) -> Result<Vec<ContainerSummary>> {
@@ -405,6 +412,26 @@ impl ContainerBackend for DockerBackend {
     }
     fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
         events(self, opts)
+    }
+
+    async fn list_volumes(&self, opts: &VolumeListOptions) -> Result<Vec<Volume>> {
+        volumes::list(self, opts).await
+    }
+
+    async fn create_volume(&self, name: Option<&str>) -> Result<Volume> {
+        volumes::create(self, name).await
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<Volume> {
+        volumes::inspect(self, name).await
+    }
+
+    async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        volumes::remove(self, name, force).await
+    }
+
+    async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
+        volumes::prune(self, all).await
     }
 }
 

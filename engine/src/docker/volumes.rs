@@ -1,0 +1,49 @@
+//! Volume verbs over the Docker Engine API (`/volumes`).
+use std::collections::HashMap;
+
+use bollard::models::VolumeCreateRequest;
+use bollard::query_parameters::{ListVolumesOptions, PruneVolumesOptions, RemoveVolumeOptions};
+
+use super::{DockerBackend, NotFound, map_err};
+use crate::api::*;
+
+fn view(v: bollard::models::Volume) -> Volume {
+    // BollardDate is a String, chrono or time type depending on features: go through JSON.
+    let created_at = v.created_at.and_then(|t| serde_json::to_value(t).ok()).and_then(|j| j.as_str().map(String::from)).unwrap_or_default();
+    Volume {
+        created_at,
+        driver: v.driver,
+        labels: v.labels.into_iter().collect(),
+        mountpoint: v.mountpoint,
+        name: v.name,
+        options: v.options.into_iter().collect(),
+        scope: v.scope.map(|s| s.to_string()).unwrap_or_default(),
+    }
+}
+
+pub(super) async fn list(d: &DockerBackend, o: &VolumeListOptions) -> Result<Vec<Volume>> {
+    let filters = o.dangling.map(|b| HashMap::from([("dangling".to_string(), vec![b.to_string()])]));
+    let r = d.client.list_volumes(Some(ListVolumesOptions { filters })).await.map_err(map_err("volumes", NotFound::Volume))?;
+    let mut v: Vec<Volume> = r.volumes.unwrap_or_default().into_iter().map(view).collect();
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(v)
+}
+
+pub(super) async fn create(d: &DockerBackend, name: Option<&str>) -> Result<Volume> {
+    let req = VolumeCreateRequest { name: name.map(String::from), ..Default::default() };
+    d.client.create_volume(req).await.map(view).map_err(map_err(name.unwrap_or(""), NotFound::Volume))
+}
+
+pub(super) async fn inspect(d: &DockerBackend, name: &str) -> Result<Volume> {
+    d.client.inspect_volume(name).await.map(view).map_err(map_err(name, NotFound::Volume))
+}
+
+pub(super) async fn remove(d: &DockerBackend, name: &str, force: bool) -> Result<()> {
+    d.client.remove_volume(name, Some(RemoveVolumeOptions { force })).await.map_err(map_err(name, NotFound::Volume))
+}
+
+pub(super) async fn prune(d: &DockerBackend, all: bool) -> Result<VolumePruneReport> {
+    let filters = all.then(|| HashMap::from([("all".to_string(), vec!["true".to_string()])]));
+    let r = d.client.prune_volumes(Some(PruneVolumesOptions { filters })).await.map_err(map_err("volumes", NotFound::Volume))?;
+    Ok(VolumePruneReport { removed: r.volumes_deleted.unwrap_or_default(), space_reclaimed: r.space_reclaimed.unwrap_or(0).max(0) as u64 })
+}
