@@ -114,6 +114,9 @@ pub enum Command {
     Top(cmd::watch::TopArgs),
     /// List port mappings or a specific mapping for the container
     Port(cmd::watch::PortArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(cmd::volumes::VolumeCommand),
     /// Manage berth
     #[command(subcommand)]
     System(SystemCommand),

@@ -3,6 +3,7 @@
 //! implements it in-process over the store, registry and (later) runtime modules.
 pub mod api;
 pub mod ctrfs;
+pub mod detach_keys;
 pub mod docker;
 pub mod error;
 pub mod human;

@@ -78,7 +78,7 @@ pub struct CreateFlags {
     /// Mount a tmpfs directory (PATH[:OPTIONS])
     #[arg(long)]
     pub tmpfs: Vec<String>,
-    /// Bind mount a volume (HOST:CONTAINER[:ro])
+    /// Bind mount a host path or a volume (HOST:CONTAINER[:ro], NAME:CONTAINER[:ro], CONTAINER)
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
     /// Automatically remove the container when it exits
@@ -150,6 +150,9 @@ pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
     #[arg(short, long)]
     pub force: bool,
+    /// Remove the anonymous volumes associated with the container
+    #[arg(short, long)]
+    pub volumes: bool,
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
@@ -880,7 +883,10 @@ pub async fn kill(engine: &dyn ContainerBackend, a: &KillArgs) -> Result<u8> {
 }
 
 pub async fn rm(engine: &dyn ContainerBackend, a: &RmArgs) -> Result<u8> {
-    each(&a.containers, async |c| engine.remove_container(c, a.force).await).await
+    each(&a.containers, async |c| {
+        if a.volumes { engine.remove_container_and_volumes(c, a.force).await } else { engine.remove_container(c, a.force).await }
+    })
+    .await
 }
 
 pub async fn wait(engine: &dyn ContainerBackend, a: &WaitArgs) -> Result<u8> {

@@ -16,6 +16,7 @@ pub mod images;
 pub mod registry;
 pub mod remote;
 pub mod template;
+pub mod volumes;
 pub mod watch;
 
 /// Open the embedded engine on the state root.
@@ -209,6 +210,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             }
         }
         Command::Events(a) => containers::events(engine, a).await,
+        Command::Volume(c) => volumes::run(engine, c).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => watch::stats(engine, a).await,
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => watch::top(engine, a).await,

@@ -629,7 +629,11 @@ fn mounts(root: &Path, c: &RunConfig) -> Vec<MountPoint> {
             source: crate::volume::data_dir(root, &v.name).display().to_string(),
             destination: v.destination.clone(),
             driver: "local".into(),
-            mode: if v.rw { "z".into() } else { "ro".into() },
+            mode: match (v.rw, v.anonymous) {
+                (false, _) => "ro".into(),
+                (true, false) => "z".into(),
+                (true, true) => String::new(),
+            },
             rw: v.rw,
             propagation: String::new(),
         });
