@@ -298,6 +298,7 @@ fn exec_helper_main(args: &[std::ffi::OsString]) -> ExitCode {
             "--user" => spec.user = it.next(),
             "--tty" => spec.tty = true,
             "--frames-fd" => spec.frames_fd = it.next().and_then(|f| f.parse().ok()),
+            "--detach-keys" => spec.detach_keys = it.next(),
             "--" => {
                 spec.args = it.by_ref().collect();
             }
