@@ -42,8 +42,15 @@ pub(super) async fn remove(d: &DockerBackend, name: &str, force: bool) -> Result
     d.client.remove_volume(name, Some(RemoveVolumeOptions { force })).await.map_err(map_err(name, NotFound::Volume))
 }
 
+/// Daemons before API 1.42 (docker 23) know no `all` filter and prune every unused volume
+/// anyway: `all` is retried without it there.
 pub(super) async fn prune(d: &DockerBackend, all: bool) -> Result<VolumePruneReport> {
     let filters = all.then(|| HashMap::from([("all".to_string(), vec!["true".to_string()])]));
-    let r = d.client.prune_volumes(Some(PruneVolumesOptions { filters })).await.map_err(map_err("volumes", NotFound::Volume))?;
+    let r = match d.client.prune_volumes(Some(PruneVolumesOptions { filters })).await.map_err(map_err("volumes", NotFound::Volume)) {
+        Err(EngineError::InvalidArgument(m)) if all && m.contains("'all'") => {
+            d.client.prune_volumes(None::<PruneVolumesOptions>).await.map_err(map_err("volumes", NotFound::Volume))?
+        }
+        r => r?,
+    };
     Ok(VolumePruneReport { removed: r.volumes_deleted.unwrap_or_default(), space_reclaimed: r.space_reclaimed.unwrap_or(0).max(0) as u64 })
 }
