@@ -748,6 +748,20 @@ fn several_endpoints_as_one_backend() {
         for q in [qualify("berth", &emb), qualify("dockerd", &dk)] {
             assert!(evs.iter().any(|e| e.actor == q), "no start of {q} in {evs:?}");
         }
+        // Volumes: names qualified like IDs, each call on its endpoint.
+        let v = m.create_volume(Some(&qualify("dockerd", "multi-vol"))).await.unwrap();
+        assert_eq!(v.name, qualify("dockerd", "multi-vol"));
+        let v2 = m.create_volume(Some(&qualify("berth", "multi-vol"))).await.unwrap();
+        assert_eq!(v2.name, qualify("berth", "multi-vol"));
+        let vols = m.list_volumes(&VolumeListOptions::default()).await.unwrap();
+        for ep in ["berth", "dockerd"] {
+            assert!(vols.iter().any(|x| x.name == qualify(ep, "multi-vol")), "{vols:?}");
+        }
+        assert_eq!(dockerd.ok(&["volume", "ls", "-q"]).trim(), "multi-vol");
+        m.remove_volume(&qualify("dockerd", "multi-vol"), false).await.unwrap();
+        assert_eq!(dockerd.ok(&["volume", "ls", "-q"]).trim(), "");
+        assert_eq!(m.inspect_volume(&qualify("berth", "multi-vol")).await.unwrap().name, qualify("berth", "multi-vol"));
+        m.remove_volume(&qualify("berth", "multi-vol"), false).await.unwrap();
         // Switching: unqualified names go to the endpoint picked; the overview is its own.
         m.set_current(Some("dockerd")).unwrap();
         assert_eq!(m.system_info().await.unwrap().engine, "docker");

@@ -222,3 +222,34 @@ fn prune_takes_unused_anonymous_volumes_and_asks_first() {
     assert_eq!(left, want);
     assert_eq!(b.ok(&["volume", "prune", "-f"]), "Total reclaimed space: 0B\n");
 }
+
+/// The same verbs against a Docker daemon (`-H`): docker's own CLI sees what berth did, and
+/// berth's `volume ls` prints what `docker volume ls` prints.
+#[test]
+fn volume_verbs_on_a_docker_endpoint() {
+    let b = Berth::new();
+    let dockerd = Dockerd::start();
+    dockerd.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    let h = dockerd.host();
+    let berth = |args: &[&str]| -> String {
+        let mut v = vec!["-H", h.as_str()];
+        v.extend_from_slice(args);
+        b.ok(&v)
+    };
+    assert_eq!(berth(&["volume", "create", "dvol"]), "dvol\n");
+    berth(&["run", "--rm", "-v", "dvol:/d", "-v", "/scratch", "testimg/busybox", "sh", "-c", "echo via-docker > /d/f"]);
+    assert_eq!(dockerd.ok(&["run", "--rm", "-v", "dvol:/d", "testimg/busybox", "cat", "/d/f"]), "via-docker\n");
+    assert_eq!(berth(&["volume", "ls"]), dockerd.ok(&["volume", "ls"]));
+    assert_eq!(berth(&["volume", "ls", "-q"]), "dvol\n", "run --rm left an anonymous volume behind");
+    let v: serde_json::Value = serde_json::from_str(&berth(&["volume", "inspect", "dvol"])).unwrap();
+    assert_eq!((v[0]["Name"].as_str(), v[0]["Driver"].as_str()), (Some("dvol"), Some("local")));
+    berth(&["run", "-d", "--name", "holder", "-v", "dvol:/d", "-v", "/anon", "testimg/busybox", "sleep", "300"]);
+    let mut args = vec!["-H", h.as_str(), "volume", "rm", "dvol"];
+    let err = b.fails(&args);
+    assert!(err.contains("volume is in use") && err.lines().count() == 1, "{err}");
+    berth(&["rm", "-fv", "holder"]);
+    assert_eq!(dockerd.ok(&["volume", "ls", "-q"]), "dvol\n", "rm -v must take the anonymous volume only");
+    args.truncate(5);
+    b.ok(&args);
+    assert_eq!(dockerd.ok(&["volume", "ls", "-q"]), "");
+}

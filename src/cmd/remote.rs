@@ -188,7 +188,8 @@ pub async fn run(engine: &dyn ContainerBackend, a: &RunArgs) -> Result<u8> {
     }
     let rc = engine.wait_container(&id).await.unwrap_or(0);
     if remove {
-        engine.remove_container(&id, true).await?;
+        // docker's --rm takes the anonymous volumes too.
+        engine.remove_container_and_volumes(&id, true).await?;
     }
     Ok(code(Some(rc)))
 }
