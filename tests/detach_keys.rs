@@ -193,3 +193,33 @@ fn invalid_detach_keys_are_one_error_and_change_nothing() {
     let err = b.fails(&["attach", "up"]);
     assert!(err.contains("config.json") && err.lines().count() == 1, "{err}");
 }
+
+/// The same keys on a Docker endpoint: berth watches the input itself, so a partial
+/// sequence passes and the whole one detaches with the container left running in dockerd.
+#[test]
+fn detach_keys_on_a_docker_endpoint() {
+    let b = Berth::new();
+    let dockerd = Dockerd::start();
+    dockerd.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    let h = dockerd.host();
+    let running = |name: &str| dockerd.ok(&["inspect", "-f", "{{.State.Running}}", name]);
+    let (mut child, m) = spawn_in_pty(&b, &["-H", &h, "run", "-it", "--name", "dd", "--detach-keys", "ctrl-x,x", "testimg/busybox", "sh"]);
+    let mut seen = String::new();
+    read_until(m, "# ", 20, &mut seen);
+    type_in(m, SHOW_LINE.as_bytes());
+    type_in(m, b"a\x18yb\r");
+    read_until(m, "61 18 79 62", 10, &mut seen);
+    type_in(m, b"\x18x");
+    assert_eq!(wait_child(&mut child), Some(0));
+    unsafe { libc::close(m) };
+    assert_eq!(running("dd"), "true\n");
+    let (mut child, m) = spawn_in_pty(&b, &["-H", &h, "attach", "dd"]);
+    let mut seen = String::new();
+    type_in(m, b"echo again-$((3*3))\r");
+    read_until(m, "again-9", 10, &mut seen);
+    type_in(m, b"\x10\x11");
+    assert_eq!(wait_child(&mut child), Some(0));
+    unsafe { libc::close(m) };
+    assert_eq!(running("dd"), "true\n");
+    dockerd.ok(&["rm", "-f", "dd"]);
+}
