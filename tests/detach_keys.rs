@@ -180,7 +180,7 @@ fn invalid_detach_keys_are_one_error_and_change_nothing() {
         assert_eq!(o.status.code(), Some(125), "{keys:?}: {err}");
         assert!(err.starts_with("Error: invalid detach keys") && err.lines().count() == 1, "{keys:?}: {err}");
     }
-    b.ok(&["rm", "-f", &b.ok(&["ps", "-aq"]).trim().to_string()]);
+    b.ok(&["rm", "-f", b.ok(&["ps", "-aq"]).trim()]);
     assert_eq!(b.ok(&["ps", "-aq"]), "");
     b.ok(&["run", "-d", "--name", "up", "testimg/busybox", "sleep", "300"]);
     for verb in [&["attach", "--detach-keys", "ctrl-", "up"][..], &["exec", "-it", "--detach-keys", "ab", "up", "true"]] {

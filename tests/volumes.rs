@@ -108,17 +108,17 @@ fn image_volume_is_filled_from_the_image_and_rm_v_removes_it() {
     assert_eq!(b.ok(&["exec", "c1", "cat", "/data/sub/f"]), "from-image\n");
     // rm without -v keeps it (dangling now); rm -v on another container removes its own.
     b.ok(&["rm", "-f", "c1"]);
-    assert_eq!(volume_names(&b, &["--filter", "dangling=true"]), [name.clone()]);
+    assert_eq!(volume_names(&b, &["--filter", "dangling=true"]), std::slice::from_ref(&name));
     b.ok(&["run", "-d", "--name", "c2", "volimg", "sleep", "300"]);
     let name2 = mounts(&b, "c2")[0]["Name"].as_str().unwrap().to_string();
     assert_ne!(name2, name);
-    assert_eq!(volume_names(&b, &["--filter", "dangling=false"]), [name2.clone()]);
+    assert_eq!(volume_names(&b, &["--filter", "dangling=false"]), std::slice::from_ref(&name2));
     b.ok(&["rm", "-fv", "c2"]);
-    assert_eq!(volume_names(&b, &[]), [name.clone()]);
+    assert_eq!(volume_names(&b, &[]), std::slice::from_ref(&name));
     assert!(!b.root().join("volumes").join(&name2).exists());
     // run --rm takes its anonymous volumes along (-v /path ones too).
     b.ok(&["run", "--rm", "-v", "/scratch", "volimg", "sh", "-c", "test -f /data/sub/f && touch /scratch/x"]);
-    assert_eq!(volume_names(&b, &[]), [name.clone()]);
+    assert_eq!(volume_names(&b, &[]), std::slice::from_ref(&name));
     // A named volume on an image volume's path replaces it, filled from the image once:
     // what a container changed is what the next one sees.
     b.ok(&["run", "--rm", "-v", "mine:/data", "volimg", "sh", "-c", "cat /data/sub/f && echo changed > /data/sub/f"]);
