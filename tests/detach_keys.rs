@@ -209,6 +209,12 @@ fn detach_keys_on_a_docker_endpoint() {
     type_in(m, SHOW_LINE.as_bytes());
     type_in(m, b"a\x18yb\r");
     read_until(m, "61 18 79 62", 10, &mut seen);
+    // The daemon's own default (ctrl-p,ctrl-q) is just keys now: the session goes on.
+    type_in(m, SHOW_LINE.as_bytes());
+    type_in(m, b"\x10\x11z\r");
+    read_until(m, " 7a", 10, &mut seen);
+    type_in(m, b"echo alive-$((5+5))\r");
+    read_until(m, "alive-10", 10, &mut seen);
     type_in(m, b"\x18x");
     assert_eq!(wait_child(&mut child), Some(0));
     unsafe { libc::close(m) };

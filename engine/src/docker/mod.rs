@@ -29,6 +29,9 @@ pub struct DockerBackend {
     host: String,
     /// Read stats through the API even when the cgroup files are readable.
     api_stats: bool,
+    /// Detach keys the daemon watches for in attach and exec sessions (its default,
+    /// ctrl-p,ctrl-q, when None).
+    detach_keys: Option<String>,
 }
 
 /// The endpoint a user means: `-H` first, then DOCKER_HOST, then the docker context
@@ -138,13 +141,21 @@ impl DockerBackend {
         {
             return Err(EngineError::Unsupported(format!("the Docker daemon at {host} speaks API {api}; berth needs 1.41 or newer")));
         }
-        Ok(Self { client, host: host.to_string(), api_stats: false })
+        Ok(Self { client, host: host.to_string(), api_stats: false, detach_keys: None })
     }
 
     /// Always read stats through the API (one-shot requests), never from cgroup files:
     /// for a daemon whose containers' cgroups are visible but not its own (and for tests).
     pub fn with_api_stats(mut self) -> Self {
         self.api_stats = true;
+        self
+    }
+
+    /// Have the daemon watch for these detach keys (docker's format) instead of its default:
+    /// the CLI catches the user's keys itself, so the daemon must not act on ctrl-p,ctrl-q
+    /// when the user chose others.
+    pub fn with_detach_keys(mut self, keys: String) -> Self {
+        self.detach_keys = Some(keys);
         self
     }
 
