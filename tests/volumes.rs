@@ -73,6 +73,10 @@ fn named_volume_outlives_its_container_and_is_shared() {
     assert_eq!(v[0]["Scope"], "local");
     assert_eq!(v[0]["Mountpoint"], data.display().to_string());
     assert_eq!(b.ok(&["volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "shared"]), "shared local\n");
+    // An untyped `inspect` finds volumes too (after containers and images), as docker's.
+    assert_eq!(b.ok(&["inspect", "-f", "{{.Mountpoint}}", "shared"]).trim(), data.display().to_string());
+    assert_eq!(b.ok(&["inspect", "--type", "volume", "-f", "{{.Scope}}", "shared"]), "local\n");
+    assert!(b.fails(&["inspect", "--type", "image", "shared"]).contains("No such object"));
     // rm -v keeps named volumes (only anonymous ones go).
     b.ok(&["rm", "-v", "reader"]);
     assert_eq!(volume_names(&b, &[]), ["shared"]);

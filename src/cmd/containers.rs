@@ -1134,14 +1134,15 @@ pub async fn inspect(engine: &dyn ContainerBackend, a: &crate::cmd::images::Insp
     if let Some(k) = kind
         && k != "container"
         && k != "image"
+        && k != "volume"
     {
-        bail!("unsupported --type {k:?} (container or image)");
+        bail!("unsupported --type {k:?} (container, image or volume)");
     }
     let mut out = Vec::new();
     let mut code = 0;
     for n in &a.names {
         let mut found = None;
-        if kind != Some("image") {
+        if kind.is_none() || kind == Some("container") {
             match engine.inspect_container(n).await {
                 Ok(c) => found = Some(serde_json::to_value(c)?),
                 Err(EngineError::ContainerNotFound(_)) => {}
@@ -1152,10 +1153,22 @@ pub async fn inspect(engine: &dyn ContainerBackend, a: &crate::cmd::images::Insp
                 }
             }
         }
-        if found.is_none() && kind != Some("container") {
+        if found.is_none() && (kind.is_none() || kind == Some("image")) {
             match engine.inspect_image(n).await {
                 Ok(i) => found = Some(serde_json::to_value(i)?),
                 Err(EngineError::ImageNotFound(_)) => {}
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    code = 1;
+                    continue;
+                }
+            }
+        }
+        // Volumes last, as docker resolves an untyped name.
+        if found.is_none() && (kind.is_none() || kind == Some("volume")) {
+            match engine.inspect_volume(n).await {
+                Ok(v) => found = Some(serde_json::to_value(v)?),
+                Err(EngineError::VolumeNotFound(_) | EngineError::Unsupported(_) | EngineError::InvalidArgument(_)) => {}
                 Err(e) => {
                     eprintln!("Error: {e}");
                     code = 1;
