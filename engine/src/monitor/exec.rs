@@ -303,19 +303,38 @@ fn run_tty(
 /// by init once this helper exits.
 fn detach_and_drain(master: std::os::fd::OwnedFd) {
     use std::os::fd::AsRawFd;
+    // The child must be out of the caller's session before the caller can exit: when the
+    // session leader (the `berth` on the user's terminal) exits, the kernel hangs up its
+    // foreground process group, and a child still in it would die and take the master with
+    // it. So it ignores SIGHUP, leaves the session, and only then lets us return (pipe EOF).
+    let mut ready = [0i32; 2];
+    if unsafe { libc::pipe2(ready.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        ready = [-1, -1];
+    }
     // Single-threaded helper: fork is safe here.
     match unsafe { libc::fork() } {
         0 => unsafe {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
             libc::setsid();
             let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
             for fd in 0..3 {
                 libc::dup2(null, fd);
             }
+            libc::close(ready[0]);
+            libc::close(ready[1]);
             let mut buf = [0u8; 8192];
             while libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) > 0 {}
             libc::_exit(0);
         },
-        _ => drop(master),
+        pid => unsafe {
+            libc::close(ready[1]);
+            if pid > 0 && ready[0] >= 0 {
+                let mut b = 0u8;
+                while libc::read(ready[0], (&mut b as *mut u8).cast(), 1) < 0 && *libc::__errno_location() == libc::EINTR {}
+            }
+            libc::close(ready[0]);
+            drop(master);
+        },
     }
 }
 
