@@ -313,12 +313,15 @@ impl Monitor {
         // --rm takes the anonymous volumes with it (named ones stay), as docker's does.
         let anon = crate::volume::anonymous_of(&self.db, &self.rec.id).unwrap_or_default();
         let _ = state::delete(&mut self.db, &self.rec.id);
-        crate::volume::remove_unused(&mut self.db, &self.root, &anon);
+        let volumes = crate::volume::remove_unused_later(&mut self.db, &self.root, &anon);
         state::event(&mut self.db, &self.rec, "destroy", &[]);
         let _ = writeln!(status, "exit {code}");
         self.cleanup(container, true);
         if moved {
             let _ = crate::store::snapshots::remove_tree(&trash);
+        }
+        for v in volumes {
+            let _ = crate::store::snapshots::remove_tree(&v);
         }
     }
 
