@@ -333,6 +333,10 @@ pub struct Volume {
     #[serde(deserialize_with = "null_default")]
     pub options: std::collections::BTreeMap<String, String>,
     pub scope: String,
+    /// Names of the containers using it, filled by `list_volumes` (None: the backend did
+    /// not say). Not part of docker's JSON.
+    #[serde(skip)]
+    pub users: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -18,6 +18,7 @@ fn view(v: bollard::models::Volume) -> Volume {
         name: v.name,
         options: v.options.into_iter().collect(),
         scope: v.scope.map(|s| s.to_string()).unwrap_or_default(),
+        users: None,
     }
 }
 
@@ -26,6 +27,18 @@ pub(super) async fn list(d: &DockerBackend, o: &VolumeListOptions) -> Result<Vec
     let r = d.client.list_volumes(Some(ListVolumesOptions { filters })).await.map_err(map_err("volumes", NotFound::Volume))?;
     let mut v: Vec<Volume> = r.volumes.unwrap_or_default().into_iter().map(view).collect();
     v.sort_by(|a, b| a.name.cmp(&b.name));
+    // Who uses what: one container list with its mounts (best effort).
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).build();
+    if let Ok(cs) = d.client.list_containers(Some(opts)).await {
+        for vol in &mut v {
+            let users = cs
+                .iter()
+                .filter(|c| c.mounts.iter().flatten().any(|m| m.name.as_deref() == Some(vol.name.as_str())))
+                .filter_map(|c| c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()))
+                .collect();
+            vol.users = Some(users);
+        }
+    }
     Ok(v)
 }
 

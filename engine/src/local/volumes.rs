@@ -16,6 +16,7 @@ fn view(i: &Inner, r: &VolumeRecord) -> Volume {
         name: r.name.clone(),
         options: Default::default(),
         scope: "local".into(),
+        users: None,
     }
 }
 
@@ -28,7 +29,13 @@ pub(crate) fn list(i: &Inner, o: &VolumeListOptions) -> Result<Vec<Volume>> {
         {
             continue;
         }
-        out.push(view(i, &r));
+        let mut v = view(i, &r);
+        v.users = Some(db.query_all(
+            "SELECT c.name FROM container_volumes cv JOIN containers c ON c.id = cv.container_id WHERE cv.volume = ?1 ORDER BY c.name",
+            [&r.name],
+            |row| row.get(0),
+        )?);
+        out.push(v);
     }
     Ok(out)
 }
