@@ -243,6 +243,7 @@ fn volumes_list_removes_and_prunes_for_real() {
     t.wait_for("the prune report", Duration::from_secs(5), |s| s.contains("Pruned 1 volume(s)"));
     assert_eq!(b.ok(&["volume", "ls", "-q"]), "e2e-busy\n");
     t.send(&["Escape"]);
+    t.wait_for("the report closed", Duration::from_secs(4), |s| !s.contains("Pruned 1 volume(s)"));
     t.send(&["q"]);
     t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
 }
@@ -510,6 +511,8 @@ fn dashboard_on_the_embedded_engine_and_dockerd_at_once() {
     }
     t.wait_for("the removal's report", Duration::from_secs(5), |s| s.contains("Untagged: "));
     t.send(&["Escape"]);
+    // Not "1" right behind the Escape: read together they are alt-1.
+    t.wait_for("the report closed", Duration::from_secs(4), |s| !s.contains("Untagged: "));
     t.send(&["1"]);
     t.wait_for("the containers pane", Duration::from_secs(4), |s| s.contains("Containers (1)"));
 
