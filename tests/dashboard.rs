@@ -192,6 +192,7 @@ fn changes_tab_and_commit_dialog() {
     t.wait_for("the commit report", Duration::from_secs(15), |s| s.contains("Committed from-dash:v1"));
     assert_eq!(b.ok(&["run", "--rm", "from-dash:v1", "cat", "/tmp/made-here"]), "x\n");
     t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300)); // an Escape read with the next key is alt-KEY
     t.send(&["q"]);
     t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
 }
@@ -346,6 +347,7 @@ fn terminal_pane_runs_a_shell_inside_the_dashboard() {
     t.send(&["?"]);
     t.wait_for("the help overlay", Duration::from_secs(5), |s| s.contains("terminal prefix"));
     t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300)); // an Escape read with the next key is alt-KEY
     // Back into the pane with T, end the shell with a code.
     t.send(&["T"]);
     std::thread::sleep(Duration::from_millis(300));
@@ -529,6 +531,7 @@ fn dashboard_on_the_embedded_engine_and_dockerd_at_once() {
     command(&t, "ctx nope");
     t.wait_for("the error", Duration::from_secs(4), |s| s.contains("no endpoint named \"nope\""));
     t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300)); // an Escape read with the next key is alt-KEY
     t.send(&["q"]);
     let screen = t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l.starts_with("DASH_RC=")));
     assert!(screen.lines().any(|l| l == "DASH_RC=0"), "{screen}");
