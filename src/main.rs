@@ -114,6 +114,9 @@ pub enum Command {
     Top(cmd::watch::TopArgs),
     /// List port mappings or a specific mapping for the container
     Port(cmd::watch::PortArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(cmd::volumes::VolumeCommand),
     /// Manage berth
     #[command(subcommand)]
     System(SystemCommand),
@@ -299,6 +302,7 @@ fn exec_helper_main(args: &[std::ffi::OsString]) -> ExitCode {
             "--user" => spec.user = it.next(),
             "--tty" => spec.tty = true,
             "--frames-fd" => spec.frames_fd = it.next().and_then(|f| f.parse().ok()),
+            "--detach-keys" => spec.detach_keys = it.next(),
             "--" => {
                 spec.args = it.by_ref().collect();
             }

@@ -556,6 +556,70 @@ async fn exec_and_attach_sessions(c: &Ctx<'_>) {
     assert!(err.to_string().contains("not running"), "{err}");
 }
 
+/// Named and anonymous volumes through the trait: created on first use, seen in inspect's
+/// Mounts, in-use refusal, `rm -v` taking only the anonymous one, data shared, prune.
+async fn volumes_named_and_anonymous(c: &Ctx<'_>) {
+    let b = c.b;
+    let named = "berth-conf-vol";
+    let v = b.create_volume(Some(named)).await.unwrap();
+    assert_eq!((v.name.as_str(), v.driver.as_str()), (named, "local"), "{v:?}");
+    assert_eq!(b.inspect_volume(named).await.unwrap().mountpoint, v.mountpoint);
+    let id = b
+        .create_container(&ContainerCreate {
+            image: IMAGE.into(),
+            cmd: vec!["sh".into(), "-c".into(), "echo shared > /data/f".into()],
+            binds: vec![format!("{named}:/data"), "/anon".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    c.created.lock().unwrap().push(id.clone());
+    b.start_container(&id).await.unwrap();
+    assert_eq!(b.wait_container(&id).await.unwrap(), 0);
+    let mut m = b.inspect_container(&id).await.unwrap().mounts;
+    m.sort_by(|a, b| a.destination.cmp(&b.destination));
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert_eq!((m[0].kind.as_str(), m[0].destination.as_str(), m[0].driver.as_str(), m[0].rw), ("volume", "/anon", "local", true));
+    assert_eq!((m[1].kind.as_str(), m[1].name.as_str(), m[1].destination.as_str()), ("volume", named, "/data"));
+    let anon = m[0].name.clone();
+    assert_eq!(anon.len(), 64, "{m:?}");
+    let used = b.list_volumes(&VolumeListOptions { dangling: Some(false) }).await.unwrap();
+    assert!(used.iter().any(|v| v.name == named) && used.iter().any(|v| v.name == anon), "{used:?}");
+    let err = b.remove_volume(named, true).await.unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)) && err.to_string().contains("in use"), "{err}");
+    b.remove_container_and_volumes(&id, true).await.unwrap();
+    assert!(matches!(b.inspect_volume(&anon).await, Err(EngineError::VolumeNotFound(_))), "rm -v keeps {anon}");
+    let id2 = b
+        .create_container(&ContainerCreate {
+            image: IMAGE.into(),
+            cmd: vec!["cat".into(), "/data/f".into()],
+            binds: vec![format!("{named}:/data:ro")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    c.created.lock().unwrap().push(id2.clone());
+    b.start_container(&id2).await.unwrap();
+    assert_eq!(b.wait_container(&id2).await.unwrap(), 0);
+    let logs: Vec<LogLine> = b.container_logs(&id2, &LogOptions::default()).await.unwrap().map(|l| l.unwrap()).collect().await;
+    assert_eq!(logs.iter().map(|l| l.line.as_str()).collect::<String>(), "shared\n");
+    b.remove_container(&id2, true).await.unwrap();
+    // prune with `all`: every unused volume goes, one in use stays.
+    b.create_volume(Some("berth-conf-idle")).await.unwrap();
+    let busy = b
+        .create_container(&ContainerCreate { image: IMAGE.into(), binds: vec!["berth-conf-busy:/x".into()], ..Default::default() })
+        .await
+        .unwrap();
+    c.created.lock().unwrap().push(busy.clone());
+    let r = b.prune_volumes(true).await.unwrap();
+    assert!(r.removed.iter().any(|n| n == "berth-conf-idle") && r.removed.iter().any(|n| n == named), "{r:?}");
+    assert!(!r.removed.iter().any(|n| n == "berth-conf-busy"), "{r:?}");
+    assert!(matches!(b.inspect_volume(named).await, Err(EngineError::VolumeNotFound(_))));
+    b.remove_container(&busy, true).await.unwrap();
+    b.remove_volume("berth-conf-busy", false).await.unwrap();
+    assert!(matches!(b.remove_volume(named, false).await, Err(EngineError::VolumeNotFound(_))));
+}
+
 async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
     let ctx = Ctx { b, registry, created: Default::default() };
     let checks = checks![
@@ -571,6 +635,7 @@ async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
         container_filesystem,
         events_follow_the_lifecycle,
         exec_and_attach_sessions,
+        volumes_named_and_anonymous,
     ];
     let mut failed = Vec::new();
     for (name, check) in checks {
@@ -788,6 +853,20 @@ fn several_endpoints_as_one_backend() {
         for q in [qualify("berth", &emb), qualify("dockerd", &dk)] {
             assert!(evs.iter().any(|e| e.actor == q), "no start of {q} in {evs:?}");
         }
+        // Volumes: names qualified like IDs, each call on its endpoint.
+        let v = m.create_volume(Some(&qualify("dockerd", "multi-vol"))).await.unwrap();
+        assert_eq!(v.name, qualify("dockerd", "multi-vol"));
+        let v2 = m.create_volume(Some(&qualify("berth", "multi-vol"))).await.unwrap();
+        assert_eq!(v2.name, qualify("berth", "multi-vol"));
+        let vols = m.list_volumes(&VolumeListOptions::default()).await.unwrap();
+        for ep in ["berth", "dockerd"] {
+            assert!(vols.iter().any(|x| x.name == qualify(ep, "multi-vol")), "{vols:?}");
+        }
+        assert_eq!(dockerd.ok(&["volume", "ls", "-q"]).trim(), "multi-vol");
+        m.remove_volume(&qualify("dockerd", "multi-vol"), false).await.unwrap();
+        assert_eq!(dockerd.ok(&["volume", "ls", "-q"]).trim(), "");
+        assert_eq!(m.inspect_volume(&qualify("berth", "multi-vol")).await.unwrap().name, qualify("berth", "multi-vol"));
+        m.remove_volume(&qualify("berth", "multi-vol"), false).await.unwrap();
         // Switching: unqualified names go to the endpoint picked; the overview is its own.
         m.set_current(Some("dockerd")).unwrap();
         assert_eq!(m.system_info().await.unwrap().engine, "docker");

@@ -700,7 +700,7 @@ fn security_flags_caps_readonly_tmpfs_binds() {
     b.ok(&["rm", id.trim()]);
     for (flags, want) in [
         (&["--cap-add", "bogus"][..], "unknown capability"),
-        (&["-v", "relative:/x"], "invalid volume specification"),
+        (&["-v", "rel/ative:/x"], "invalid volume specification"),
         (&["-v", "/tmp:/x:rx"], "invalid volume specification"),
         (&["--tmpfs", "relative"], "invalid tmpfs"),
         (&["--security-opt", "seccomp=unconfined"], "invalid --security-opt"),

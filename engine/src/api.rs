@@ -208,7 +208,8 @@ pub struct ContainerCreate {
     pub no_new_privileges: bool,
     /// `--tmpfs PATH[:OPTIONS]`.
     pub tmpfs: Vec<String>,
-    /// `-v HOST:CONTAINER[:ro]` bind mounts.
+    /// `-v HOST:CONTAINER[:ro]` bind mounts, `-v NAME:CONTAINER[:ro]` named volumes,
+    /// `-v CONTAINER` anonymous volumes.
     pub binds: Vec<String>,
     /// `--runtime`: an OCI runtime binary (embedded engine) or a runtime name (Docker).
     pub runtime: Option<String>,
@@ -308,11 +309,50 @@ pub struct RestartPolicy {
 pub struct MountPoint {
     #[serde(rename = "Type")]
     pub kind: String,
+    /// The volume's name (volumes only).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub source: String,
     pub destination: String,
+    /// `local` (volumes only).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub driver: String,
     pub mode: String,
     #[serde(rename = "RW")]
     pub rw: bool,
+    pub propagation: String,
+}
+
+/// A volume, as docker's `volume inspect` spells it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Volume {
+    /// RFC 3339.
+    pub created_at: String,
+    pub driver: String,
+    #[serde(deserialize_with = "null_default")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub mountpoint: String,
+    pub name: String,
+    #[serde(deserialize_with = "null_default")]
+    pub options: std::collections::BTreeMap<String, String>,
+    pub scope: String,
+    /// Names of the containers using it, filled by `list_volumes` (None: the backend did
+    /// not say). Not part of docker's JSON.
+    #[serde(skip)]
+    pub users: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VolumeListOptions {
+    /// `dangling=true`: only volumes no container uses; `false`: only used ones.
+    pub dangling: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumePruneReport {
+    pub removed: Vec<String>,
+    pub space_reclaimed: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -544,6 +584,11 @@ pub trait ContainerBackend: Send + Sync {
     async fn kill_container(&self, id: &str, signal: &str) -> Result<()>;
     /// Remove; a running container only with `force` (it is killed first).
     async fn remove_container(&self, id: &str, force: bool) -> Result<()>;
+    /// `rm -v`: remove the container and its anonymous volumes (named ones stay).
+    async fn remove_container_and_volumes(&self, id: &str, force: bool) -> Result<()> {
+        let _ = (id, force);
+        Err(EngineError::Unsupported("removing a container's volumes on this backend".into()))
+    }
     async fn list_containers(&self, opts: &ContainerListOptions) -> Result<Vec<ContainerSummary>>;
     async fn inspect_container(&self, id: &str) -> Result<ContainerInspect>;
     /// Block until the container is not running; its exit code.
@@ -595,6 +640,31 @@ pub trait ContainerBackend: Send + Sync {
     fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
         let _ = opts;
         Box::pin(futures_util::stream::once(async { Err(EngineError::Unsupported("events on this backend".into())) }))
+    }
+
+    // --- Volumes (docker's /volumes endpoints). Names are docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+    async fn list_volumes(&self, opts: &VolumeListOptions) -> Result<Vec<Volume>> {
+        let _ = opts;
+        Err(EngineError::Unsupported("volumes on this backend".into()))
+    }
+    /// Create a volume (a random name when None); an existing name is returned as is.
+    async fn create_volume(&self, name: Option<&str>) -> Result<Volume> {
+        let _ = name;
+        Err(EngineError::Unsupported("volumes on this backend".into()))
+    }
+    async fn inspect_volume(&self, name: &str) -> Result<Volume> {
+        let _ = name;
+        Err(EngineError::Unsupported("volumes on this backend".into()))
+    }
+    /// A volume in use is refused, `force` or not (as docker does); `force` ignores a missing one.
+    async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        let _ = (name, force);
+        Err(EngineError::Unsupported("volumes on this backend".into()))
+    }
+    /// Remove unused anonymous volumes (every unused one with `all`).
+    async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
+        let _ = all;
+        Err(EngineError::Unsupported("volumes on this backend".into()))
     }
 }
 

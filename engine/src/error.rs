@@ -13,6 +13,8 @@ pub enum EngineError {
     ImageNotFound(String),
     #[error("No such container: {0}")]
     ContainerNotFound(String),
+    #[error("No such volume: {0}")]
+    VolumeNotFound(String),
     #[error("{0}")]
     Conflict(String),
     #[error("invalid digest {0:?}")]

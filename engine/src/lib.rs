@@ -3,6 +3,7 @@
 //! implements it in-process over the store, registry and (later) runtime modules.
 pub mod api;
 pub mod ctrfs;
+pub mod detach_keys;
 pub mod docker;
 pub mod error;
 pub mod human;
@@ -15,5 +16,6 @@ pub mod runtime;
 pub mod shell;
 pub mod stats;
 pub mod store;
+pub mod volume;
 
 pub use error::{EngineError, Result};

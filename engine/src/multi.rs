@@ -506,6 +506,11 @@ impl ContainerBackend for MultiBackend {
         b.remove_container(id, force).await
     }
 
+    async fn remove_container_and_volumes(&self, id: &str, force: bool) -> Result<()> {
+        let (_, b, id) = self.backend_for(id)?;
+        b.remove_container_and_volumes(id, force).await
+    }
+
     async fn list_containers(&self, opts: &ContainerListOptions) -> Result<Vec<ContainerSummary>> {
         let opts = opts.clone();
         let r = Self::fan_out(self.eps.clone(), move |b| {
@@ -676,6 +681,57 @@ impl ContainerBackend for MultiBackend {
             },
             live,
         )
+    }
+
+    // Volume names are qualified `ENDPOINT#NAME` like IDs; an unqualified one goes to the
+    // current endpoint.
+    async fn list_volumes(&self, opts: &VolumeListOptions) -> Result<Vec<Volume>> {
+        let opts = opts.clone();
+        let r = Self::fan_out(self.eps.clone(), move |b| {
+            let o = opts.clone();
+            Box::pin(async move { b.list_volumes(&o).await })
+        })
+        .await;
+        Self::merge(r, |ep, v| v.name = qualify(ep, &v.name))
+    }
+
+    async fn create_volume(&self, name: Option<&str>) -> Result<Volume> {
+        let (ep, b, n) = match name {
+            Some(q) => {
+                let (ep, b, n) = self.backend_for(q)?;
+                (ep, b, Some(n))
+            }
+            None => {
+                let ep = self.current_ep();
+                let b = ep.backend()?;
+                (ep, b, None)
+            }
+        };
+        let mut v = b.create_volume(n).await?;
+        v.name = qualify(&ep.name, &v.name);
+        Ok(v)
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<Volume> {
+        let (ep, b, n) = self.backend_for(name)?;
+        let mut v = b.inspect_volume(n).await?;
+        v.name = qualify(&ep.name, &v.name);
+        Ok(v)
+    }
+
+    async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        let (_, b, n) = self.backend_for(name)?;
+        b.remove_volume(n, force).await
+    }
+
+    async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
+        let mut report = VolumePruneReport::default();
+        for ep in self.scope() {
+            let r = ep.backend()?.prune_volumes(all).await?;
+            report.removed.extend(r.removed.iter().map(|n| qualify(&ep.name, n)));
+            report.space_reclaimed += r.space_reclaimed;
+        }
+        Ok(report)
     }
 }
 

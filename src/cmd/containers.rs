@@ -7,6 +7,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result, bail};
 use berth_engine::api::{ContainerBackend, ContainerCreate, ContainerListOptions, EngineError, LogLine, LogOptions};
+use berth_engine::detach_keys::{DetachKeys, Fed};
 use berth_engine::local::LocalEngine;
 use clap::Args;
 use futures_util::StreamExt;
@@ -78,7 +79,7 @@ pub struct CreateFlags {
     /// Mount a tmpfs directory (PATH[:OPTIONS])
     #[arg(long)]
     pub tmpfs: Vec<String>,
-    /// Bind mount a volume (HOST:CONTAINER[:ro])
+    /// Bind mount a host path or a volume (HOST:CONTAINER[:ro], NAME:CONTAINER[:ro], CONTAINER)
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
     /// Automatically remove the container when it exits
@@ -107,6 +108,9 @@ pub struct RunArgs {
     /// Run container in background and print container ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Override the key sequence for detaching a container (e.g. ctrl-x,x; default ctrl-p,ctrl-q)
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
     #[command(flatten)]
     pub flags: CreateFlags,
 }
@@ -126,6 +130,12 @@ pub struct StartArgs {
     /// Attach STDOUT/STDERR and forward signals
     #[arg(short, long)]
     pub attach: bool,
+    /// Attach the container's STDIN
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
@@ -153,6 +163,9 @@ pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
     #[arg(short, long)]
     pub force: bool,
+    /// Remove the anonymous volumes associated with the container
+    #[arg(short, long)]
+    pub volumes: bool,
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
@@ -331,6 +344,11 @@ impl CreateFlags {
     }
 }
 
+/// `--detach-keys`, else `detachKeys` from config.json, else ctrl-p,ctrl-q; invalid → one error line.
+pub fn detach_keys(flag: Option<&str>) -> Result<DetachKeys> {
+    Ok(berth_engine::detach_keys::resolve(flag)?)
+}
+
 fn error_line(e: &anyhow::Error) -> String {
     let mut out = e.to_string();
     for c in e.chain().skip(1) {
@@ -375,6 +393,13 @@ pub async fn run(engine: &LocalEngine, a: &RunArgs) -> Result<u8> {
         eprintln!("Error: conflicting options: cannot specify both --restart and --rm");
         return Ok(125);
     }
+    let keys = match detach_keys(a.detach_keys.as_deref()) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
     let req = match a.flags.to_create() {
         Ok(r) => r,
         Err(e) => {
@@ -402,14 +427,14 @@ pub async fn run(engine: &LocalEngine, a: &RunArgs) -> Result<u8> {
         };
     }
     if req.tty || req.open_stdin {
-        return attach_interactive(engine, &id, req.tty, req.open_stdin).await;
+        return attach_interactive(engine, &id, req.tty, req.open_stdin, keys).await;
     }
     attach_run(engine, &id).await
 }
 
 /// `run -i`/`-t`: the monitor waits for us on the attach socket before it starts the
 /// container, so no output is lost; stdin and window sizes go the other way.
-async fn attach_interactive(engine: &LocalEngine, id: &str, tty: bool, stdin_open: bool) -> Result<u8> {
+async fn attach_interactive(engine: &LocalEngine, id: &str, tty: bool, stdin_open: bool, keys: DetachKeys) -> Result<u8> {
     let (_, log) = engine.container_log_path(id).await?;
     let dir = log.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
     let started = match engine.start_interactive(id).await {
@@ -422,7 +447,7 @@ async fn attach_interactive(engine: &LocalEngine, id: &str, tty: bool, stdin_ope
     };
     let sock = berth_engine::monitor::attach::connect(&dir).with_context(|| format!("attaching to container {}", &id[..12]))?;
     let short = id[..12].to_string();
-    let r = tokio::task::spawn_blocking(move || interactive_session(Some(started), sock, tty, stdin_open, &short))
+    let r = tokio::task::spawn_blocking(move || interactive_session(Some(started), sock, tty, stdin_open, &short, keys))
         .await
         .map_err(|e| anyhow::anyhow!("attach session failed: {e}"))?;
     session_code(engine, id, r).await
@@ -471,7 +496,7 @@ fn window_size() -> Option<(u16, u16)> {
 enum SessionEnd {
     /// The container ended; its code when the monitor said so.
     Exited(Option<i32>),
-    /// ctrl-p ctrl-q: the container keeps running.
+    /// The detach keys: the container keeps running.
     Detached,
 }
 
@@ -483,6 +508,7 @@ fn interactive_session(
     tty: bool,
     stdin_open: bool,
     short: &str,
+    keys: DetachKeys,
 ) -> Result<SessionEnd> {
     use berth_engine::monitor::attach;
     use std::io::Read;
@@ -511,26 +537,35 @@ fn interactive_session(
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             let mut stdin = std::io::stdin().lock();
-            let mut prev_ctrl_p = false;
+            let mut keys = keys.matcher();
             loop {
                 match stdin.read(&mut buf) {
                     Ok(0) | Err(_) => {
+                        let held = keys.flush();
+                        if tty && !held.is_empty() {
+                            send(attach::frame(attach::STDIN, &held));
+                        }
                         send(attach::frame(attach::CLOSE_STDIN, b""));
                         return;
                     }
                     Ok(n) => {
-                        // docker's detach keys: ctrl-p ctrl-q (terminals only).
-                        if tty {
-                            for &c in &buf[..n] {
-                                if prev_ctrl_p && c == 0x11 {
+                        // Detach keys apply to terminals only, as docker's.
+                        let data = if !tty {
+                            buf[..n].to_vec()
+                        } else {
+                            match keys.feed(&buf[..n]) {
+                                Fed::Forward(d) => d,
+                                Fed::Detach { before } => {
+                                    if !before.is_empty() {
+                                        send(attach::frame(attach::STDIN, &before));
+                                    }
                                     detached.store(true, Ordering::SeqCst);
                                     let _ = sock.shutdown(std::net::Shutdown::Both);
                                     return;
                                 }
-                                prev_ctrl_p = c == 0x10;
                             }
-                        }
-                        if !send(attach::frame(attach::STDIN, &buf[..n])) {
+                        };
+                        if !data.is_empty() && !send(attach::frame(attach::STDIN, &data)) {
                             return;
                         }
                     }
@@ -654,6 +689,9 @@ pub struct ExecArgs {
     /// Username or UID (format: <name|uid>[:<group|gid>])
     #[arg(short, long)]
     pub user: Option<String>,
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
     pub container: String,
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
@@ -662,6 +700,7 @@ pub struct ExecArgs {
 /// `exec`: a helper process (single-threaded, for libcontainer) runs the command inside the
 /// container with our stdio and exits with its code.
 pub async fn exec(engine: &LocalEngine, root: &std::path::Path, a: &ExecArgs) -> Result<u8> {
+    let keys = detach_keys(a.detach_keys.as_deref())?;
     let c = engine.inspect_container(&a.container).await?;
     if !c.state.running || c.state.paused {
         bail!("container {} is not running", c.id);
@@ -679,6 +718,7 @@ pub async fn exec(engine: &LocalEngine, root: &std::path::Path, a: &ExecArgs) ->
         // Like docker: the container's user unless -u says otherwise.
         user: a.user.clone().or_else(|| (!c.config.user.is_empty()).then(|| c.config.user.clone())),
         frames_fd: None,
+        detach_keys: (a.tty && a.interactive).then(|| keys.to_string()),
     };
     let exe = std::env::current_exe().context("locating the berth executable")?;
     let mut cmd = tokio::process::Command::new(exe);
@@ -760,11 +800,15 @@ pub struct AttachArgs {
     /// Do not attach STDIN
     #[arg(long)]
     pub no_stdin: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
     pub container: String,
 }
 
 /// `attach`: the running container's terminal or output (and stdin if it was opened).
 pub async fn attach(engine: &LocalEngine, a: &AttachArgs) -> Result<u8> {
+    let keys = detach_keys(a.detach_keys.as_deref())?;
     let c = engine.inspect_container(&a.container).await?;
     if !c.state.running {
         bail!("You cannot attach to a stopped container, start it first");
@@ -774,7 +818,7 @@ pub async fn attach(engine: &LocalEngine, a: &AttachArgs) -> Result<u8> {
     let sock = berth_engine::monitor::attach::connect(&dir).with_context(|| format!("attaching to container {}", &c.id[..12]))?;
     let (tty, stdin_open) = (c.config.tty, c.config.open_stdin && !a.no_stdin);
     let short = c.id[..12].to_string();
-    let r = tokio::task::spawn_blocking(move || interactive_session(None, sock, tty, stdin_open, &short))
+    let r = tokio::task::spawn_blocking(move || interactive_session(None, sock, tty, stdin_open, &short, keys))
         .await
         .map_err(|e| anyhow::anyhow!("attach session failed: {e}"))?;
     session_code(engine, &c.id, r).await
@@ -842,11 +886,19 @@ pub async fn start(engine: &LocalEngine, a: &StartArgs) -> Result<u8> {
         if a.containers.len() > 1 {
             bail!("you cannot start and attach multiple containers at once");
         }
-        let id = match engine.inspect_container(&a.containers[0]).await {
-            Ok(i) => i.id,
+        let keys = detach_keys(a.detach_keys.as_deref())?;
+        let c = match engine.inspect_container(&a.containers[0]).await {
+            Ok(i) => i,
             Err(e) => bail!(e),
         };
-        return attach_run(engine, &id).await;
+        if a.interactive && (c.config.tty || c.config.open_stdin) {
+            if c.state.running {
+                let again = AttachArgs { no_stdin: false, detach_keys: a.detach_keys.clone(), container: c.id.clone() };
+                return Box::pin(attach(engine, &again)).await;
+            }
+            return attach_interactive(engine, &c.id, c.config.tty, c.config.open_stdin, keys).await;
+        }
+        return attach_run(engine, &c.id).await;
     }
     let mut code = 0;
     for c in &a.containers {
@@ -884,7 +936,10 @@ pub async fn kill(engine: &dyn ContainerBackend, a: &KillArgs) -> Result<u8> {
 }
 
 pub async fn rm(engine: &dyn ContainerBackend, a: &RmArgs) -> Result<u8> {
-    each(&a.containers, async |c| engine.remove_container(c, a.force).await).await
+    each(&a.containers, async |c| {
+        if a.volumes { engine.remove_container_and_volumes(c, a.force).await } else { engine.remove_container(c, a.force).await }
+    })
+    .await
 }
 
 pub async fn wait(engine: &dyn ContainerBackend, a: &WaitArgs) -> Result<u8> {
@@ -1083,14 +1138,15 @@ pub async fn inspect(engine: &dyn ContainerBackend, a: &crate::cmd::images::Insp
     if let Some(k) = kind
         && k != "container"
         && k != "image"
+        && k != "volume"
     {
-        bail!("unsupported --type {k:?} (container or image)");
+        bail!("unsupported --type {k:?} (container, image or volume)");
     }
     let mut out = Vec::new();
     let mut code = 0;
     for n in &a.names {
         let mut found = None;
-        if kind != Some("image") {
+        if kind.is_none() || kind == Some("container") {
             match engine.inspect_container(n).await {
                 Ok(c) => found = Some(serde_json::to_value(c)?),
                 Err(EngineError::ContainerNotFound(_)) => {}
@@ -1101,10 +1157,22 @@ pub async fn inspect(engine: &dyn ContainerBackend, a: &crate::cmd::images::Insp
                 }
             }
         }
-        if found.is_none() && kind != Some("container") {
+        if found.is_none() && (kind.is_none() || kind == Some("image")) {
             match engine.inspect_image(n).await {
                 Ok(i) => found = Some(serde_json::to_value(i)?),
                 Err(EngineError::ImageNotFound(_)) => {}
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    code = 1;
+                    continue;
+                }
+            }
+        }
+        // Volumes last, as docker resolves an untyped name.
+        if found.is_none() && (kind.is_none() || kind == Some("volume")) {
+            match engine.inspect_volume(n).await {
+                Ok(v) => found = Some(serde_json::to_value(v)?),
+                Err(EngineError::VolumeNotFound(_) | EngineError::Unsupported(_) | EngineError::InvalidArgument(_)) => {}
                 Err(e) => {
                     eprintln!("Error: {e}");
                     code = 1;

@@ -17,6 +17,7 @@ pub mod images;
 pub mod registry;
 pub mod remote;
 pub mod template;
+pub mod volumes;
 pub mod watch;
 
 /// Open the embedded engine on the state root.
@@ -89,9 +90,29 @@ fn docker_host(endpoint: &str, host: &str) -> Result<String> {
 /// One endpoint's backend, connected now (a single endpoint fails at once, clearly).
 async fn connect(cli: &Cli, target: &Target) -> Result<Arc<dyn ContainerBackend>> {
     Ok(match target {
-        Target::Docker(host) => Arc::new(DockerBackend::connect(host).await?),
+        Target::Docker(host) => Arc::new(DockerBackend::connect(host).await?.with_detach_keys(session_detach_keys(cli))),
         Target::Embedded(_) => Arc::new(local_engine(cli)?),
     })
+}
+
+/// The detach keys of this command (its flag, config.json, or docker's default), for the
+/// daemon to use in attach/exec sessions; an invalid value is reported by the verb itself.
+fn session_detach_keys(cli: &Cli) -> String {
+    use crate::cmd::containers::{AttachArgs, ExecArgs, RunArgs, StartArgs};
+    let flag = match &cli.command {
+        Some(Command::Run(RunArgs { detach_keys, .. }) | Command::Container(ContainerCommand::Run(RunArgs { detach_keys, .. })))
+        | Some(
+            Command::Start(StartArgs { detach_keys, .. }) | Command::Container(ContainerCommand::Start(StartArgs { detach_keys, .. })),
+        )
+        | Some(
+            Command::Attach(AttachArgs { detach_keys, .. }) | Command::Container(ContainerCommand::Attach(AttachArgs { detach_keys, .. })),
+        )
+        | Some(Command::Exec(ExecArgs { detach_keys, .. }) | Command::Container(ContainerCommand::Exec(ExecArgs { detach_keys, .. }))) => {
+            detach_keys.as_deref()
+        }
+        _ => None,
+    };
+    berth_engine::detach_keys::resolve(flag).unwrap_or_default().to_string()
 }
 
 /// The backend the flags ask for: Docker with `-H`/`--endpoint`/`--docker`, else the
@@ -216,6 +237,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             }
         }
         Command::Events(a) => containers::events(engine, a).await,
+        Command::Volume(c) => volumes::run(engine, c).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => watch::stats(engine, a).await,
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => watch::top(engine, a).await,

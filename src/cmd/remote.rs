@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Read, Write};
 
 use anyhow::{Result, bail};
 use berth_engine::api::{ContainerBackend, ExecOptions, Session};
+use berth_engine::detach_keys::{DetachKeys, Fed};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
@@ -48,16 +49,48 @@ fn window_size() -> Option<(u16, u16)> {
     }
 }
 
-/// Relay our stdin/stdout and window size to a session until it ends; its exit code.
-async fn relay(mut s: Session, tty: bool, stdin: bool) -> Result<Option<i64>> {
+/// How a relayed session ended.
+enum Relayed {
+    /// The process ended (its code when the backend said).
+    Ended(Option<i64>),
+    /// The user typed the detach keys: the container keeps running.
+    Detached,
+}
+
+/// Relay our stdin/stdout and window size to a session until it ends or the user types
+/// the detach keys (on a TTY, as docker); how it ended.
+async fn relay(mut s: Session, tty: bool, stdin: bool, keys: DetachKeys) -> Result<Relayed> {
     let _raw = RawMode::enable(tty);
+    let (detach_tx, mut detach_rx) = tokio::sync::oneshot::channel::<()>();
     if stdin {
         let tx = s.input.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             let mut inp = std::io::stdin();
+            let mut keys = keys.matcher();
             while let Ok(n) = inp.read(&mut buf) {
-                if n == 0 || tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                if n == 0 {
+                    let held = keys.flush();
+                    if tty && !held.is_empty() {
+                        let _ = tx.blocking_send(Bytes::from(held));
+                    }
+                    break;
+                }
+                let data = if !tty {
+                    buf[..n].to_vec()
+                } else {
+                    match keys.feed(&buf[..n]) {
+                        Fed::Forward(d) => d,
+                        Fed::Detach { before } => {
+                            if !before.is_empty() {
+                                let _ = tx.blocking_send(Bytes::from(before));
+                            }
+                            let _ = detach_tx.send(());
+                            return;
+                        }
+                    }
+                };
+                if !data.is_empty() && tx.blocking_send(Bytes::from(data)).is_err() {
                     break;
                 }
             }
@@ -79,7 +112,25 @@ async fn relay(mut s: Session, tty: bool, stdin: bool) -> Result<Option<i64>> {
         Some(e) => futures_util::stream::select(tagged, e.map(|c| (true, c))).boxed(),
         None => tagged.boxed(),
     };
-    while let Some((to_err, chunk)) = all.next().await {
+    let mut watching = true;
+    loop {
+        let next = if watching {
+            tokio::select! {
+                n = all.next() => n,
+                r = &mut detach_rx => {
+                    if r.is_ok() {
+                        winch.abort();
+                        return Ok(Relayed::Detached);
+                    }
+                    // The input thread ended without detaching: keep relaying output.
+                    watching = false;
+                    continue;
+                }
+            }
+        } else {
+            all.next().await
+        };
+        let Some((to_err, chunk)) = next else { break };
         let chunk = chunk?;
         if to_err {
             err.write_all(&chunk)?;
@@ -90,7 +141,7 @@ async fn relay(mut s: Session, tty: bool, stdin: bool) -> Result<Option<i64>> {
         }
     }
     winch.abort();
-    Ok(s.exit.await?)
+    Ok(Relayed::Ended(s.exit.await?))
 }
 
 fn code(c: Option<i64>) -> u8 {
@@ -104,6 +155,7 @@ pub async fn create(engine: &dyn ContainerBackend, a: &CreateArgs) -> Result<u8>
 }
 
 pub async fn run(engine: &dyn ContainerBackend, a: &RunArgs) -> Result<u8> {
+    let keys = super::containers::detach_keys(a.detach_keys.as_deref())?;
     let mut req = a.flags.to_create()?;
     // `--rm` is done here, after the exit code is read (the daemon's auto-remove races it).
     let remove = req.auto_remove && !a.detach;
@@ -131,10 +183,13 @@ pub async fn run(engine: &dyn ContainerBackend, a: &RunArgs) -> Result<u8> {
     if let Some(sz) = window_size().filter(|_| req.tty) {
         let _ = started.resize.send(sz).await;
     }
-    relay(started, req.tty, req.open_stdin).await?;
+    if let Relayed::Detached = relay(started, req.tty, req.open_stdin, keys).await? {
+        return Ok(0);
+    }
     let rc = engine.wait_container(&id).await.unwrap_or(0);
     if remove {
-        engine.remove_container(&id, true).await?;
+        // docker's --rm takes the anonymous volumes too.
+        engine.remove_container_and_volumes(&id, true).await?;
     }
     Ok(code(Some(rc)))
 }
@@ -142,10 +197,19 @@ pub async fn run(engine: &dyn ContainerBackend, a: &RunArgs) -> Result<u8> {
 pub async fn start(engine: &dyn ContainerBackend, a: &StartArgs) -> Result<u8> {
     if a.attach {
         let [c] = &a.containers[..] else { bail!("you cannot start and attach multiple containers at once") };
-        engine.start_container(c).await?;
+        let keys = super::containers::detach_keys(a.detach_keys.as_deref())?;
         let info = engine.inspect_container(c).await?;
-        let s = engine.attach_session(c, window_size()).await?;
-        relay(s, info.config.tty, false).await?;
+        // Attach first (like docker) so no output is lost, then start.
+        let s = engine.attach_session(c, window_size()).await;
+        engine.start_container(c).await?;
+        let s = match s {
+            Ok(s) => s,
+            Err(_) => engine.attach_session(c, window_size()).await?,
+        };
+        let stdin = a.interactive && info.config.open_stdin;
+        if let Relayed::Detached = relay(s, info.config.tty, stdin, keys).await? {
+            return Ok(0);
+        }
         return Ok(code(Some(engine.wait_container(c).await.unwrap_or(0))));
     }
     let mut rc = 0;
@@ -163,12 +227,16 @@ pub async fn start(engine: &dyn ContainerBackend, a: &StartArgs) -> Result<u8> {
 
 pub async fn attach(engine: &dyn ContainerBackend, a: &AttachArgs) -> Result<u8> {
     let info = engine.inspect_container(&a.container).await?;
+    let keys = super::containers::detach_keys(a.detach_keys.as_deref())?;
     let s = engine.attach_session(&a.container, window_size()).await?;
-    let c = relay(s, info.config.tty, !a.no_stdin).await?;
-    Ok(code(c))
+    match relay(s, info.config.tty, !a.no_stdin, keys).await? {
+        Relayed::Detached => Ok(0),
+        Relayed::Ended(c) => Ok(code(c)),
+    }
 }
 
 pub async fn exec(engine: &dyn ContainerBackend, a: &ExecArgs) -> Result<u8> {
+    let keys = super::containers::detach_keys(a.detach_keys.as_deref())?;
     let opts = ExecOptions {
         cmd: a.command.clone(),
         tty: a.tty && !a.detach,
@@ -181,8 +249,10 @@ pub async fn exec(engine: &dyn ContainerBackend, a: &ExecArgs) -> Result<u8> {
     if a.detach {
         return Ok(0);
     }
-    let c = relay(s, a.tty, a.interactive).await?;
-    Ok(code(c))
+    match relay(s, a.tty, a.interactive, keys).await? {
+        Relayed::Detached => Ok(0),
+        Relayed::Ended(c) => Ok(code(c)),
+    }
 }
 
 /// Apply `f` to each container like docker: print the name on success, one error line

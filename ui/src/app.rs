@@ -283,6 +283,14 @@ fn spawn_refresher(
             if tx.send(Message::Images(images)).await.is_err() {
                 return;
             }
+            // A backend without volumes shows an empty list, not an error every second.
+            let volumes = match backend.list_volumes(&Default::default()).await {
+                Err(berth_engine::api::EngineError::Unsupported(_)) => Ok(vec![]),
+                r => r.map_err(|e| e.to_string()),
+            };
+            if tx.send(Message::Volumes(volumes)).await.is_err() {
+                return;
+            }
             if let Some(m) = &multi
                 && tx.send(Message::Endpoints(m.endpoints())).await.is_err()
             {
@@ -390,6 +398,18 @@ fn run_action(a: Action, backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Me
             }
             Action::RemoveImage(name) => Some(Message::Removed(backend.remove_image(&name, false).await.map_err(|e| e.to_string()))),
             Action::PruneImages => Some(Message::Pruned(backend.prune_images(false).await.map_err(|e| e.to_string()))),
+            Action::RemoveVolume(name) => {
+                let r = backend.remove_volume(&name, false).await.map(|()| format!("Removed volume {name}"));
+                refresh.notify_one();
+                Some(Message::VolumesChanged(r.map_err(|e| e.to_string())))
+            }
+            Action::PruneVolumes => {
+                let r = backend.prune_volumes(false).await.map(|r| {
+                    format!("Pruned {} volume(s), reclaimed {}", r.removed.len(), berth_engine::human::human_size(r.space_reclaimed))
+                });
+                refresh.notify_one();
+                Some(Message::VolumesChanged(r.map_err(|e| e.to_string())))
+            }
             Action::History(image) => {
                 let result = backend.image_history(&image).await.map_err(|e| e.to_string());
                 Some(Message::History { image, result })

@@ -111,6 +111,7 @@ keymap!(
     prev_pane,
     containers_pane,
     images_pane,
+    volumes_pane,
     next_tab,
     prev_tab,
     detail,

@@ -23,6 +23,8 @@ pub enum Action {
     Run(Box<ContainerCreate>),
     RemoveImage(String),
     PruneImages,
+    RemoveVolume(String),
+    PruneVolumes,
     Pull(String),
     History(String),
     Refresh,
@@ -57,6 +59,7 @@ pub fn handle(ev: &Event, s: &mut AppState, cfg: &Config, screen: Rect) -> Outco
                         match s.focus {
                             Pane::Containers => s.c_selected = row,
                             Pane::Images => s.selected = row,
+                            Pane::Volumes => s.v_selected = row,
                         }
                         s.detail_focus = false;
                         return (true, None);
@@ -209,6 +212,17 @@ fn handle_modal(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
                     s.modal = None;
                     s.marked.clear();
                     return (true, Some(Action::Containers(ContainerOp::Remove, ids)));
+                }
+                KeyCode::Char('n' | 'N') | KeyCode::Esc => s.modal = None,
+                _ => return (false, None),
+            }
+        }
+        Modal::ConfirmVolumes { action, .. } => {
+            let action = action.clone();
+            match k.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+                    s.modal = None;
+                    return (true, Some(action));
                 }
                 KeyCode::Char('n' | 'N') | KeyCode::Esc => s.modal = None,
                 _ => return (false, None),
@@ -447,12 +461,14 @@ pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
         s.filtering = false;
     };
     if is(&keys.next_pane, k) || is(&keys.prev_pane, k) {
-        let p = if s.focus == Pane::Containers { Pane::Images } else { Pane::Containers };
+        let p = s.focus.cycle(is(&keys.prev_pane, k));
         switch(s, p);
     } else if is(&keys.containers_pane, k) {
         switch(s, Pane::Containers);
     } else if is(&keys.images_pane, k) {
         switch(s, Pane::Images);
+    } else if is(&keys.volumes_pane, k) {
+        switch(s, Pane::Volumes);
     } else if is(&keys.down, k) {
         s.move_selection(1);
     } else if is(&keys.up, k) {
@@ -477,15 +493,16 @@ pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
     } else if is(&keys.pull, k) {
         s.modal = Some(Modal::Input { kind: InputKind::Pull, field: TextField::new("Image", "") });
     } else if is(&keys.back, k) && !s.filter_text().is_empty() {
-        if s.focus == Pane::Containers {
-            s.with_stable_selection(|s| s.c_filter.clear());
-        } else {
-            s.filter.clear();
+        match s.focus {
+            Pane::Containers => s.with_stable_selection(|s| s.c_filter.clear()),
+            Pane::Images => s.filter.clear(),
+            Pane::Volumes => s.v_filter.clear(),
         }
     } else {
         return match s.focus {
             Pane::Containers => container_key(k, s, cfg),
             Pane::Images => image_key(k, s, cfg),
+            Pane::Volumes => volume_key(k, s, cfg),
         };
     }
     (true, None)
@@ -585,6 +602,29 @@ fn image_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
     (true, None)
 }
 
+/// Volumes: remove the selected one or prune the unused anonymous ones, each after a yes.
+fn volume_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
+    let keys = &cfg.keys;
+    if is(&keys.remove, k) {
+        let Some(v) = s.selected_volume() else { return (false, None) };
+        let users = v.users.as_deref().unwrap_or_default();
+        if !users.is_empty() {
+            s.modal = Some(Modal::Error(format!("volume {} is in use by {}", v.name, users.join(", "))));
+            return (true, None);
+        }
+        let name = v.name.clone();
+        s.modal = Some(Modal::ConfirmVolumes { question: format!("Remove volume {name}?"), action: Action::RemoveVolume(name) });
+    } else if is(&keys.prune, k) {
+        s.modal = Some(Modal::ConfirmVolumes {
+            question: "Remove the anonymous volumes no container uses?".into(),
+            action: Action::PruneVolumes,
+        });
+    } else {
+        return (false, None);
+    }
+    (true, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,6 +690,42 @@ mod tests {
         assert_eq!(s.focus, Pane::Containers);
         handle_key(&ch('q'), &mut s, &cfg);
         assert!(s.quit);
+    }
+
+    #[test]
+    fn volumes_pane_removes_after_a_yes_and_refuses_one_in_use() {
+        let cfg = Config::default_config();
+        let mut s = state();
+        let vol = |n: &str, users: &[&str]| berth_engine::api::Volume {
+            name: n.into(),
+            driver: "local".into(),
+            users: Some(users.iter().map(|u| u.to_string()).collect()),
+            ..Default::default()
+        };
+        s.update(crate::state::Message::Volumes(Ok(vec![vol("busy", &["web"]), vol("idle", &[])])));
+        // Tab goes round the three lists; 3 jumps to the volumes.
+        handle_key(&key(KeyCode::Tab), &mut s, &cfg);
+        handle_key(&key(KeyCode::Tab), &mut s, &cfg);
+        assert_eq!(s.focus, Pane::Volumes);
+        handle_key(&key(KeyCode::Tab), &mut s, &cfg);
+        assert_eq!(s.focus, Pane::Containers);
+        handle_key(&ch('3'), &mut s, &cfg);
+        assert_eq!(s.focus, Pane::Volumes);
+        let (_, a) = handle_key(&ch('d'), &mut s, &cfg);
+        assert_eq!(a, None);
+        assert!(matches!(&s.modal, Some(Modal::Error(e)) if e.contains("in use by web")), "{:?}", s.modal);
+        s.modal = None;
+        handle_key(&ch('j'), &mut s, &cfg);
+        handle_key(&ch('d'), &mut s, &cfg);
+        assert!(matches!(s.modal, Some(Modal::ConfirmVolumes { .. })));
+        let (_, a) = handle_key(&ch('y'), &mut s, &cfg);
+        assert_eq!(a, Some(Action::RemoveVolume("idle".into())));
+        handle_key(&ch('X'), &mut s, &cfg);
+        let (_, a) = handle_key(&ch('n'), &mut s, &cfg);
+        assert_eq!((a, s.modal.is_none()), (None, true));
+        handle_key(&ch('X'), &mut s, &cfg);
+        let (_, a) = handle_key(&key(KeyCode::Enter), &mut s, &cfg);
+        assert_eq!(a, Some(Action::PruneVolumes));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use berth_engine::api::{
     ContainerSummary, FsChange, HistoryItem, ImageSummary, LayerStatus, LogLine, ProgressEvent, PruneReport, RemovedImage, StatsSample,
-    SystemInfo, TopResult,
+    SystemInfo, TopResult, Volume,
 };
 
 use berth_engine::multi::{EndpointState, EndpointStatus};
@@ -32,15 +32,23 @@ pub fn id_label(id: &str) -> String {
 pub enum Pane {
     Containers,
     Images,
+    Volumes,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 2] = [Pane::Containers, Pane::Images];
+    pub const ALL: [Pane; 3] = [Pane::Containers, Pane::Images, Pane::Volumes];
     pub fn title(self) -> &'static str {
         match self {
             Pane::Containers => "Containers",
             Pane::Images => "Images",
+            Pane::Volumes => "Volumes",
         }
+    }
+    /// The next (or previous) list, round the three.
+    pub fn cycle(self, back: bool) -> Pane {
+        let i = Pane::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        let n = Pane::ALL.len();
+        Pane::ALL[if back { (i + n - 1) % n } else { (i + 1) % n }]
     }
 }
 
@@ -246,6 +254,11 @@ pub enum Modal {
         ids: Vec<String>,
         label: String,
     },
+    /// Confirm an action on volumes (remove one, prune): the question and what follows a yes.
+    ConfirmVolumes {
+        question: String,
+        action: crate::input::Action,
+    },
     Input {
         kind: InputKind,
         field: TextField,
@@ -305,6 +318,9 @@ pub struct Watch {
 pub enum Message {
     Containers(Result<Vec<ContainerSummary>, String>),
     Images(Result<Vec<ImageSummary>, String>),
+    Volumes(Result<Vec<Volume>, String>),
+    /// A volume removed (its name) or volumes pruned.
+    VolumesChanged(Result<String, String>),
     /// One batch from the stats stream, received at unix second `now`.
     Stats {
         samples: Vec<StatsSample>,
@@ -388,6 +404,10 @@ pub struct AppState {
 
     pub images: Vec<ImageSummary>,
     pub images_loaded: bool,
+    pub volumes: Vec<Volume>,
+    pub volumes_loaded: bool,
+    pub v_selected: usize,
+    pub v_filter: String,
     pub selected: usize,
     pub filter: String,
     /// Typing a filter for the focused list.
@@ -439,6 +459,10 @@ impl AppState {
             long_range: false,
             images: vec![],
             images_loaded: false,
+            volumes: vec![],
+            volumes_loaded: false,
+            v_selected: 0,
+            v_filter: String::new(),
             selected: 0,
             filter: String::new(),
             filtering: false,
@@ -601,6 +625,7 @@ impl AppState {
         match self.focus {
             Pane::Containers => self.visible_containers().len(),
             Pane::Images => self.visible_images().len(),
+            Pane::Volumes => self.visible_volumes().len(),
         }
     }
 
@@ -608,6 +633,7 @@ impl AppState {
         match self.focus {
             Pane::Containers => &mut self.c_selected,
             Pane::Images => &mut self.selected,
+            Pane::Volumes => &mut self.v_selected,
         }
     }
 
@@ -641,6 +667,18 @@ impl AppState {
         self.visible_images().get(self.selected).copied()
     }
 
+    // ---- volumes ----
+
+    /// Volumes after the `/` filter (on names).
+    pub fn visible_volumes(&self) -> Vec<&Volume> {
+        let f = self.v_filter.to_lowercase();
+        self.volumes.iter().filter(|v| self.in_view(&v.name)).filter(|v| f.is_empty() || v.name.to_lowercase().contains(&f)).collect()
+    }
+
+    pub fn selected_volume(&self) -> Option<&Volume> {
+        self.visible_volumes().get(self.v_selected).copied()
+    }
+
     // ---- shared list moves ----
 
     pub fn move_selection(&mut self, delta: isize) {
@@ -666,6 +704,7 @@ impl AppState {
         match self.focus {
             Pane::Containers => &self.c_filter,
             Pane::Images => &self.filter,
+            Pane::Volumes => &self.v_filter,
         }
     }
 
@@ -674,6 +713,7 @@ impl AppState {
         match self.focus {
             Pane::Containers => &mut self.c_filter,
             Pane::Images => &mut self.filter,
+            Pane::Volumes => &mut self.v_filter,
         }
     }
 
@@ -744,8 +784,26 @@ impl AppState {
                 self.selected = self.selected.min(self.visible_images().len().saturating_sub(1));
                 changed
             }
+            Message::Volumes(Ok(list)) => {
+                let keep = self.selected_volume().map(|v| v.name.clone());
+                let changed = !self.volumes_loaded || list != self.volumes;
+                self.volumes = list;
+                self.volumes_loaded = true;
+                if let Some(n) = keep
+                    && let Some(pos) = self.visible_volumes().iter().position(|v| v.name == n)
+                {
+                    self.v_selected = pos;
+                }
+                self.v_selected = self.v_selected.min(self.visible_volumes().len().saturating_sub(1));
+                changed
+            }
+            Message::VolumesChanged(Ok(report)) => {
+                self.modal = Some(Modal::Info(report));
+                true
+            }
+            Message::VolumesChanged(Err(e)) => self.error(e),
             // A failing refresh repeats every interval: say it once, not every second.
-            Message::Containers(Err(e)) | Message::Images(Err(e)) => {
+            Message::Containers(Err(e)) | Message::Images(Err(e)) | Message::Volumes(Err(e)) => {
                 if self.refresh_error.as_ref() == Some(&e) {
                     return false;
                 }

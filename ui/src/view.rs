@@ -81,6 +81,7 @@ fn focused_selected(s: &AppState) -> (usize, usize) {
     match s.focus {
         Pane::Containers => (s.c_selected, s.visible_containers().len()),
         Pane::Images => (s.selected, s.visible_images().len()),
+        Pane::Volumes => (s.v_selected, s.visible_volumes().len()),
     }
 }
 
@@ -112,11 +113,13 @@ pub fn draw(f: &mut Frame, s: &AppState, cfg: &Config) {
     match s.focus {
         Pane::Containers => draw_containers(f, a.list, s, cfg),
         Pane::Images => draw_images(f, a.list, s, cfg),
+        Pane::Volumes => draw_volumes(f, a.list, s, cfg),
     }
     if let Some(d) = a.detail {
         match s.focus {
             Pane::Containers => draw_container_detail(f, d, s, cfg),
             Pane::Images => draw_image_detail(f, d, s, cfg),
+            Pane::Volumes => draw_volume_detail(f, d, s, cfg),
         }
     }
     draw_footer(f, a.footer, s, cfg);
@@ -784,6 +787,73 @@ fn draw_images(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     f.render_stateful_widget(table, area, &mut ts);
 }
 
+/// Volumes like lazydocker's: name, driver, and the containers using each.
+fn draw_volumes(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
+    let vis = s.visible_volumes();
+    let block = pane_block(pane_title(s, vis.len(), &s.v_filter, cfg), true, cfg);
+    if !s.volumes_loaded {
+        f.render_widget(Paragraph::new("loading…").block(block), area);
+        return;
+    }
+    if vis.is_empty() {
+        let msg = if s.volumes.is_empty() { "No volumes. `-v NAME:/path` on run creates one." } else { "No volume matches the filter." };
+        f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).block(block), area);
+        return;
+    }
+    let host = host_width(s);
+    let header =
+        Row::new(host.map(|_| "HOST").into_iter().chain(["VOLUME NAME", "DRIVER", "CONTAINERS"]).map(|h| Cell::from(h).style(bold())));
+    let rows = vis.iter().map(|v| {
+        let name = berth_engine::multi::split(&v.name).1;
+        // Anonymous volumes (64 hex) are shortened like IDs.
+        let shown = if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) { name[..12].to_string() } else { name.to_string() };
+        let users = match &v.users {
+            Some(u) if u.is_empty() => "-".to_string(),
+            Some(u) => u.join(", "),
+            None => "?".to_string(),
+        };
+        let style = if v.users.as_ref().is_some_and(|u| u.is_empty()) { Style::default().fg(cfg.theme.exited) } else { Style::default() };
+        let mut cells = vec![Cell::from(shown), Cell::from(v.driver.clone()), Cell::from(users)];
+        if host.is_some() {
+            cells.insert(0, Cell::from(crate::state::host_of(&v.name).to_string()));
+        }
+        Row::new(cells).style(style)
+    });
+    let mut widths = vec![Constraint::Fill(1), Constraint::Length(7), Constraint::Fill(1)];
+    if let Some(w) = host {
+        widths.insert(0, Constraint::Length(w));
+    }
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .row_highlight_style(Style::default().bg(cfg.theme.selected_bg).add_modifier(Modifier::BOLD))
+        .highlight_symbol("▶ ");
+    let mut ts = TableState::default().with_offset(scroll_offset(area, s.v_selected)).with_selected(Some(s.v_selected));
+    f.render_stateful_widget(table, area, &mut ts);
+}
+
+fn draw_volume_detail(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
+    let block = pane_block(title_span("Details".into(), false, cfg), false, cfg);
+    let Some(v) = s.selected_volume() else {
+        f.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let key = |k: &str| Span::styled(format!("{k:<11}"), Style::default().fg(cfg.theme.accent));
+    let (host, name) = berth_engine::multi::split(&v.name);
+    let mut lines = vec![Line::from(vec![key("Name"), Span::raw(name.to_string())])];
+    if let Some(h) = host {
+        lines.push(Line::from(vec![key("Host"), Span::raw(h.to_string())]));
+    }
+    let users = v.users.as_ref().map(|u| if u.is_empty() { "none".to_string() } else { u.join(", ") }).unwrap_or_else(|| "?".into());
+    lines.extend([
+        Line::from(vec![key("Driver"), Span::raw(v.driver.clone())]),
+        Line::from(vec![key("Mountpoint"), Span::raw(v.mountpoint.clone())]),
+        Line::from(vec![key("Created"), Span::raw(v.created_at.clone())]),
+        Line::from(vec![key("Used by"), Span::raw(users)]),
+    ]);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+}
+
 fn draw_image_detail(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
     let block = pane_block(title_span("Details".into(), false, cfg), false, cfg);
     let Some(i) = s.selected_image() else {
@@ -871,6 +941,11 @@ fn draw_footer(f: &mut Frame, area: Rect, s: &AppState, cfg: &Config) {
                 spans.extend(hint(&k.run, "run"));
                 spans.extend(hint(&k.remove, "remove"));
                 spans.extend(hint(&k.history, "history"));
+                spans.extend(hint(&k.prune, "prune"));
+            }
+            (Pane::Volumes, _) => {
+                spans.extend(hint(&k.filter, "filter"));
+                spans.extend(hint(&k.remove, "remove"));
                 spans.extend(hint(&k.prune, "prune"));
             }
         }
@@ -985,6 +1060,7 @@ fn draw_modal(f: &mut Frame, area: Rect, m: &Modal, s: &AppState, cfg: &Config) 
         Modal::ConfirmRemove { label, .. } => {
             ("Remove image".into(), Text::from(format!("Remove {label}?\n\n y yes   n no")), Style::default())
         }
+        Modal::ConfirmVolumes { question, .. } => ("Volumes".into(), Text::from(format!("{question}\n\n y yes   n no")), Style::default()),
         Modal::ConfirmRemoveContainers { label, .. } => (
             "Remove containers".into(),
             Text::from(format!("Remove {label}?\nRunning ones are killed first.\n\n y yes   n no")),

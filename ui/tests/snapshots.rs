@@ -3,7 +3,7 @@
 //! change). States are built with messages only: no backend is involved.
 use berth_engine::api::{
     ChangeKind, ContainerSummary, FsChange, HistoryItem, ImageSummary, LayerStatus, LogLine, ProgressEvent, StatsSample, SystemInfo,
-    TopResult,
+    TopResult, Volume,
 };
 use berth_ui::config::Config;
 use berth_ui::state::{AppState, InputKind, Message, Modal, Pane, PullView, RunForm, Tab, TextField};
@@ -268,6 +268,38 @@ fn images_pane() {
     s.focus = Pane::Images;
     s.move_selection(1);
     both("images", &s);
+}
+
+fn vol(name: &str, users: &[&str]) -> Volume {
+    Volume {
+        name: name.into(),
+        driver: "local".into(),
+        mountpoint: format!("/var/lib/berth/volumes/{name}/_data"),
+        created_at: "2027-01-15T08:00:00Z".into(),
+        scope: "local".into(),
+        users: Some(users.iter().map(|u| u.to_string()).collect()),
+        ..Default::default()
+    }
+}
+
+/// Named, anonymous (shortened like an ID), in use by two containers, unused (dimmed).
+#[test]
+fn volumes_pane() {
+    let mut s = several();
+    s.update(Message::Volumes(Ok(vec![vol("pgdata", &["db"]), vol(&"3f".repeat(32), &[]), vol("shared", &["web", "worker"])])));
+    s.focus = Pane::Volumes;
+    s.move_selection(2);
+    both("volumes", &s);
+    // Asking before a prune.
+    s.modal = Some(Modal::ConfirmVolumes {
+        question: "Remove the anonymous volumes no container uses?".into(),
+        action: berth_ui::input::Action::PruneVolumes,
+    });
+    insta::assert_snapshot!("volumes_prune_80x24", render(&s, 80, 24));
+    let mut e = empty();
+    e.update(Message::Volumes(Ok(vec![])));
+    e.focus = Pane::Volumes;
+    insta::assert_snapshot!("volumes_empty_80x24", render(&e, 80, 24));
 }
 
 #[test]

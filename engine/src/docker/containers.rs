@@ -28,7 +28,19 @@ fn restart_policy(s: &str) -> Result<RestartPolicy> {
 }
 
 pub(super) async fn create(d: &DockerBackend, o: &ContainerCreate) -> Result<String> {
+    // `-v` as docker's CLI sends it: binds and named volumes in HostConfig.Binds, anonymous
+    // ones in Config.Volumes. Bad specs fail here, before the daemon is asked.
+    let (mut binds, mut anon) = (Vec::new(), Vec::new());
+    for b in &o.binds {
+        match crate::volume::parse_spec(b)? {
+            crate::volume::MountSpec::Anonymous { destination } => {
+                anon.push(destination);
+            }
+            _ => binds.push(b.clone()),
+        }
+    }
     let host = HostConfig {
+        binds: (!binds.is_empty()).then_some(binds),
         memory: o.memory,
         memory_swap: o.memory_swap,
         nano_cpus: o.nano_cpus,
@@ -57,6 +69,7 @@ pub(super) async fn create(d: &DockerBackend, o: &ContainerCreate) -> Result<Str
         attach_stderr: Some(true),
         labels: (!o.labels.is_empty()).then(|| o.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         host_config: Some(host),
+        volumes: (!anon.is_empty()).then_some(anon),
         ..Default::default()
     };
     let mut b = CreateContainerOptionsBuilder::default();
@@ -118,9 +131,9 @@ pub(super) async fn kill(d: &DockerBackend, id: &str, signal: &str) -> Result<()
         .map_err(map_err(id, NotFound::Container))
 }
 
-pub(super) async fn remove(d: &DockerBackend, id: &str, force: bool) -> Result<()> {
+pub(super) async fn remove(d: &DockerBackend, id: &str, force: bool, volumes: bool) -> Result<()> {
     d.client
-        .remove_container(id, Some(RemoveContainerOptionsBuilder::default().force(force).build()))
+        .remove_container(id, Some(RemoveContainerOptionsBuilder::default().force(force).v(volumes).build()))
         .await
         .map_err(map_err(id, NotFound::Container))
 }

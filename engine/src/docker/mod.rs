@@ -15,6 +15,7 @@ mod ctrfs;
 mod images;
 mod session;
 mod stats;
+mod volumes;
 
 /// How long connecting and the version handshake may take together (a user sees an
 /// unreachable daemon's error within 5 s).
@@ -28,6 +29,9 @@ pub struct DockerBackend {
     host: String,
     /// Read stats through the API even when the cgroup files are readable.
     api_stats: bool,
+    /// Detach keys the daemon watches for in attach and exec sessions (its default,
+    /// ctrl-p,ctrl-q, when None).
+    detach_keys: Option<String>,
 }
 
 /// The endpoint a user means: `-H` first, then DOCKER_HOST, then the docker context
@@ -137,13 +141,21 @@ impl DockerBackend {
         {
             return Err(EngineError::Unsupported(format!("the Docker daemon at {host} speaks API {api}; berth needs 1.41 or newer")));
         }
-        Ok(Self { client, host: host.to_string(), api_stats: false })
+        Ok(Self { client, host: host.to_string(), api_stats: false, detach_keys: None })
     }
 
     /// Always read stats through the API (one-shot requests), never from cgroup files:
     /// for a daemon whose containers' cgroups are visible but not its own (and for tests).
     pub fn with_api_stats(mut self) -> Self {
         self.api_stats = true;
+        self
+    }
+
+    /// Have the daemon watch for these detach keys (docker's format) instead of its default:
+    /// the CLI catches the user's keys itself, so the daemon must not act on ctrl-p,ctrl-q
+    /// when the user chose others.
+    pub fn with_detach_keys(mut self, keys: String) -> Self {
+        self.detach_keys = Some(keys);
         self
     }
 
@@ -214,6 +226,7 @@ pub(crate) fn map_err(what: &str, kind: NotFound) -> impl Fn(BollardError) -> En
         BollardError::DockerResponseServerError { status_code: 404, .. } => match kind {
             NotFound::Image => EngineError::ImageNotFound(what.to_string()),
             NotFound::Container => EngineError::ContainerNotFound(what.to_string()),
+            NotFound::Volume => EngineError::VolumeNotFound(what.to_string()),
         },
         BollardError::DockerResponseServerError { status_code: 409, message } => EngineError::Conflict(message.clone()),
         BollardError::DockerResponseServerError { status_code: 400, message } => EngineError::InvalidArgument(message.clone()),
@@ -225,6 +238,7 @@ pub(crate) fn map_err(what: &str, kind: NotFound) -> impl Fn(BollardError) -> En
 pub(crate) enum NotFound {
     Image,
     Container,
+    Volume,
 }
 
 #[async_trait]
@@ -317,7 +331,11 @@ impl ContainerBackend for DockerBackend {
     }
 
     async fn remove_container(&self, id: &str, force: bool) -> Result<()> {
-        containers::remove(self, id, force).await
+        containers::remove(self, id, force, false).await
+    }
+
+    async fn remove_container_and_volumes(&self, id: &str, force: bool) -> Result<()> {
+        containers::remove(self, id, force, true).await
     }
 
     async fn list_containers(&self, opts: &ContainerListOptions) -> Result<Vec<ContainerSummary>> {
@@ -405,6 +423,26 @@ impl ContainerBackend for DockerBackend {
     }
     fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
         events(self, opts)
+    }
+
+    async fn list_volumes(&self, opts: &VolumeListOptions) -> Result<Vec<Volume>> {
+        volumes::list(self, opts).await
+    }
+
+    async fn create_volume(&self, name: Option<&str>) -> Result<Volume> {
+        volumes::create(self, name).await
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<Volume> {
+        volumes::inspect(self, name).await
+    }
+
+    async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        volumes::remove(self, name, force).await
+    }
+
+    async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
+        volumes::prune(self, all).await
     }
 }
 

@@ -78,7 +78,11 @@ pub(super) async fn attach(d: &DockerBackend, id: &str, size: Option<(u16, u16)>
     if !created && !st.and_then(|s| s.running).unwrap_or(false) {
         return Err(EngineError::Conflict(format!("container {id} is not running")));
     }
-    let opts = AttachContainerOptionsBuilder::default().stream(true).stdin(true).stdout(true).stderr(true).build();
+    let mut opts = AttachContainerOptionsBuilder::default().stream(true).stdin(true).stdout(true).stderr(true);
+    if let Some(k) = &d.detach_keys {
+        opts = opts.detach_keys(k);
+    }
+    let opts = opts.build();
     let r = d.client.attach_container(id, Some(opts)).await.map_err(map_err(id, NotFound::Container))?;
     let (in_tx, in_rx) = mpsc::channel(64);
     spawn_input(r.input, in_rx);
@@ -121,6 +125,7 @@ pub(super) async fn exec(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<
         user: o.user.clone(),
         working_dir: o.workdir.clone(),
         console_size: o.size.map(|(r, c)| vec![r as usize, c as usize]),
+        detach_keys: d.detach_keys.clone(),
         ..Default::default()
     };
     let created = d.client.create_exec(id, cfg).await.map_err(map_err(id, NotFound::Container))?;

@@ -62,7 +62,7 @@ pub(crate) fn boot(i: &Inner, exe: &Path) -> Result<Vec<BootItem>> {
         let item = |action| BootItem { id: rec.id.clone(), name: rec.name.clone(), action };
         if rec.config.auto_remove {
             if was_active {
-                containers::remove(i, &rec.id, true)?;
+                containers::remove(i, &rec.id, true, true)?;
                 out.push(item(BootAction::Removed));
             }
             continue;

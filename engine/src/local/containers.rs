@@ -94,6 +94,7 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         env.retain(|x| x.split_once('=').map(|(a, _)| a) != Some(k.as_str()) && x != &k);
         env.push(format!("{k}={v}"));
     }
+    let (binds, volumes) = plan_mounts(&o.binds, cc.volumes.as_ref())?;
     let mut labels: BTreeMap<String, String> = cc.labels.clone().unwrap_or_default();
     labels.extend(o.labels.clone());
     let id = new_id();
@@ -121,7 +122,8 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         read_only: o.read_only,
         no_new_privileges: o.no_new_privileges,
         tmpfs: o.tmpfs.iter().map(|t| validate_tmpfs(t)).collect::<Result<_>>()?,
-        binds: o.binds.iter().map(|b| validate_bind(b)).collect::<Result<_>>()?,
+        binds: binds.iter().map(|(spec, _)| spec.clone()).collect(),
+        volumes,
         stop_signal: cc.stop_signal.clone(),
     };
     if !config.workdir.is_empty() && !config.workdir.starts_with('/') {
@@ -133,6 +135,12 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
     let name = o.name.clone().map(|n| n.trim_start_matches('/').to_string()).unwrap_or_else(random_name);
     let mut rec = ContainerRecord::created(id.clone(), name, img.id.to_string(), o.image.clone(), config, now_nanos());
     rec.runtime = runtime;
+    // Everything is validated: now the host side of binds and the volumes may be created.
+    for (_, host) in &binds {
+        if !Path::new(host).exists() {
+            std::fs::create_dir_all(host).map_err(|e| EngineError::io(host, e))?;
+        }
+    }
     let paths = Paths::new(&i.root, &id);
     std::fs::create_dir_all(&paths.dir).map_err(|e| EngineError::io(&paths.dir, e))?;
     // The log exists from the start, so `run` can open it before the container can end.
@@ -143,6 +151,13 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         Ok(name) => {
             let mut rec = rec;
             rec.name = name;
+            if let Err(e) = attach_volumes(i, &rec) {
+                let anon = crate::volume::anonymous_of(&i.images.db(), &rec.id).unwrap_or_default();
+                let _ = state::delete(&mut i.images.db(), &rec.id);
+                crate::volume::remove_unused(&mut i.images.db(), &i.root, &anon);
+                let _ = std::fs::remove_dir_all(&paths.dir);
+                return Err(e);
+            }
             state::event(&mut i.images.db(), &rec, "create", &[]);
         }
         Err(e) => {
@@ -175,25 +190,52 @@ fn validate_tmpfs(t: &str) -> Result<String> {
     Ok(t.to_string())
 }
 
-/// `HOST:CONTAINER[:ro|rw]` with absolute paths; the host path is created if missing (as docker does).
-fn validate_bind(b: &str) -> Result<String> {
-    let parts: Vec<&str> = b.split(':').collect();
-    let bad = |why: &str| EngineError::InvalidArgument(format!("invalid volume specification: '{b}': {why}"));
-    let (host, ctr) = match parts.as_slice() {
-        [h, c] | [h, c, "ro" | "rw"] => (*h, *c),
-        [_, _, m] => return Err(bad(&format!("unknown mode {m:?}"))),
-        _ => return Err(bad("expected HOST:CONTAINER[:ro]")),
-    };
-    if !host.starts_with('/') {
-        return Err(bad("named volumes are not supported yet; use an absolute host path"));
+/// The `-v` specs and the image's `VOLUME`s as (bind spec, host path) pairs and volume
+/// mounts, checked without touching anything: two mounts on one path are an error, and an
+/// image volume that a `-v` already covers is not created. Anonymous names are picked here.
+#[allow(clippy::type_complexity)]
+fn plan_mounts(
+    specs: &[String],
+    image_volumes: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<(Vec<(String, String)>, Vec<crate::volume::VolumeMount>)> {
+    use crate::volume::{MountSpec, VolumeMount, anonymous_name, parse_spec};
+    let mut binds = Vec::new();
+    let mut vols = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let norm = |d: &str| crate::ctrfs::clean(d).display().to_string();
+    for s in specs {
+        let m = parse_spec(s)?;
+        let dest = norm(m.destination());
+        if seen.contains(&dest) {
+            return Err(EngineError::InvalidArgument(format!("Duplicate mount point: {dest}")));
+        }
+        seen.push(dest.clone());
+        match m {
+            MountSpec::Bind { host, .. } => binds.push((s.clone(), host)),
+            MountSpec::Named { name, rw, .. } => vols.push(VolumeMount { name, destination: dest, rw, anonymous: false }),
+            MountSpec::Anonymous { .. } => vols.push(VolumeMount { name: anonymous_name(), destination: dest, rw: true, anonymous: true }),
+        }
     }
-    if !ctr.starts_with('/') || ctr == "/" {
-        return Err(bad("the container path must be absolute and not /"));
+    let mut from_image: Vec<String> = image_volumes.map(|m| m.keys().map(|k| norm(k)).collect()).unwrap_or_default();
+    from_image.sort();
+    from_image.dedup();
+    for dest in from_image {
+        if dest == "/" || seen.contains(&dest) {
+            continue;
+        }
+        vols.push(VolumeMount { name: anonymous_name(), destination: dest, rw: true, anonymous: true });
     }
-    if !Path::new(host).exists() {
-        std::fs::create_dir_all(host).map_err(|e| EngineError::io(host, e))?;
+    Ok((binds, vols))
+}
+
+/// Create the container's volumes (named ones on first use) and record that it uses them.
+fn attach_volumes(i: &Inner, rec: &ContainerRecord) -> Result<()> {
+    let none = BTreeMap::new();
+    let mut db = i.images.db();
+    for v in &rec.config.volumes {
+        crate::volume::create(&mut db, &i.root, &v.name, v.anonymous, &none)?;
     }
-    Ok(b.to_string())
+    crate::volume::link(&mut db, &rec.id, &rec.config.volumes)
 }
 
 fn validate_restart(r: &str) -> Result<()> {
@@ -338,7 +380,7 @@ pub(crate) fn stop(i: &Inner, id: &str, timeout: Option<u32>) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
+pub(crate) fn remove(i: &Inner, id: &str, force: bool, volumes: bool) -> Result<()> {
     let rec = lookup(i, id)?;
     if is_running(&rec) || rec.state == State::Restarting {
         if !force {
@@ -360,7 +402,9 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool) -> Result<()> {
     monitor::delete_runtime_state(&i.root, &rec);
     let paths = Paths::new(&i.root, &rec.id);
     monitor::remove_container_files(&paths)?;
+    let anon = if volumes { crate::volume::anonymous_of(&i.images.db(), &rec.id)? } else { vec![] };
     state::delete(&mut i.images.db(), &rec.id)?;
+    crate::volume::remove_unused(&mut i.images.db(), &i.root, &anon);
     state::event(&mut i.images.db(), &rec, "destroy", &[]);
     Ok(())
 }
@@ -530,7 +574,7 @@ pub(crate) fn inspect(i: &Inner, id: &str) -> Result<ContainerInspect> {
             runtime: if r.runtime.is_empty() { DEFAULT_RUNTIME.into() } else { r.runtime.clone() },
             ..host_config(&r.config)
         },
-        mounts: vec![],
+        mounts: mounts(&i.root, &r.config),
         network_settings: network_settings(&r, running),
         log_path: Paths::new(&i.root, &r.id).log(&r.id).display().to_string(),
         driver: "overlay2".into(),
@@ -564,9 +608,53 @@ fn host_config(c: &RunConfig) -> HostConfig {
         // Docker writes null, not [], for an empty list.
         cap_add: (!c.cap_add.is_empty()).then(|| c.cap_add.clone()),
         cap_drop: (!c.cap_drop.is_empty()).then(|| c.cap_drop.clone()),
-        binds: (!c.binds.is_empty()).then(|| c.binds.clone()),
+        binds: {
+            // docker lists binds and named volumes here, not anonymous ones.
+            let named = c
+                .volumes
+                .iter()
+                .filter(|v| !v.anonymous)
+                .map(|v| if v.rw { format!("{}:{}", v.name, v.destination) } else { format!("{}:{}:ro", v.name, v.destination) });
+            let all: Vec<String> = c.binds.iter().cloned().chain(named).collect();
+            (!all.is_empty()).then_some(all)
+        },
         runtime: String::new(),
     }
+}
+
+/// `Mounts` of inspect: binds, then volumes, as docker reports them.
+fn mounts(root: &Path, c: &RunConfig) -> Vec<MountPoint> {
+    let mut out = Vec::new();
+    for b in &c.binds {
+        if let Ok(crate::volume::MountSpec::Bind { host, destination, rw }) = crate::volume::parse_spec(b) {
+            out.push(MountPoint {
+                kind: "bind".into(),
+                source: host,
+                destination,
+                mode: if rw { String::new() } else { "ro".into() },
+                rw,
+                propagation: "rprivate".into(),
+                ..Default::default()
+            });
+        }
+    }
+    for v in &c.volumes {
+        out.push(MountPoint {
+            kind: "volume".into(),
+            name: v.name.clone(),
+            source: crate::volume::data_dir(root, &v.name).display().to_string(),
+            destination: v.destination.clone(),
+            driver: "local".into(),
+            mode: match (v.rw, v.anonymous) {
+                (false, _) => "ro".into(),
+                (true, false) => "z".into(),
+                (true, true) => String::new(),
+            },
+            rw: v.rw,
+            propagation: String::new(),
+        });
+    }
+    out
 }
 
 fn network_settings(r: &ContainerRecord, running: bool) -> NetworkSettings {

@@ -15,6 +15,7 @@ mod containers;
 mod ctrfs;
 mod images;
 mod session;
+mod volumes;
 pub mod watch;
 
 pub use boot::{BootAction, BootItem};
@@ -248,7 +249,12 @@ impl ContainerBackend for LocalEngine {
 
     async fn remove_container(&self, id: &str, force: bool) -> Result<()> {
         let id = id.to_string();
-        self.blocking(move |i| containers::remove(i, &id, force)).await
+        self.blocking(move |i| containers::remove(i, &id, force, false)).await
+    }
+
+    async fn remove_container_and_volumes(&self, id: &str, force: bool) -> Result<()> {
+        let id = id.to_string();
+        self.blocking(move |i| containers::remove(i, &id, force, true)).await
     }
 
     async fn list_containers(&self, opts: &ContainerListOptions) -> Result<Vec<ContainerSummary>> {
@@ -358,5 +364,29 @@ impl ContainerBackend for LocalEngine {
 
     fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
         watch::events(self, opts)
+    }
+
+    async fn list_volumes(&self, opts: &VolumeListOptions) -> Result<Vec<Volume>> {
+        let opts = opts.clone();
+        self.blocking(move |i| volumes::list(i, &opts)).await
+    }
+
+    async fn create_volume(&self, name: Option<&str>) -> Result<Volume> {
+        let name = name.map(String::from);
+        self.blocking(move |i| volumes::create(i, name.as_deref())).await
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<Volume> {
+        let name = name.to_string();
+        self.blocking(move |i| volumes::inspect(i, &name)).await
+    }
+
+    async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        let name = name.to_string();
+        self.blocking(move |i| volumes::remove(i, &name, force)).await
+    }
+
+    async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
+        self.blocking(move |i| volumes::prune(i, all)).await
     }
 }

@@ -191,6 +191,7 @@ pub(crate) async fn exec(engine: &LocalEngine, id: &str, o: ExecOptions) -> Resu
         cwd: o.workdir.clone(),
         user: o.user.clone().or_else(|| (!c.config.user.is_empty()).then(|| c.config.user.clone())),
         frames_fd: None,
+        detach_keys: None,
     };
     let mut cmd = tokio::process::Command::new(exe);
     cmd.kill_on_drop(false);

@@ -22,6 +22,9 @@ pub struct ExecSpec {
     /// protocol's frames (stdin, resize in; output, then the exit code out) instead of our
     /// own stdio. This is how the dashboard and the `ContainerBackend` trait exec.
     pub frames_fd: Option<i32>,
+    /// With `tty` on our own stdio: the detach keys (docker's format). Typing them leaves
+    /// the process running (its output is then drained and dropped) and the helper exits 0.
+    pub detach_keys: Option<String>,
 }
 
 impl ExecSpec {
@@ -46,6 +49,10 @@ impl ExecSpec {
         if let Some(fd) = self.frames_fd {
             v.push("--frames-fd".into());
             v.push(fd.to_string());
+        }
+        if let Some(k) = &self.detach_keys {
+            v.push("--detach-keys".into());
+            v.push(k.clone());
         }
         v.push("--".into());
         v.extend(self.args.iter().cloned());
@@ -306,6 +313,7 @@ fn relay_tty(master: std::os::fd::OwnedFd, pid: i32, spec: &ExecSpec) -> i32 {
     let stdin = std::io::stdin();
     let mut stdin_open = true;
     let mut buf = [0u8; 8192];
+    let mut keys = spec.detach_keys.as_deref().and_then(|k| crate::detach_keys::DetachKeys::parse(k).ok()).map(|k| k.matcher());
     loop {
         let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
         if stdin_open {
@@ -331,8 +339,27 @@ fn relay_tty(master: std::os::fd::OwnedFd, pid: i32, spec: &ExecSpec) -> i32 {
             let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
             if n <= 0 {
                 stdin_open = false;
+                if let Some(k) = keys.as_mut() {
+                    let _ = nix::unistd::write(master.as_fd(), &k.flush());
+                }
             } else {
-                unsafe { libc::write(master.as_raw_fd(), buf.as_ptr().cast(), n as usize) };
+                let data = &buf[..n as usize];
+                match keys.as_mut().map(|k| k.feed(data)) {
+                    None => {
+                        let _ = nix::unistd::write(master.as_fd(), data);
+                    }
+                    Some(crate::detach_keys::Fed::Forward(d)) => {
+                        let _ = nix::unistd::write(master.as_fd(), &d);
+                    }
+                    Some(crate::detach_keys::Fed::Detach { before }) => {
+                        let _ = nix::unistd::write(master.as_fd(), &before);
+                        if let Some(s) = saved {
+                            unsafe { libc::tcsetattr(0, libc::TCSANOW, &s) };
+                        }
+                        detach_and_drain(master);
+                        return 0;
+                    }
+                }
             }
         }
         if let Some(w) = &winch
@@ -346,6 +373,47 @@ fn relay_tty(master: std::os::fd::OwnedFd, pid: i32, spec: &ExecSpec) -> i32 {
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &s) };
     }
     wait_for(pid)
+}
+
+/// After the detach keys: the caller gets exit code 0 now, while a forked child of this
+/// helper keeps the PTY master open (the process would get SIGHUP if it closed) and
+/// drains its output until the process ends. The process itself is reparented and reaped
+/// by init once this helper exits.
+fn detach_and_drain(master: std::os::fd::OwnedFd) {
+    use std::os::fd::AsRawFd;
+    // The child must be out of the caller's session before the caller can exit: when the
+    // session leader (the `berth` on the user's terminal) exits, the kernel hangs up its
+    // foreground process group, and a child still in it would die and take the master with
+    // it. So it ignores SIGHUP, leaves the session, and only then lets us return (pipe EOF).
+    let mut ready = [0i32; 2];
+    if unsafe { libc::pipe2(ready.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        ready = [-1, -1];
+    }
+    // Single-threaded helper: fork is safe here.
+    match unsafe { libc::fork() } {
+        0 => unsafe {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            libc::setsid();
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+            libc::close(ready[0]);
+            libc::close(ready[1]);
+            let mut buf = [0u8; 8192];
+            while libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) > 0 {}
+            libc::_exit(0);
+        },
+        pid => unsafe {
+            libc::close(ready[1]);
+            if pid > 0 && ready[0] >= 0 {
+                let mut b = 0u8;
+                while libc::read(ready[0], (&mut b as *mut u8).cast(), 1) < 0 && *libc::__errno_location() == libc::EINTR {}
+            }
+            libc::close(ready[0]);
+            drop(master);
+        },
+    }
 }
 
 /// Frame kind carrying the exit code (i32 BE) at the end of a framed exec.

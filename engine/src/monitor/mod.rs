@@ -319,12 +319,18 @@ impl Monitor {
         let _ = rootfs::unmount_rootfs(&self.paths);
         let trash = self.root.join("trash").join(format!("{}-{:016x}", self.rec.id, fastrand::u64(..)));
         let moved = std::fs::create_dir_all(self.root.join("trash")).is_ok() && std::fs::rename(&self.paths.dir, &trash).is_ok();
+        // --rm takes the anonymous volumes with it (named ones stay), as docker's does.
+        let anon = crate::volume::anonymous_of(&self.db, &self.rec.id).unwrap_or_default();
         let _ = state::delete(&mut self.db, &self.rec.id);
+        let volumes = crate::volume::remove_unused_later(&mut self.db, &self.root, &anon);
         state::event(&mut self.db, &self.rec, "destroy", &[]);
         let _ = writeln!(status, "exit {code}");
         self.cleanup(container, true);
         if moved {
             let _ = crate::store::snapshots::remove_tree(&trash);
+        }
+        for v in volumes {
+            let _ = crate::store::snapshots::remove_tree(&v);
         }
     }
 
@@ -355,6 +361,10 @@ impl Monitor {
         let links = self.layer_links().map_err(|e| e.to_string())?;
         let snapshots = self.root.join("snapshots");
         rootfs::mount_rootfs(&snapshots, &links, &self.paths).map_err(|e| e.to_string())?;
+        for v in &self.rec.config.volumes {
+            crate::volume::copy_up(&self.paths.rootfs(), &v.destination, &crate::volume::data_dir(&self.root, &v.name))
+                .map_err(|e| e.to_string())?;
+        }
         bundle::write_bundle(&self.rec, &self.paths).map_err(|e| e.to_string())?;
         let log_path = self.paths.log(&self.rec.id);
         std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
@@ -700,7 +710,9 @@ impl Monitor {
         if last && self.rec.config.auto_remove {
             let _ = remove_container_files(&self.paths);
             tracing::debug!("cleanup: files removed");
+            let anon = crate::volume::anonymous_of(&self.db, &self.rec.id).unwrap_or_default();
             let _ = state::delete(&mut self.db, &self.rec.id);
+            crate::volume::remove_unused(&mut self.db, &self.root, &anon);
             tracing::debug!("cleanup: row deleted");
         }
     }

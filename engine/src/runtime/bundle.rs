@@ -324,6 +324,17 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
         }
         mounts.push(json!({"destination": p[1], "type": "bind", "source": p[0], "options": o}));
     }
+    if !cfg.volumes.is_empty() {
+        let root = paths.dir.parent().and_then(Path::parent).unwrap_or(Path::new("/"));
+        for v in &cfg.volumes {
+            let mut o = vec!["rbind", "rprivate"];
+            if !v.rw {
+                o.push("ro");
+            }
+            let src = crate::volume::data_dir(root, &v.name);
+            mounts.push(json!({"destination": v.destination, "type": "bind", "source": src, "options": o}));
+        }
+    }
 
     let mut resources = json!({ "devices": [{"allow": false, "access": "rwm"}] });
     if cfg.privileged {

@@ -47,6 +47,8 @@ pub struct RunConfig {
     pub tmpfs: Vec<String>,
     /// `-v HOST:CONTAINER[:ro]` bind mounts.
     pub binds: Vec<String>,
+    /// Named and anonymous volumes (`volumes/<name>/_data`), in mount order.
+    pub volumes: Vec<crate::volume::VolumeMount>,
     pub stop_signal: Option<String>,
 }
 

@@ -92,6 +92,21 @@ CREATE INDEX events_time ON events(time);
 -- `--runtime PATH`: the OCI runtime binary driven by the monitor ('' = libcontainer, built in)
 ALTER TABLE containers ADD COLUMN runtime TEXT NOT NULL DEFAULT '';
 "#,
+    r#"
+CREATE TABLE volumes (
+    name      TEXT PRIMARY KEY,            -- docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+; anonymous: 64 hex
+    created   INTEGER NOT NULL,            -- unix nanoseconds
+    anonymous INTEGER NOT NULL DEFAULT 0,  -- created for a container (`-v /path`, the image's VOLUME)
+    labels    TEXT NOT NULL DEFAULT '{}'   -- JSON object
+);
+CREATE TABLE container_volumes (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    volume       TEXT NOT NULL REFERENCES volumes(name),
+    destination  TEXT NOT NULL,
+    PRIMARY KEY (container_id, destination)
+);
+CREATE INDEX container_volumes_volume ON container_volumes(volume);
+"#,
 ];
 
 /// A connection to the state database.
