@@ -75,6 +75,40 @@ impl Tab {
     }
 }
 
+/// The time span the Stats tab's charts cover (`w` cycles). Up to 15 minutes the charts
+/// draw 1 s points; beyond, the 10 s averages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartWindow {
+    Min1,
+    Min15,
+    Hour1,
+    Hour24,
+}
+
+impl ChartWindow {
+    pub const ALL: [ChartWindow; 4] = [ChartWindow::Min1, ChartWindow::Min15, ChartWindow::Hour1, ChartWindow::Hour24];
+    pub fn secs(self) -> i64 {
+        match self {
+            ChartWindow::Min1 => 60,
+            ChartWindow::Min15 => 15 * 60,
+            ChartWindow::Hour1 => 3600,
+            ChartWindow::Hour24 => 24 * 3600,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            ChartWindow::Min1 => "1m",
+            ChartWindow::Min15 => "15m",
+            ChartWindow::Hour1 => "1h",
+            ChartWindow::Hour24 => "24h",
+        }
+    }
+    pub fn next(self) -> ChartWindow {
+        let i = ChartWindow::ALL.iter().position(|w| *w == self).unwrap_or(0);
+        ChartWindow::ALL[(i + 1) % ChartWindow::ALL.len()]
+    }
+}
+
 /// Container list columns that can be sorted on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortKey {
@@ -282,6 +316,9 @@ pub struct LogView {
     pub ended: Option<Option<String>>,
 }
 
+/// Points in a row's CPU sparkline.
+pub const SPARK_POINTS: usize = 10;
+
 /// Lines kept in the logs buffer (and asked for from the tail).
 pub const LOG_CAP: usize = 2000;
 
@@ -383,8 +420,8 @@ pub struct AppState {
     pub inspect_cursor: usize,
     pub changes: Option<(String, Result<Vec<FsChange>, String>)>,
     pub changes_scroll: usize,
-    /// The Stats tab shows the 24 h ring instead of the 15 min one.
-    pub long_range: bool,
+    /// The span of the Stats tab's charts.
+    pub chart_window: ChartWindow,
 
     pub images: Vec<ImageSummary>,
     pub images_loaded: bool,
@@ -436,7 +473,7 @@ impl AppState {
             inspect_cursor: 0,
             changes: None,
             changes_scroll: 0,
-            long_range: false,
+            chart_window: ChartWindow::Min1,
             images: vec![],
             images_loaded: false,
             selected: 0,
@@ -756,11 +793,21 @@ impl AppState {
             Message::Stats { samples, now } => {
                 // Samples of containers the list does not know yet are kept: the list
                 // catches up within a refresh (and prunes the ones that are gone).
+                // Redraw only for what shows: a number in the list or a chart changed, a
+                // sparkline still filling, or the selected container's chart still growing
+                // into its window. Idle containers sampled every second cost no frame.
+                let sel = self.selected_container().map(|c| c.id.clone());
+                let chart = self.tab == Tab::Stats;
+                let span = self.chart_window.secs();
+                let mut changed = self.stats_error.take().is_some();
                 for s in samples {
-                    self.stats.entry(s.id.clone()).or_default().push(s, now);
+                    let h = self.stats.entry(s.id.clone()).or_default();
+                    let first = h.window(now, span).first().map(|p| p.t);
+                    let growing = h.fine_len() <= SPARK_POINTS
+                        || (chart && sel.as_deref() == Some(s.id.as_str()) && first.is_none_or(|f| f > now - span + span / 100));
+                    changed |= h.push(s, now) | growing;
                 }
-                self.stats_error = None;
-                self.stats_visible()
+                changed && self.stats_visible()
             }
             Message::StatsError(e) => {
                 let changed = self.stats_error.as_deref() != Some(&e);
@@ -1007,7 +1054,7 @@ mod tests {
         for t in 0..5 {
             s.update(Message::Stats { samples: vec![sample("1", t as f64, 1024)], now: t });
         }
-        assert_eq!(s.stats["1"].fine.len(), 5);
+        assert_eq!(s.stats["1"].fine_len(), 5);
         s.update(Message::Containers(Ok(vec![])));
         assert!(s.stats.is_empty());
     }
