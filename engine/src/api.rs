@@ -592,6 +592,12 @@ pub trait ContainerBackend: Send + Sync {
         let _ = opts;
         Box::pin(futures_util::stream::once(async { Err(EngineError::Unsupported("events on this backend".into())) }))
     }
+    /// A cheap value that changes whenever the lists (containers, images) may have changed,
+    /// so a dashboard can skip a refresh that would find nothing new. None: not known (the
+    /// caller refreshes as usual).
+    fn change_token(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// One `events` item, in docker's vocabulary.

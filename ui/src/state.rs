@@ -920,8 +920,10 @@ impl AppState {
                 Err(e) => self.error(e),
             },
             Message::Tick { now } => {
-                // Ages shown in minutes change at most once a minute: redraw only then.
-                let dirty = now / 60 != self.now / 60;
+                // Ages the dashboard computes itself ("3 days ago": images, history) change
+                // at most once a minute, and show only there. Container status texts come
+                // with the lists.
+                let dirty = now / 60 != self.now / 60 && (self.focus == Pane::Images || matches!(self.modal, Some(Modal::History { .. })));
                 self.now = now;
                 dirty
             }
@@ -943,6 +945,12 @@ impl AppState {
         }
         self.modal = Some(Modal::Error(e));
         true
+    }
+
+    /// Whether any container has stats to stream (running or paused). Until the first
+    /// list arrives: no (the stream is opened once the list says so).
+    pub fn any_running(&self) -> bool {
+        self.containers.iter().any(|c| matches!(c.state.as_str(), "running" | "paused" | "restarting"))
     }
 
     /// Stats are on screen: the containers list (CPU/MEM columns) or the Stats tab.

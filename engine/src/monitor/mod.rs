@@ -548,7 +548,12 @@ impl Monitor {
             for c in &self.clients {
                 fds.push(PollFd::new(c.sock.as_fd(), PollFlags::POLLIN));
             }
-            let timeout = if sfd.is_some() && code.is_none() { PollTimeout::from(1000u16) } else { PollTimeout::from(50u16) };
+            // Everything that ends the wait is an event: SIGCHLD (the signalfd; it was
+            // blocked before the first `reap`, so an exit in between is pending there),
+            // output, a client connecting or writing. The timeout is only a safety net, long
+            // so an idle container's monitor costs nothing; after the exit, the drain
+            // deadline is checked often.
+            let timeout = if sfd.is_some() && code.is_none() { PollTimeout::from(60_000u16) } else { PollTimeout::from(50u16) };
             if let Err(e) = poll(&mut fds, timeout)
                 && e != nix::errno::Errno::EINTR
             {
