@@ -8,6 +8,9 @@
 # Each runs in a tmux pane (200x50) at its default refresh; after a 10 s settle, CPU time
 # (utime+stime from /proc/PID/stat) is summed over SECONDS and reported as % of one core;
 # RSS is the dashboard's own. oxker: `cargo install oxker --root /opt/oxker` (or OXKER=path).
+# Row 1b is the embedded engine with nothing running (the N containers killed, still
+# listed): the dashboard alone, which should cost nothing.
+# ONLY=berth: rows 1 and 1b only (no dockerd). BERTH_BIN=path: skip the release build.
 set -euo pipefail
 N=${1:-100}
 SECS=${2:-60}
@@ -16,8 +19,11 @@ FIX=${BERTH_FIXTURES:-$REPO/../shared/fixtures}
 OXKER=${OXKER:-$(command -v oxker || echo /opt/oxker/bin/oxker)}
 HZ=$(getconf CLK_TCK)
 
-(cd "$REPO" && cargo build --release --quiet)
-BERTH=$REPO/target/release/berth
+if [ -z "${BERTH_BIN:-}" ]; then
+  (cd "$REPO" && cargo build --release --quiet)
+  BERTH_BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/berth
+fi
+BERTH=$BERTH_BIN
 IMG=$REPO/target/test-images
 [ -s "$IMG/digests.txt" ] || "$FIX/make-test-images.sh" "$IMG" >/dev/null
 
@@ -63,10 +69,15 @@ for i in $(seq 1 "$N"); do "$BERTH" run -d --network none --name "idle$i" testim
 tmux -L benchdash new-session -d -s b -x 200 -y 50 "BERTH_ROOT=$BERTH_ROOT $BERTH"
 sleep 1
 BD=$(dash_pid "^$BERTH$")
-local_pids() { echo "$BD"; pgrep -f "berth monitor"; }
+# Only this root's monitors (other berth processes may run on the machine).
+local_pids() { echo "$BD"; pgrep -f "berth monitor --root $BERTH_ROOT "; }
 measure "berth (embedded)" "$BD" local_pids
+"$BERTH" ps -q | xargs -r "$BERTH" kill >/dev/null
+for _ in $(seq 1 100); do [ -z "$("$BERTH" ps -q)" ] && break; sleep 0.2; done
+measure "berth, nothing running" "$BD" local_pids
 tmux -L benchdash kill-server
 "$BERTH" ps -aq | xargs -r "$BERTH" rm -f >/dev/null
+[ "${ONLY:-}" = berth ] && exit 0
 
 # 2 and 3: a private dockerd with the same containers
 dockerd --data-root "$W/docker" --exec-root "$W/exec" --pidfile "$W/dockerd.pid" -H "unix://$W/docker.sock" \
@@ -76,7 +87,8 @@ export DOCKER_HOST=unix://$W/docker.sock
 for _ in $(seq 1 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
 docker load -i "$IMG/busybox.tar" >/dev/null
 for i in $(seq 1 "$N"); do docker run -d --network none testimg/busybox sleep 36000 >/dev/null; done
-docker_pids() { echo "$DPID"; pgrep -f "containerd --config $W" ; pgrep -f "containerd-shim.*$W"; pgrep containerd-shim; }
+# This dockerd's containerd and shims only (their command lines name its exec root).
+docker_pids() { echo "$DPID"; pgrep -f "containerd --config $W"; pgrep -f "containerd-shim.*$W"; }
 daemon_pids() { docker_pids | sort -u; }
 
 tmux -L benchdash new-session -d -s b -x 200 -y 50 "$BERTH -H $DOCKER_HOST"

@@ -525,6 +525,17 @@ mod tests {
         vec![StatsSample { id: "c".into(), cpu_percent: i as f64, ..StatsSample::default() }]
     }
 
+    #[test]
+    fn lists_are_asked_for_again_as_often_as_their_status_texts_age() {
+        let c =
+            |status: &str| berth_engine::api::ContainerSummary { status: status.into(), ..crate::state::tests::ctr("1", "a", "running") };
+        let every = Duration::from_secs(1);
+        assert_eq!(recheck_after(&[c("Up 2 hours"), c("Up 5 seconds")], every), every);
+        assert_eq!(recheck_after(&[c("Up 2 hours"), c("Exited (0) 3 minutes ago")], every), Duration::from_secs(10));
+        assert_eq!(recheck_after(&[c("Up 2 hours"), c("Created")], every), Duration::from_secs(60));
+        assert_eq!(recheck_after(&[], Duration::from_secs(90)), Duration::from_secs(90));
+    }
+
     #[tokio::test]
     async fn stats_are_dropped_when_the_ui_is_behind_never_queued() {
         let (tx, mut rx) = mpsc::channel::<Message>(4);

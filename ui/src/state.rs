@@ -960,7 +960,7 @@ impl AppState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn img(id: &str, tag: &str) -> ImageSummary {
@@ -1065,6 +1065,36 @@ mod tests {
         assert_eq!(s.stats["1"].fine_len(), 5);
         s.update(Message::Containers(Ok(vec![])));
         assert!(s.stats.is_empty());
+    }
+
+    #[test]
+    fn idle_stats_redraw_nothing_once_sparkline_and_chart_are_full() {
+        let mut s = AppState::new("local".into(), 0);
+        s.update(Message::Containers(Ok(vec![ctr("1", "a", "running"), ctr("2", "b", "running")])));
+        let batch = |t: i64, cpu: f64| Message::Stats { samples: vec![sample("1", cpu, 4096), sample("2", 0.0, 4096)], now: t };
+        // The first minute: the sparkline and the selected container's 1m chart grow.
+        assert!(s.update(batch(0, 0.0)));
+        assert!(s.update(batch(30, 0.0)));
+        for t in 31..=100 {
+            s.update(batch(t, 0.0));
+        }
+        assert!(!s.update(batch(101, 0.0)), "nothing shown changed");
+        assert!(s.update(batch(102, 1.5)), "a CPU figure changed");
+        // The 15m window is not full yet: the selected chart still grows every sample.
+        s.chart_window = ChartWindow::Min15;
+        assert!(s.update(batch(103, 1.5)));
+        s.focus = Pane::Images;
+        assert!(!s.update(batch(104, 7.0)), "stats are not on screen");
+    }
+
+    #[test]
+    fn ticks_redraw_only_where_ages_are_shown() {
+        let mut s = AppState::new("local".into(), 0);
+        assert!(!s.update(Message::Tick { now: 1 }));
+        assert!(!s.update(Message::Tick { now: 61 }), "the containers list shows no age of ours");
+        s.focus = Pane::Images;
+        assert!(!s.update(Message::Tick { now: 62 }));
+        assert!(s.update(Message::Tick { now: 121 }), "images: \"2 minutes ago\" moved");
     }
 
     #[test]
