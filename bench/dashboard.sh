@@ -61,6 +61,9 @@ measure() { # LABEL DASH_PID PIDS_FN -> prints "% of a core" and RSS
     'BEGIN { printf "%-28s CPU %6.2f %% of a core   dashboard RSS %6.1f MB\n", l, (b - a) * 100 / hz / s, r / 1024 }'
 }
 dash_pid() { pgrep -f "$1" | head -1; }
+# A new session right after kill-server can hit the dying server ("server exited
+# unexpectedly"): wait for it to be gone.
+tkill() { tmux -L benchdash kill-server 2>/dev/null || true; sleep 1; }
 
 # 1. embedded engine
 export BERTH_ROOT=$W/root
@@ -74,8 +77,11 @@ local_pids() { echo "$BD"; pgrep -f "berth monitor --root $BERTH_ROOT "; }
 measure "berth (embedded)" "$BD" local_pids
 "$BERTH" ps -q | xargs -r "$BERTH" kill >/dev/null
 for _ in $(seq 1 100); do [ -z "$("$BERTH" ps -q)" ] && break; sleep 0.2; done
+# Statuses say "Exited (137) 5 seconds ago" for a minute, which the list shows changing
+# every second: measure once they count minutes (nothing visible changes for 10 s then).
+sleep "${IDLE_SETTLE:-50}"
 measure "berth, nothing running" "$BD" local_pids
-tmux -L benchdash kill-server
+tkill
 "$BERTH" ps -aq | xargs -r "$BERTH" rm -f >/dev/null
 [ "${ONLY:-}" = berth ] && exit 0
 
@@ -96,7 +102,7 @@ sleep 1
 BD=$(pgrep -f "^$BERTH -H" | head -1)
 with_berth() { echo "$BD"; daemon_pids; }
 measure "berth -H dockerd (+daemon)" "$BD" with_berth
-tmux -L benchdash kill-server
+tkill
 
 if [ -x "$OXKER" ]; then
   tmux -L benchdash new-session -d -s b -x 200 -y 50 "$OXKER"
@@ -104,7 +110,7 @@ if [ -x "$OXKER" ]; then
   OX=$(pgrep -f "^$OXKER" | head -1)
   with_oxker() { echo "$OX"; daemon_pids; }
   measure "oxker (+daemon)" "$OX" with_oxker
-  tmux -L benchdash kill-server
+  tkill
 else
   echo "oxker not found (cargo install oxker --root /opt/oxker): skipping its row"
 fi

@@ -75,8 +75,13 @@ def main():
                 sys.exit("the dashboard did not show the container")
             time.sleep(0.5)
             os.write(fd, b"e")
-        out = read_for(fd, 15, lambda t: b"# " in t)
-        if b"# " not in ESC.sub(b"", out):
+            # The pane's title; cells are diffed, so the prompt's trailing blank is not
+            # written: look for "#" after the title.
+            want = b"shell"
+        else:
+            want = b"# "
+        out = read_for(fd, 15, lambda t: want in t and b"#" in t.split(want, 1)[1])
+        if want not in ESC.sub(b"", out):
             sys.exit("no shell prompt")
         read_for(fd, 1.0)  # let the first frames settle
         lat = []

@@ -545,9 +545,12 @@ impl Unit {
     }
 }
 
+/// One line of a chart: its name, (seconds before the newest sample, value) points, colour.
+type ChartLine = (&'static str, Vec<(f64, f64)>, Color);
+
 struct ChartSpec {
     title: String,
-    lines: Vec<(&'static str, Vec<(f64, f64)>, Color)>,
+    lines: Vec<ChartLine>,
     unit: Unit,
 }
 
