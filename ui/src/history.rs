@@ -326,6 +326,17 @@ impl History {
         }
     }
 
+    /// Unix second of the oldest point [`History::window`] would return (decodes one point).
+    pub fn window_start(&self, now: i64, span: i64) -> Option<i64> {
+        let from = now - span;
+        if span <= FINE_SPAN {
+            self.fine.points_from(from).next()
+        } else {
+            self.coarse.points_from(from).next().or(self.current_bucket().filter(|p| p.t >= from))
+        }
+        .map(|p| p.t)
+    }
+
     /// Points in the fine ring (1 s).
     pub fn fine_len(&self) -> usize {
         self.fine.len()

@@ -802,9 +802,9 @@ impl AppState {
                 let mut changed = self.stats_error.take().is_some();
                 for s in samples {
                     let h = self.stats.entry(s.id.clone()).or_default();
-                    let first = h.window(now, span).first().map(|p| p.t);
-                    let growing = h.fine_len() <= SPARK_POINTS
-                        || (chart && sel.as_deref() == Some(s.id.as_str()) && first.is_none_or(|f| f > now - span + span / 100));
+                    let selected = chart && sel.as_deref() == Some(s.id.as_str());
+                    let growing =
+                        h.fine_len() <= SPARK_POINTS || (selected && h.window_start(now, span).is_none_or(|f| f > now - span + span / 100));
                     changed |= h.push(s, now) | growing;
                 }
                 changed && self.stats_visible()
