@@ -666,6 +666,13 @@ pub trait ContainerBackend: Send + Sync {
         let _ = all;
         Err(EngineError::Unsupported("volumes on this backend".into()))
     }
+
+    /// A cheap value that changes whenever the lists (containers, images) may have changed,
+    /// so a dashboard can skip a refresh that would find nothing new. None: not known (the
+    /// caller refreshes as usual).
+    fn change_token(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// One `events` item, in docker's vocabulary.

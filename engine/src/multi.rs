@@ -667,6 +667,17 @@ impl ContainerBackend for MultiBackend {
         b.shell(id).await
     }
 
+    /// Known only when every endpoint is connected and knows its own (else None: refresh).
+    fn change_token(&self) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for e in &self.eps {
+            let b = e.slot().backend.clone()?;
+            b.change_token()?.hash(&mut h);
+        }
+        Some(h.finish())
+    }
+
     fn events(&self, opts: EventOptions) -> BoxStream<'static, Result<EngineEvent>> {
         let eps = self.scope().into_iter().map(|e| (e, vec![])).collect();
         // A live-only stream picks an endpoint up again when it comes back; one with a

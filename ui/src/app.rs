@@ -166,7 +166,8 @@ async fn run_with(backend: Arc<dyn ContainerBackend>, multi: Option<Arc<MultiBac
     let refresh = Arc::new(Notify::new());
     let every = Duration::from_millis(cfg.refresh_ms);
     spawn_refresher(backend.clone(), multi.clone(), tx.clone(), refresh.clone(), every);
-    spawn_stats(backend.clone(), tx.clone(), every);
+    // The stats stream runs only while a container runs (opened again when one starts).
+    let mut stats_task: Option<JoinHandle<()>> = None;
 
     let mut state = AppState::new(backend.describe(), now());
     if let Some(m) = &multi {
@@ -181,6 +182,13 @@ async fn run_with(backend: Arc<dyn ContainerBackend>, multi: Option<Arc<MultiBac
     let (stx, mut srx) = mpsc::channel::<SessionEvent>(256);
     let mut dirty = true;
     loop {
+        let wanted = state.any_running();
+        if wanted != stats_task.is_some() {
+            match stats_task.take() {
+                Some(h) => h.abort(),
+                None => stats_task = Some(spawn_stats(backend.clone(), tx.clone(), every)),
+            }
+        }
         if dirty {
             let size = terminal.size()?;
             let screen = Rect::new(0, 0, size.width, size.height);
@@ -254,15 +262,18 @@ async fn run_with(backend: Arc<dyn ContainerBackend>, multi: Option<Arc<MultiBac
             _ = sigterm.recv() => break,
         }
     }
-    if let Some(h) = detail.handle.take() {
+    for h in [detail.handle.take(), stats_task.take()].into_iter().flatten() {
         h.abort();
     }
     Ok(())
 }
 
 /// Lists on an interval (and at once when notified), sending only results; a slow
-/// backend delays the next refresh, never the render. The host overview is asked for
-/// less often (it changes slowly), and not again once the backend says it cannot.
+/// backend delays the next refresh, never the render. When the backend has a change token
+/// (the embedded engine: a stat of its database) and it did not move, the lists are not
+/// asked for, except as often as their status texts age (see [`recheck_after`]). The host
+/// overview is asked for less often (it changes slowly), and not again once the backend
+/// says it cannot.
 fn spawn_refresher(
     backend: Arc<dyn ContainerBackend>,
     multi: Option<Arc<MultiBackend>>,
@@ -270,26 +281,41 @@ fn spawn_refresher(
     notify: Arc<Notify>,
     every: Duration,
 ) {
+    use tokio::time::Instant;
     tokio::spawn(async move {
-        let mut round: u64 = 0;
         let mut info_ok = true;
         let mut last_scope = None;
+        let mut last_token = None;
+        let mut listed: Option<(Instant, Duration)> = None;
+        let mut info_at: Option<Instant> = None;
+        let mut forced = true;
         loop {
-            let containers = backend.list_containers(&ContainerListOptions { all: true }).await.map_err(|e| e.to_string());
-            if tx.send(Message::Containers(containers)).await.is_err() {
-                return;
-            }
-            let images = backend.list_images(&ImageListOptions::default()).await.map_err(|e| e.to_string());
-            if tx.send(Message::Images(images)).await.is_err() {
-                return;
-            }
-            // A backend without volumes shows an empty list, not an error every second.
-            let volumes = match backend.list_volumes(&Default::default()).await {
-                Err(berth_engine::api::EngineError::Unsupported(_)) => Ok(vec![]),
-                r => r.map_err(|e| e.to_string()),
-            };
-            if tx.send(Message::Volumes(volumes)).await.is_err() {
-                return;
+            // Read before listing: a change made during the list is seen next round.
+            let token = backend.change_token();
+            let due =
+                forced || token.is_none() || token != last_token || listed.is_none_or(|(at, recheck)| at.elapsed() + every / 2 >= recheck);
+            forced = false;
+            if due {
+                last_token = token;
+                let containers = backend.list_containers(&ContainerListOptions { all: true }).await.map_err(|e| e.to_string());
+                let recheck = containers.as_ref().map(|l| recheck_after(l, every)).unwrap_or(every);
+                listed = Some((Instant::now(), recheck));
+                if tx.send(Message::Containers(containers)).await.is_err() {
+                    return;
+                }
+                let images = backend.list_images(&ImageListOptions::default()).await.map_err(|e| e.to_string());
+                if tx.send(Message::Images(images)).await.is_err() {
+                    return;
+                }
+                // Volumes change with the same database (the token covers them). A backend
+                // without volumes shows an empty list, not an error every second.
+                let volumes = match backend.list_volumes(&Default::default()).await {
+                    Err(berth_engine::api::EngineError::Unsupported(_)) => Ok(vec![]),
+                    r => r.map_err(|e| e.to_string()),
+                };
+                if tx.send(Message::Volumes(volumes)).await.is_err() {
+                    return;
+                }
             }
             if let Some(m) = &multi
                 && tx.send(Message::Endpoints(m.endpoints())).await.is_err()
@@ -301,26 +327,42 @@ fn spawn_refresher(
             let scope = multi.as_ref().map(|m| m.current());
             let switched = scope != last_scope;
             last_scope = scope;
-            if (info_ok || multi.is_some()) && (round.is_multiple_of(10) || switched) {
+            let info_age = info_at.map(|t| t.elapsed());
+            let info_due = info_age.is_none_or(|a| a >= Duration::from_secs(60) || (due && a >= Duration::from_secs(10)));
+            if (info_ok || multi.is_some()) && (info_due || switched) {
                 let info = backend.system_info().await.map_err(|e| e.to_string());
                 info_ok = info.is_ok();
+                info_at = Some(Instant::now());
                 let _ = tx.send(Message::Info(info)).await;
             }
-            round += 1;
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                _ = notify.notified() => {}
+                _ = notify.notified() => forced = true,
             }
         }
     });
+}
+
+/// How long a containers list stays true when nothing is written: its status texts age
+/// ("Up 5 seconds" changes every second, "Up 3 minutes" every minute, "Up 2 hours" every
+/// hour). Minutes are looked at every 10 s (a text at most 10 s late), hours every minute.
+fn recheck_after(list: &[berth_engine::api::ContainerSummary], every: Duration) -> Duration {
+    let has = |w: &str| list.iter().any(|c| c.status.contains(w));
+    if has("second") {
+        every
+    } else if has("minute") {
+        Duration::from_secs(10).max(every)
+    } else {
+        Duration::from_secs(60).max(every)
+    }
 }
 
 /// ONE stats stream for every running container. Batches are `try_send`: when the UI is
 /// behind, a batch is dropped rather than queued. An error is reported and the stream
 /// kept (several endpoints: one failing endpoint's error, the others go on); a stream that
 /// ended is opened again slowly.
-fn spawn_stats(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, every: Duration) {
-    tokio::spawn(pump_stats(move || backend.stats(vec![], every), tx, Duration::from_secs(10)));
+fn spawn_stats(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(pump_stats(move || backend.stats(vec![], every), tx, Duration::from_secs(10)))
 }
 
 /// The body of the stats task, apart from the backend so the drop-never-stall rule is
@@ -502,6 +544,17 @@ mod tests {
 
     fn batch(i: usize) -> Vec<StatsSample> {
         vec![StatsSample { id: "c".into(), cpu_percent: i as f64, ..StatsSample::default() }]
+    }
+
+    #[test]
+    fn lists_are_asked_for_again_as_often_as_their_status_texts_age() {
+        let c =
+            |status: &str| berth_engine::api::ContainerSummary { status: status.into(), ..crate::state::tests::ctr("1", "a", "running") };
+        let every = Duration::from_secs(1);
+        assert_eq!(recheck_after(&[c("Up 2 hours"), c("Up 5 seconds")], every), every);
+        assert_eq!(recheck_after(&[c("Up 2 hours"), c("Exited (0) 3 minutes ago")], every), Duration::from_secs(10));
+        assert_eq!(recheck_after(&[c("Up 2 hours"), c("Created")], every), Duration::from_secs(60));
+        assert_eq!(recheck_after(&[], Duration::from_secs(90)), Duration::from_secs(90));
     }
 
     #[tokio::test]

@@ -135,6 +135,7 @@ keymap!(
     history,
     timestamps,
     follow,
+    chart_window,
     refresh,
     terminal_prefix,
     shell,

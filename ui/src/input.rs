@@ -404,9 +404,6 @@ fn handle_detail(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Option<Outcome
     } else if s.tab == Tab::Top && (is(&keys.sort_next, k) || is(&keys.sort_reverse, k)) {
         s.top_sort = if s.top_sort == TopSort::Cpu { TopSort::Mem } else { TopSort::Cpu };
         (true, None)
-    } else if s.tab == Tab::Stats && is(&keys.detail, k) {
-        s.long_range = !s.long_range;
-        (true, None)
     } else if s.tab == Tab::Inspect && is(&keys.detail, k) {
         let Some((_, Ok(v))) = &s.inspect else { return Some((false, None)) };
         let lines = crate::json::lines(v, &s.folded);
@@ -447,6 +444,9 @@ pub fn handle_key(k: &KeyEvent, s: &mut AppState, cfg: &Config) -> Outcome {
             return (false, None);
         }
         s.tab = s.tab.step(if is(&keys.next_tab, k) { 1 } else { -1 });
+        return (true, None);
+    } else if is(&keys.chart_window, k) && s.focus == Pane::Containers && s.tab == Tab::Stats {
+        s.chart_window = s.chart_window.next();
         return (true, None);
     }
     if s.detail_focus

@@ -83,6 +83,40 @@ impl Tab {
     }
 }
 
+/// The time span the Stats tab's charts cover (`w` cycles). Up to 15 minutes the charts
+/// draw 1 s points; beyond, the 10 s averages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartWindow {
+    Min1,
+    Min15,
+    Hour1,
+    Hour24,
+}
+
+impl ChartWindow {
+    pub const ALL: [ChartWindow; 4] = [ChartWindow::Min1, ChartWindow::Min15, ChartWindow::Hour1, ChartWindow::Hour24];
+    pub fn secs(self) -> i64 {
+        match self {
+            ChartWindow::Min1 => 60,
+            ChartWindow::Min15 => 15 * 60,
+            ChartWindow::Hour1 => 3600,
+            ChartWindow::Hour24 => 24 * 3600,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            ChartWindow::Min1 => "1m",
+            ChartWindow::Min15 => "15m",
+            ChartWindow::Hour1 => "1h",
+            ChartWindow::Hour24 => "24h",
+        }
+    }
+    pub fn next(self) -> ChartWindow {
+        let i = ChartWindow::ALL.iter().position(|w| *w == self).unwrap_or(0);
+        ChartWindow::ALL[(i + 1) % ChartWindow::ALL.len()]
+    }
+}
+
 /// Container list columns that can be sorted on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortKey {
@@ -295,6 +329,9 @@ pub struct LogView {
     pub ended: Option<Option<String>>,
 }
 
+/// Points in a row's CPU sparkline.
+pub const SPARK_POINTS: usize = 10;
+
 /// Lines kept in the logs buffer (and asked for from the tail).
 pub const LOG_CAP: usize = 2000;
 
@@ -399,8 +436,8 @@ pub struct AppState {
     pub inspect_cursor: usize,
     pub changes: Option<(String, Result<Vec<FsChange>, String>)>,
     pub changes_scroll: usize,
-    /// The Stats tab shows the 24 h ring instead of the 15 min one.
-    pub long_range: bool,
+    /// The span of the Stats tab's charts.
+    pub chart_window: ChartWindow,
 
     pub images: Vec<ImageSummary>,
     pub images_loaded: bool,
@@ -456,7 +493,7 @@ impl AppState {
             inspect_cursor: 0,
             changes: None,
             changes_scroll: 0,
-            long_range: false,
+            chart_window: ChartWindow::Min1,
             images: vec![],
             images_loaded: false,
             volumes: vec![],
@@ -814,11 +851,21 @@ impl AppState {
             Message::Stats { samples, now } => {
                 // Samples of containers the list does not know yet are kept: the list
                 // catches up within a refresh (and prunes the ones that are gone).
+                // Redraw only for what shows: a number in the list or a chart changed, a
+                // sparkline still filling, or the selected container's chart still growing
+                // into its window. Idle containers sampled every second cost no frame.
+                let sel = self.selected_container().map(|c| c.id.clone());
+                let chart = self.tab == Tab::Stats;
+                let span = self.chart_window.secs();
+                let mut changed = self.stats_error.take().is_some();
                 for s in samples {
-                    self.stats.entry(s.id.clone()).or_default().push(s, now);
+                    let h = self.stats.entry(s.id.clone()).or_default();
+                    let selected = chart && sel.as_deref() == Some(s.id.as_str());
+                    let growing =
+                        h.fine_len() <= SPARK_POINTS || (selected && h.window_start(now, span).is_none_or(|f| f > now - span + span / 100));
+                    changed |= h.push(s, now) | growing;
                 }
-                self.stats_error = None;
-                self.stats_visible()
+                changed && self.stats_visible()
             }
             Message::StatsError(e) => {
                 let changed = self.stats_error.as_deref() != Some(&e);
@@ -931,8 +978,10 @@ impl AppState {
                 Err(e) => self.error(e),
             },
             Message::Tick { now } => {
-                // Ages shown in minutes change at most once a minute: redraw only then.
-                let dirty = now / 60 != self.now / 60;
+                // Ages the dashboard computes itself ("3 days ago": images, history) change
+                // at most once a minute, and show only there. Container status texts come
+                // with the lists.
+                let dirty = now / 60 != self.now / 60 && (self.focus == Pane::Images || matches!(self.modal, Some(Modal::History { .. })));
                 self.now = now;
                 dirty
             }
@@ -956,6 +1005,12 @@ impl AppState {
         true
     }
 
+    /// Whether any container has stats to stream (running or paused). Until the first
+    /// list arrives: no (the stream is opened once the list says so).
+    pub fn any_running(&self) -> bool {
+        self.containers.iter().any(|c| matches!(c.state.as_str(), "running" | "paused" | "restarting"))
+    }
+
     /// Stats are on screen: the containers list (CPU/MEM columns) or the Stats tab.
     fn stats_visible(&self) -> bool {
         self.focus == Pane::Containers
@@ -963,7 +1018,7 @@ impl AppState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn img(id: &str, tag: &str) -> ImageSummary {
@@ -1065,9 +1120,39 @@ mod tests {
         for t in 0..5 {
             s.update(Message::Stats { samples: vec![sample("1", t as f64, 1024)], now: t });
         }
-        assert_eq!(s.stats["1"].fine.len(), 5);
+        assert_eq!(s.stats["1"].fine_len(), 5);
         s.update(Message::Containers(Ok(vec![])));
         assert!(s.stats.is_empty());
+    }
+
+    #[test]
+    fn idle_stats_redraw_nothing_once_sparkline_and_chart_are_full() {
+        let mut s = AppState::new("local".into(), 0);
+        s.update(Message::Containers(Ok(vec![ctr("1", "a", "running"), ctr("2", "b", "running")])));
+        let batch = |t: i64, cpu: f64| Message::Stats { samples: vec![sample("1", cpu, 4096), sample("2", 0.0, 4096)], now: t };
+        // The first minute: the sparkline and the selected container's 1m chart grow.
+        assert!(s.update(batch(0, 0.0)));
+        assert!(s.update(batch(30, 0.0)));
+        for t in 31..=100 {
+            s.update(batch(t, 0.0));
+        }
+        assert!(!s.update(batch(101, 0.0)), "nothing shown changed");
+        assert!(s.update(batch(102, 1.5)), "a CPU figure changed");
+        // The 15m window is not full yet: the selected chart still grows every sample.
+        s.chart_window = ChartWindow::Min15;
+        assert!(s.update(batch(103, 1.5)));
+        s.focus = Pane::Images;
+        assert!(!s.update(batch(104, 7.0)), "stats are not on screen");
+    }
+
+    #[test]
+    fn ticks_redraw_only_where_ages_are_shown() {
+        let mut s = AppState::new("local".into(), 0);
+        assert!(!s.update(Message::Tick { now: 1 }));
+        assert!(!s.update(Message::Tick { now: 61 }), "the containers list shows no age of ours");
+        s.focus = Pane::Images;
+        assert!(!s.update(Message::Tick { now: 62 }));
+        assert!(s.update(Message::Tick { now: 121 }), "images: \"2 minutes ago\" moved");
     }
 
     #[test]

@@ -345,7 +345,7 @@ fn container_cell(col: Col, c: &ContainerSummary, s: &AppState, cfg: &Config) ->
             s.stats
                 .get(&c.id)
                 .filter(|_| last.is_some())
-                .map(|h| spark_text(h.recent_cpu(SPARK_W as usize), SPARK_W as usize))
+                .map(|h| spark_text(h.recent_cpu(SPARK_W as usize).into_iter(), SPARK_W as usize))
                 .unwrap_or_default(),
             Style::default().fg(cfg.theme.running),
         )),
@@ -434,62 +434,161 @@ fn draw_stats(f: &mut Frame, area: Rect, s: &AppState, c: &ContainerSummary, cfg
         f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
         return;
     };
-    let width = area.width as usize;
-    let pts: Vec<Point> = if s.long_range {
-        let v = h.coarse_with_current();
-        v[v.len().saturating_sub(width)..].to_vec()
-    } else {
-        h.fine.iter().skip(h.fine.len().saturating_sub(width)).copied().collect()
-    };
+    let win = s.chart_window;
+    let span = win.secs();
+    // Times are relative to the newest sample, so a chart whose values did not change
+    // draws the same (no redraw needed) and a stopped container's chart stays put.
+    let newest = h.newest_t().unwrap_or(s.now);
+    let pts: Vec<Point> = h.window(newest, span);
     let p = pts.last().copied().unwrap_or_default();
-    let range = if s.long_range { "24 h, 10 s" } else { "15 min, 1 s" };
-    let charts: [(String, Vec<u64>, Color); 4] = [
-        (
-            format!("CPU {:.1}%  pids {}  ({range})", last.cpu_percent, last.pids),
-            pts.iter().map(|p| (p.cpu.max(0.0) * 10.0) as u64).collect(),
-            cfg.theme.running,
-        ),
-        (
-            format!(
+    let step = if span > crate::history::FINE_SPAN { "10 s avg" } else { "1 s" };
+    let series = |f: &dyn Fn(&Point) -> f64| -> Vec<(f64, f64)> { pts.iter().map(|q| ((q.t - newest) as f64, f(q))).collect() };
+    let charts: [ChartSpec; 4] = [
+        ChartSpec {
+            title: format!("CPU {:.1}%  pids {}", last.cpu_percent, last.pids),
+            lines: vec![("cpu", series(&|q| q.cpu as f64), cfg.theme.running)],
+            unit: Unit::Percent,
+        },
+        ChartSpec {
+            title: format!(
                 "MEM {} / {} ({:.1}%)",
                 human_size_binary(last.memory_usage),
                 human_size_binary(last.memory_limit),
                 last.memory_percent()
             ),
-            pts.iter().map(|p| p.mem_kib as u64).collect(),
-            cfg.theme.accent,
-        ),
-        (
-            format!(
+            lines: vec![("mem", series(&|q| q.mem_kib as f64 * 1024.0), cfg.theme.accent)],
+            unit: Unit::Bytes,
+        },
+        ChartSpec {
+            title: format!(
                 "NET rx {}/s tx {}/s  (total {} / {})",
                 human_size(p.rx as u64),
                 human_size(p.tx as u64),
                 human_size(last.net_rx),
                 human_size(last.net_tx)
             ),
-            pts.iter().map(|p| (p.rx + p.tx) as u64).collect(),
-            cfg.theme.paused,
-        ),
-        (
-            format!(
+            lines: vec![("rx", series(&|q| q.rx as f64), cfg.theme.running), ("tx", series(&|q| q.tx as f64), cfg.theme.paused)],
+            unit: Unit::Rate,
+        },
+        ChartSpec {
+            title: format!(
                 "BLOCK read {}/s write {}/s  (total {} / {})",
                 human_size(p.blk_r as u64),
                 human_size(p.blk_w as u64),
                 human_size(last.block_read),
                 human_size(last.block_write)
             ),
-            pts.iter().map(|p| (p.blk_r + p.blk_w) as u64).collect(),
-            cfg.theme.exited,
-        ),
+            lines: vec![("read", series(&|q| q.blk_r as f64), cfg.theme.accent), ("write", series(&|q| q.blk_w as f64), cfg.theme.exited)],
+            unit: Unit::Rate,
+        },
     ];
-    let rows = Layout::vertical([Constraint::Ratio(1, 4); 4]).split(area);
-    for (r, (title, data, color)) in rows.iter().zip(charts) {
-        let [t, g] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(*r);
-        f.render_widget(Paragraph::new(Span::styled(title, bold())), t);
-        if g.height > 0 {
-            f.render_widget(Sparkline::default().data(&data).style(Style::default().fg(color)), g);
+    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(format!("last {}", win.label()), accent(cfg)),
+            Span::raw(format!(" ({step})  w: 1m/15m/1h/24h")),
+        ])),
+        head,
+    );
+    // Four charts stacked when each gets enough rows for a plot and its axes, else a
+    // 2×2 grid, else one-line sparklines (a small terminal).
+    const MIN_H: u16 = 7;
+    let cells: Vec<Rect> = if body.height >= 4 * MIN_H {
+        Layout::vertical([Constraint::Ratio(1, 4); 4]).split(body).to_vec()
+    } else if body.height >= 2 * MIN_H && body.width >= 60 {
+        let rows = Layout::vertical([Constraint::Ratio(1, 2); 2]).split(body);
+        rows.iter().flat_map(|r| Layout::horizontal([Constraint::Ratio(1, 2); 2]).split(*r).to_vec()).collect()
+    } else {
+        let rows = Layout::vertical([Constraint::Ratio(1, 4); 4]).split(body);
+        for (r, c) in rows.iter().zip(&charts) {
+            let [t, g] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(*r);
+            f.render_widget(Paragraph::new(Span::styled(c.title.clone(), bold())), t);
+            if g.height > 0 {
+                let w = g.width as usize;
+                let data: Vec<u64> = c.lines[0].1.iter().map(|(_, y)| (y * 10.0) as u64).collect();
+                let data = &data[data.len().saturating_sub(w)..];
+                f.render_widget(Sparkline::default().data(data).style(Style::default().fg(c.lines[0].2)), g);
+            }
+        }
+        return;
+    };
+    for (r, c) in cells.iter().zip(&charts) {
+        draw_chart(f, *r, c, win);
+    }
+}
+
+/// What a chart's values are, for its y-axis labels.
+#[derive(Clone, Copy)]
+enum Unit {
+    Percent,
+    Bytes,
+    Rate,
+}
+
+impl Unit {
+    fn label(self, v: f64) -> String {
+        match self {
+            Unit::Percent => format!("{v:.0}%"),
+            Unit::Bytes => human_size_binary(v as u64),
+            Unit::Rate => format!("{}/s", human_size(v as u64)),
         }
     }
+    /// The top of the y axis: the peak rounded up to 1, 2 or 5 × a power of ten (binary
+    /// sizes: a power of two), never below a floor that keeps an idle line at the bottom.
+    fn top(self, peak: f64) -> f64 {
+        match self {
+            Unit::Bytes => peak.max(1024.0 * 1024.0).log2().ceil().exp2(),
+            Unit::Percent | Unit::Rate => {
+                let floor = if matches!(self, Unit::Percent) { 10.0 } else { 1000.0 };
+                let v = peak.max(floor);
+                let p = 10f64.powf(v.log10().floor());
+                [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * p).find(|x| *x >= v).unwrap_or(10.0 * p)
+            }
+        }
+    }
+}
+
+/// One line of a chart: its name, (seconds before the newest sample, value) points, colour.
+type ChartLine = (&'static str, Vec<(f64, f64)>, Color);
+
+struct ChartSpec {
+    title: String,
+    lines: Vec<ChartLine>,
+    unit: Unit,
+}
+
+fn draw_chart(f: &mut Frame, area: Rect, c: &ChartSpec, win: crate::state::ChartWindow) {
+    use crate::state::ChartWindow;
+    use ratatui::symbols::Marker;
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+    let peak = c.lines.iter().flat_map(|l| l.1.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let top = c.unit.top(peak);
+    let x: &[&str] = match win {
+        ChartWindow::Min1 => &["-1m", "-30s", "now"],
+        ChartWindow::Min15 => &["-15m", "-10m", "-5m", "now"],
+        ChartWindow::Hour1 => &["-1h", "-30m", "now"],
+        ChartWindow::Hour24 => &["-24h", "-12h", "now"],
+    };
+    let datasets: Vec<Dataset> = c
+        .lines
+        .iter()
+        .map(|(name, data, color)| {
+            Dataset::default().name(*name).marker(Marker::Braille).graph_type(GraphType::Line).style(Style::default().fg(*color)).data(data)
+        })
+        .collect();
+    // Several lines: a key in the title, in each line's colour (a legend box would hide data).
+    let mut title = vec![Span::styled(c.title.clone(), bold())];
+    if c.lines.len() > 1 {
+        for (name, _, color) in &c.lines {
+            title.push(Span::styled(format!("  ━ {name}"), Style::default().fg(*color)));
+        }
+    }
+    let chart = Chart::new(datasets)
+        .block(Block::default().title(Line::from(title)))
+        .x_axis(Axis::default().bounds([-(win.secs() as f64), 0.0]).labels(x.iter().map(|l| Span::raw(*l))))
+        .y_axis(Axis::default().bounds([0.0, top]).labels([Span::raw(c.unit.label(0.0)), Span::raw(c.unit.label(top))]))
+        .legend_position(None);
+    f.render_widget(chart, area);
 }
 
 /// The index of the column a top sort uses, if the titles have one.

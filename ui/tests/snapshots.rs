@@ -136,7 +136,7 @@ fn running_containers_stats() {
     let mut s = several();
     select(&mut s, "web");
     both("containers_stats", &s);
-    s.long_range = true;
+    s.chart_window = berth_ui::state::ChartWindow::Hour24;
     insta::assert_snapshot!("containers_stats_24h_200x50", render(&s, 200, 50));
 }
 

@@ -163,6 +163,9 @@ impl ContainerBackend for LocalEngine {
     fn describe(&self) -> String {
         format!("local {}", self.inner.root.display())
     }
+    fn change_token(&self) -> Option<u64> {
+        crate::store::db::change_token(&self.inner.root)
+    }
 
     async fn list_images(&self, opts: &ImageListOptions) -> Result<Vec<ImageSummary>> {
         let opts = opts.clone();
