@@ -312,15 +312,20 @@ fn terminal_pane_runs_a_shell_inside_the_dashboard() {
     t.send(&["e"]);
     t.wait_for("the shell pane", Duration::from_secs(10), |s| s.contains("shell · termbox") && s.contains("# "));
     t.send(&["echo $((6*7))X; stty size", "Enter"]);
-    let screen = t.wait_for("42 from the shell", Duration::from_secs(10), |s| s.contains("42X"));
-    let size_before: Vec<String> = screen
-        .lines()
-        .filter_map(|l| {
-            l.split('┃').find(|c| c.trim().split(' ').filter(|x| x.parse::<u16>().is_ok()).count() == 2 && c.trim().split(' ').count() == 2)
-        })
-        .map(|c| c.trim().to_string())
-        .collect();
-    assert!(!size_before.is_empty(), "no `stty size` answer in the pane:\n{screen}");
+    // `stty size` answers as `ROWS COLS` alone on a line of the pane.
+    let sizes = |screen: &str| -> Vec<String> {
+        screen
+            .lines()
+            .filter_map(|l| {
+                l.split('┃')
+                    .find(|c| c.trim().split(' ').filter(|x| x.parse::<u16>().is_ok()).count() == 2 && c.trim().split(' ').count() == 2)
+            })
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    // The two answers may reach the screen in different redraws: wait for both.
+    let screen = t.wait_for("42 and the size from the shell", Duration::from_secs(10), |s| s.contains("42X") && !sizes(s).is_empty());
+    let size_before = sizes(&screen);
     // Make the outer terminal bigger: the container's PTY follows.
     run_ok(t.cmd().args(["resize-window", "-t", "dash", "-x", "200", "-y", "50"]));
     std::thread::sleep(Duration::from_millis(500));
