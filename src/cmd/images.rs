@@ -226,14 +226,7 @@ pub async fn inspect(engine: &dyn ContainerBackend, a: &InspectArgs) -> Result<u
             }
         }
     }
-    match &a.format {
-        Some(f) => {
-            for v in &out {
-                println!("{}", crate::cmd::template::render(f, v)?);
-            }
-        }
-        None => println!("{}", serde_json::to_string_pretty(&out)?),
-    }
+    crate::cmd::template::print_inspected(&out, a.format.as_deref())?;
     Ok(code)
 }
 

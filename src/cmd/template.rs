@@ -5,6 +5,19 @@
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
+/// What every `inspect` prints: each object through `--format`, or all as one JSON array.
+pub fn print_inspected(found: &[Value], format: Option<&str>) -> Result<()> {
+    match format {
+        Some(f) => {
+            for v in found {
+                println!("{}", render(f, v)?);
+            }
+        }
+        None => println!("{}", serde_json::to_string_pretty(found)?),
+    }
+    Ok(())
+}
+
 /// Render `tpl` against `v` (a JSON object whose keys are docker's field names).
 pub fn render(tpl: &str, v: &Value) -> Result<String> {
     let tpl = tpl.replace("\\t", "\t").replace("\\n", "\n");

@@ -186,14 +186,7 @@ async fn inspect(engine: &dyn ContainerBackend, a: &InspectArgs) -> Result<u8> {
             }
         }
     }
-    match &a.format {
-        Some(f) => {
-            for v in &found {
-                println!("{}", crate::cmd::template::render(f, v)?);
-            }
-        }
-        None => println!("{}", serde_json::to_string_pretty(&found)?),
-    }
+    crate::cmd::template::print_inspected(&found, a.format.as_deref())?;
     Ok(code)
 }
 
