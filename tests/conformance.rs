@@ -456,17 +456,23 @@ async fn events_follow_the_lifecycle(c: &Ctx<'_>) {
 /// appears in what was seen; fail after 15 s.
 async fn expect_out(s: &mut Session, seen: &mut String, want: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    // Either stream may end first (the other can still hold what is awaited).
+    let (mut out_open, mut err_open) = (true, s.stderr.is_some());
     while !seen.contains(want) {
+        if !out_open && !err_open {
+            panic!("session ended before {want:?}; output: {seen:?}");
+        }
         let next = async {
-            match s.stderr.as_mut() {
-                Some(err) => tokio::select! { x = s.output.next() => x, Some(x) = err.next() => Some(x) },
-                None => s.output.next().await,
+            tokio::select! {
+                x = s.output.next(), if out_open => (false, x),
+                x = async { s.stderr.as_mut().expect("err_open implies a stderr").next().await }, if err_open => (true, x),
             }
         };
         match tokio::time::timeout_at(deadline, next).await {
-            Ok(Some(Ok(b))) => seen.push_str(&String::from_utf8_lossy(&b)),
-            Ok(Some(Err(e))) => panic!("session error: {e}"),
-            Ok(None) => panic!("session ended before {want:?}; output: {seen:?}"),
+            Ok((_, Some(Ok(b)))) => seen.push_str(&String::from_utf8_lossy(&b)),
+            Ok((_, Some(Err(e)))) => panic!("session error: {e}"),
+            Ok((false, None)) => out_open = false,
+            Ok((true, None)) => err_open = false,
             Err(_) => panic!("timed out waiting for {want:?}; output so far: {seen:?}"),
         }
     }
