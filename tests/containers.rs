@@ -85,23 +85,6 @@ fn processes_with(needle: &str) -> Vec<i32> {
     v
 }
 
-fn cgroup_dirs(id: &str) -> Vec<String> {
-    let mut v = Vec::new();
-    for base in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
-        for sub in std::fs::read_dir(base).map(|r| r.flatten().map(|e| e.path()).collect::<Vec<_>>()).unwrap_or_default() {
-            let p = sub.join("berth").join(id);
-            if p.exists() {
-                v.push(p.display().to_string());
-            }
-        }
-        let p = Path::new(base).join("berth").join(id);
-        if p.exists() {
-            v.push(p.display().to_string());
-        }
-    }
-    v
-}
-
 #[test]
 fn run_rm_echo_prints_and_leaves_nothing() {
     let b = busybox();
@@ -121,7 +104,7 @@ fn run_rm_echo_prints_and_leaves_nothing() {
     assert!(rt.is_empty(), "{rt:?}");
     // A detached --rm container, whose id we know: no cgroup either.
     let id = b.ok(&["run", "-d", "--rm", "busybox", "sleep", "0.3"]).trim().to_string();
-    assert!(!cgroup_dirs(&id).is_empty());
+    assert!(!cgroups_of(&id).is_empty());
     assert_gone(&b, &id);
 }
 
@@ -129,7 +112,7 @@ fn run_rm_echo_prints_and_leaves_nothing() {
 fn assert_gone(b: &Berth, id: &str) {
     wait_until("the monitor to exit", Duration::from_secs(10), || processes_with(id).is_empty());
     assert!(mounts_under(&b.root()).is_empty(), "{:?}", mounts_under(&b.root()));
-    assert!(cgroup_dirs(id).is_empty(), "{:?}", cgroup_dirs(id));
+    assert!(cgroups_of(id).is_empty(), "{:?}", cgroups_of(id));
     assert!(!b.root().join("containers").join(id).exists());
     assert!(!b.root().join("rt").join(id).exists());
     assert!(!b.ok(&["ps", "-aq", "--no-trunc"]).contains(id));
@@ -411,33 +394,6 @@ fn read_until(master: i32, want: &str, secs: u64, seen: &mut String) {
         }
         seen.push_str(&String::from_utf8_lossy(&buf[..n as usize]));
     }
-}
-
-fn set_size(fd: i32, rows: u16, cols: u16) {
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
-}
-
-/// Start berth on a fresh PTY (30x100) as its controlling terminal; (child, master fd).
-fn spawn_in_pty(b: &Berth, args: &[&str]) -> (std::process::Child, i32) {
-    use std::os::fd::FromRawFd;
-    use std::os::unix::process::CommandExt;
-    let (mut master, mut slave) = (0, 0);
-    assert_eq!(unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) }, 0);
-    set_size(master, 30, 100);
-    let io = |fd: i32| unsafe { std::process::Stdio::from(std::fs::File::from_raw_fd(libc::dup(fd))) };
-    let mut cmd = b.cmd();
-    cmd.args(args).stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            libc::ioctl(0, libc::TIOCSCTTY, 0);
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().unwrap();
-    unsafe { libc::close(slave) };
-    (child, master)
 }
 
 fn wait_child(child: &mut std::process::Child) -> Option<i32> {

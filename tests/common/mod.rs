@@ -349,6 +349,34 @@ pub fn cgroups_of(id: &str) -> Vec<String> {
     v
 }
 
+/// Set a terminal's window size (rows, cols).
+pub fn set_size(fd: i32, rows: u16, cols: u16) {
+    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+}
+
+/// Start berth on a fresh PTY (30x100) as its controlling terminal; (child, master fd).
+pub fn spawn_in_pty(b: &Berth, args: &[&str]) -> (std::process::Child, i32) {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (0, 0);
+    assert_eq!(unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) }, 0);
+    set_size(master, 30, 100);
+    let io = |fd: i32| unsafe { Stdio::from(std::fs::File::from_raw_fd(libc::dup(fd))) };
+    let mut cmd = b.cmd();
+    cmd.args(args).stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    unsafe { libc::close(slave) };
+    (child, master)
+}
+
 /// A terminal (30 rows x 100 columns) with berth running in it as the controlling process.
 pub struct Pty {
     pub master: i32,
@@ -358,24 +386,7 @@ pub struct Pty {
 
 impl Pty {
     pub fn spawn(b: &Berth, args: &[&str]) -> Self {
-        use std::os::fd::FromRawFd;
-        use std::os::unix::process::CommandExt;
-        let (mut master, mut slave) = (0, 0);
-        assert_eq!(unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) }, 0);
-        let ws = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
-        unsafe { libc::ioctl(master, libc::TIOCSWINSZ, &ws) };
-        let io = |fd: i32| unsafe { Stdio::from(std::fs::File::from_raw_fd(libc::dup(fd))) };
-        let mut cmd = b.cmd();
-        cmd.args(args).stdin(io(slave)).stdout(io(slave)).stderr(io(slave));
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                libc::ioctl(0, libc::TIOCSCTTY, 0);
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().unwrap();
-        unsafe { libc::close(slave) };
+        let (child, master) = spawn_in_pty(b, args);
         Self { master, child, seen: String::new() }
     }
 
