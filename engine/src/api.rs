@@ -531,6 +531,15 @@ pub struct Session {
     pub exit: futures_util::future::BoxFuture<'static, Result<Option<i64>>>,
 }
 
+/// How `run` and `start -a` attach to the container they start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttachOptions {
+    /// Send the caller's input (`-i`); a container that did not open stdin ignores it.
+    pub stdin: bool,
+    /// The caller's window size (rows, cols), for a container with a TTY.
+    pub size: Option<(u16, u16)>,
+}
+
 /// What `exec` runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExecOptions {
@@ -611,8 +620,32 @@ pub trait ContainerBackend: Send + Sync {
     async fn rename_container(&self, id: &str, new_name: &str) -> Result<()>;
     /// Attach to a running container's TTY or stdio (with an initial window size).
     async fn attach_session(&self, id: &str, size: Option<(u16, u16)>) -> Result<Session>;
+    /// Start a created or exited container with the caller attached from its first byte
+    /// (`run` without `-d`, `start -a`): attach, then start, losing no output. The session's
+    /// `exit` is the container's exit code, also for a `--rm` container that is gone by
+    /// then. A process that cannot be started is [`EngineError::StartFailed`], with
+    /// docker's exit code for it.
+    async fn attach_and_start(&self, id: &str, opts: AttachOptions) -> Result<Session> {
+        // A backend that cannot attach before the start attaches right after it.
+        match self.attach_session(id, opts.size).await {
+            Ok(s) => {
+                self.start_container(id).await?;
+                Ok(s)
+            }
+            Err(_) => {
+                self.start_container(id).await?;
+                self.attach_session(id, opts.size).await
+            }
+        }
+    }
     /// Run a process inside a running container.
     async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session>;
+    /// Run a process inside a running container in the background (`exec -d`): returns once
+    /// it was handed to the container; nobody waits for it.
+    async fn exec_detached(&self, id: &str, opts: ExecOptions) -> Result<()> {
+        let _ = (id, opts);
+        Err(EngineError::Unsupported("exec -d on this backend".into()))
+    }
     /// The login shell to exec in this container: its /etc/passwd entry for the user,
     /// else the first of /bin/bash, /bin/sh, /bin/ash, /bin/busybox sh that exists.
     async fn shell(&self, id: &str) -> Result<Vec<String>>;
