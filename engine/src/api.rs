@@ -11,6 +11,26 @@ use serde::{Deserialize, Serialize};
 pub use crate::error::{EngineError, Result};
 pub use crate::image::config::ContainerConfig;
 
+/// The host side of `cp` (a tar of a host path; a tar extracted under a host directory
+/// without leaving it): the same hardened code the embedded engine uses inside containers.
+pub mod host_fs {
+    pub use crate::ctrfs::clean;
+    pub use crate::ctrfs::tarwrite::{TarOptions, write_tree};
+    pub use crate::ctrfs::untar::{Owner, extract};
+}
+
+/// Registry credentials as `login` and `logout` keep them (docker's `config.json` format);
+/// pulls on either backend read them.
+pub mod credentials {
+    pub use crate::registry::auth::{file_key, lookup, normalize_server, remove, store};
+}
+
+/// docker's rule for volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+pub fn valid_volume_name(n: &str) -> bool {
+    let b = n.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphanumeric() && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
 /// Bytes in (load, import).
 pub type ByteReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
 /// Bytes out (save, export).

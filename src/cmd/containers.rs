@@ -318,20 +318,26 @@ impl PsFilter {
     }
 }
 
-/// A container as `ps --format` sees it (docker's field names).
+/// A container as `ps --format` sees it: docker's keys, in its (sorted) order. berth's
+/// list does not carry mounts, networks or sizes: those keys have docker's empty values.
 fn ps_fields(c: &berth_engine::api::ContainerSummary, no_trunc: bool) -> serde_json::Value {
     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     serde_json::json!({
-        "ID": if no_trunc { c.id.clone() } else { c.id[..12].to_string() },
-        "Names": c.name,
-        "Image": c.image,
         "Command": command_cell(&c.command, no_trunc),
         "CreatedAt": chrono::DateTime::from_timestamp(c.created, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string()).unwrap_or_default(),
-        "RunningFor": ago(c.created),
-        "Status": c.status,
-        "State": c.state,
-        "Ports": "",
+        "ID": if no_trunc { c.id.clone() } else { c.id[..12].to_string() },
+        "Image": c.image,
         "Labels": labels.join(","),
+        "LocalVolumes": "0",
+        "Mounts": "",
+        "Names": c.name,
+        "Networks": "",
+        "Platform": null,
+        "Ports": "",
+        "RunningFor": ago(c.created),
+        "Size": "0B",
+        "State": c.state,
+        "Status": c.status,
     })
 }
 
@@ -360,39 +366,9 @@ pub async fn ps(engine: &dyn ContainerBackend, a: &PsArgs) -> Result<u8> {
         return Ok(0);
     }
     if let Some(f) = &a.format {
-        let (table, tpl) = match f.strip_prefix("table") {
-            Some(rest) => (true, rest.trim_start().to_string()),
-            None => (false, f.clone()),
-        };
-        let tpl = if table && tpl.is_empty() {
-            "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".to_string()
-        } else {
-            tpl
-        };
-        if !table {
-            for c in &v {
-                println!("{}", crate::cmd::template::render(&tpl, &ps_fields(c, a.no_trunc))?);
-            }
-            return Ok(0);
-        }
-        // Header: each {{.Field}} replaced by docker's column name.
-        let mut head = String::new();
-        let mut rest = tpl.as_str();
-        while let Some(i) = rest.find("{{") {
-            head.push_str(&rest[..i]);
-            let Some(j) = rest[i..].find("}}") else { bail!("template: unclosed action in {tpl:?}") };
-            let field = rest[i + 2..i + j].trim().trim_start_matches('.').to_string();
-            head.push_str(&header_of(&field));
-            rest = &rest[i + j + 2..];
-        }
-        head.push_str(rest);
-        let head = head.replace("\\t", "\t");
-        let mut t = Table::new(&head.split('\t').collect::<Vec<_>>());
-        for c in &v {
-            let line = crate::cmd::template::render(&tpl, &ps_fields(c, a.no_trunc))?;
-            t.row(line.split('\t').map(String::from).collect());
-        }
-        print!("{}", t.render());
+        let rows: Vec<serde_json::Value> = v.iter().map(|c| ps_fields(c, a.no_trunc)).collect();
+        let default = "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+        crate::format::print_rows(f, &rows, default, header_of)?;
         return Ok(0);
     }
     let mut t = Table::new(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]);
@@ -491,6 +467,6 @@ pub async fn inspect(engine: &dyn ContainerBackend, a: &crate::cmd::images::Insp
             }
         }
     }
-    crate::cmd::template::print_inspected(&out, a.format.as_deref())?;
+    crate::format::print_inspected(&out, a.format.as_deref())?;
     Ok(code)
 }

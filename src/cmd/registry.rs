@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, Result, bail};
 use berth_engine::api::{ContainerBackend, Credentials, LayerStatus, ProgressEvent, PullOptions};
-use berth_engine::registry::auth;
+use berth_engine::api::credentials as auth;
 use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
