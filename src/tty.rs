@@ -86,7 +86,9 @@ pub async fn relay(s: Session, tty: bool, stdin: bool, keys: DetachKeys) -> Resu
     } else {
         Some(input)
     };
+    // The resize sender lives as long as the relay: the session ends only when it drops.
     let winch = tty.then(|| {
+        let resize = resize.clone();
         tokio::spawn(async move {
             let Ok(mut sig) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()) else { return };
             while sig.recv().await.is_some() {
@@ -129,6 +131,7 @@ pub async fn relay(s: Session, tty: bool, stdin: bool, keys: DetachKeys) -> Resu
         w.write_all(&chunk)?;
         w.flush()?;
     }
+    drop(resize);
     Ok(Relayed::Ended(exit.await?))
 }
 

@@ -208,6 +208,10 @@ pub struct ContainerCreate {
     pub hostname: Option<String>,
     pub tty: bool,
     pub open_stdin: bool,
+    /// Close the container's stdin when the first attached client's input ends (docker's
+    /// `StdinOnce`: `run -i` piping a file in). The embedded engine always does this without
+    /// a TTY.
+    pub stdin_once: bool,
     pub labels: std::collections::BTreeMap<String, String>,
     pub restart: Option<String>,
     pub auto_remove: bool,

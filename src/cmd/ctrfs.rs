@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
-use berth_engine::api::{ByteReader, ByteWriter, CommitOptions, ContainerBackend, EngineError, PathStat};
-use berth_engine::api::host_fs::{TarOptions, write_tree};
 use berth_engine::api::host_fs::{Owner, extract};
+use berth_engine::api::host_fs::{TarOptions, write_tree};
+use berth_engine::api::{ByteReader, ByteWriter, CommitOptions, ContainerBackend, EngineError, PathStat};
 use clap::{ArgAction, Args};
 
 #[derive(Args, Debug)]

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, Result, bail};
-use berth_engine::api::{ContainerBackend, Credentials, LayerStatus, ProgressEvent, PullOptions};
 use berth_engine::api::credentials as auth;
+use berth_engine::api::{ContainerBackend, Credentials, LayerStatus, ProgressEvent, PullOptions};
 use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;

@@ -272,6 +272,7 @@ impl CreateFlags {
             hostname: self.hostname.clone(),
             tty: self.tty,
             open_stdin: self.interactive,
+            stdin_once: false,
             labels,
             restart: self.restart.clone(),
             auto_remove: self.rm,
@@ -356,13 +357,15 @@ async fn session_code(engine: &dyn ContainerBackend, id: &str, r: Relayed) -> u8
 }
 
 pub async fn create(engine: &dyn ContainerBackend, a: &CreateArgs) -> Result<u8> {
-    let req = match a.flags.to_create() {
+    let mut req = match a.flags.to_create() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("Error: {}", error_line(&e));
             return Ok(125);
         }
     };
+    // Piped input ends at EOF (a terminal's detach must not close it).
+    req.stdin_once = req.open_stdin && !req.tty;
     match create_pulling(engine, &req, a.flags.pull).await {
         Ok(id) => {
             println!("{id}");
@@ -389,13 +392,14 @@ pub async fn run(engine: &dyn ContainerBackend, a: &RunArgs) -> Result<u8> {
             return Ok(125);
         }
     };
-    let req = match a.flags.to_create() {
+    let mut req = match a.flags.to_create() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("Error: {}", error_line(&e));
             return Ok(125);
         }
     };
+    req.stdin_once = req.open_stdin && !req.tty && !a.detach;
     let id = match create_pulling(engine, &req, a.flags.pull).await {
         Ok(id) => id,
         Err(e) => {

@@ -39,27 +39,27 @@ pub(crate) fn session_over(
         {
             return;
         }
-        loop {
+        // The write half stays open until both senders are gone (the session was dropped):
+        // a shutdown after stdin EOF would read as the client leaving, and its output lost.
+        let (mut input_open, mut resize_open) = (true, true);
+        while input_open || resize_open {
             let frame = tokio::select! {
-                b = in_rx.recv() => match b {
+                b = in_rx.recv(), if input_open => match b {
                     Some(b) => attach::frame(attach::STDIN, &b),
-                    None => attach::frame(attach::CLOSE_STDIN, &[]),
+                    None => {
+                        input_open = false;
+                        attach::frame(attach::CLOSE_STDIN, &[])
+                    }
                 },
-                s = rs_rx.recv() => match s {
+                s = rs_rx.recv(), if resize_open => match s {
                     Some((r, c)) => attach::resize_frame(r, c),
-                    None => continue,
+                    None => {
+                        resize_open = false;
+                        continue;
+                    }
                 },
             };
-            let closing = frame[0] == attach::CLOSE_STDIN;
-            if wr.write_all(&frame).await.is_err() || closing {
-                // Keep the write half open after stdin EOF so output keeps flowing.
-                if closing {
-                    while let Some((r, c)) = rs_rx.recv().await {
-                        if wr.write_all(&attach::resize_frame(r, c)).await.is_err() {
-                            break;
-                        }
-                    }
-                }
+            if wr.write_all(&frame).await.is_err() {
                 return;
             }
         }
