@@ -332,13 +332,15 @@ fn tagged(image: &str) -> String {
 /// Create the container, pulling its image first as `--pull` says (docker's order: the
 /// note and the progress on stderr, stdout keeps only what the verb prints).
 async fn create_pulling(engine: &dyn ContainerBackend, req: &ContainerCreate, pull: PullPolicy) -> Result<String> {
+    // The reference with its tag, so the pull does not announce "Using default tag".
+    let image = tagged(&req.image);
     if pull == PullPolicy::Always {
-        super::registry::pull_for_run(engine, &req.image).await?;
+        super::registry::pull_for_run(engine, &image).await?;
     }
     match engine.create_container(req).await {
         Err(EngineError::ImageNotFound(_)) if pull == PullPolicy::Missing => {
-            eprintln!("Unable to find image '{}' locally", tagged(&req.image));
-            super::registry::pull_for_run(engine, &req.image).await?;
+            eprintln!("Unable to find image '{image}' locally");
+            super::registry::pull_for_run(engine, &image).await?;
             Ok(engine.create_container(req).await?)
         }
         r => Ok(r?),
