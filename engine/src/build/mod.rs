@@ -14,6 +14,8 @@
 // Wired into the executor and the CLI in a later step; until then only the tests call it.
 #![allow(dead_code)]
 
+pub(crate) mod config;
+pub(crate) mod dockerfile;
 pub(crate) mod error;
 pub(crate) mod expand;
 
