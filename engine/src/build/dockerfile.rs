@@ -38,6 +38,8 @@ pub(crate) struct StageAst {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Located<T> {
     pub line: usize,
+    /// The instruction as written, continuations joined (for progress and messages).
+    pub text: String,
     pub inner: T,
 }
 
@@ -194,16 +196,17 @@ pub(crate) fn parse(text: &str) -> Result<Dockerfile> {
     for ins in &parsed.instructions {
         let start = keyword_start(ins);
         let line = line_of(text, start);
+        let source = join_continuations(&text[start..], escape).trim_end().to_string();
         match ins {
             pd::Instruction::From(from) => {
                 let inner = cx.from(from, line)?;
-                stages.push(StageAst { from: Located { line, inner }, instructions: Vec::new() });
+                stages.push(StageAst { from: Located { line, text: source, inner }, instructions: Vec::new() });
             }
             other => {
                 let inner = cx.instruction(other, line)?;
                 match (stages.last_mut(), inner) {
-                    (Some(stage), inner) => stage.instructions.push(Located { line, inner }),
-                    (None, Instruction::Arg(args)) => global_args.push(Located { line, inner: args }),
+                    (Some(stage), inner) => stage.instructions.push(Located { line, text: source, inner }),
+                    (None, Instruction::Arg(args)) => global_args.push(Located { line, text: source, inner: args }),
                     (None, _) => return Err(BuildError::at(line, "expected FROM")),
                 }
             }
@@ -538,23 +541,20 @@ fn blank_or_comment(line: &str) -> bool {
 /// it), skip comment and blank lines inside the continuation, append the next line as
 /// written. Stops at the first line that does not continue.
 pub(crate) fn join_continuations(raw: &str, escape: char) -> String {
-    let lines: Vec<&str> = raw.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let mut lines = raw.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let mut out = String::new();
-    let mut i = 0;
+    let mut cur = lines.next().unwrap_or("");
     loop {
-        match strip_continuation(lines[i], escape) {
+        match strip_continuation(cur, escape) {
             Some(head) => {
                 out.push_str(head);
-                i += 1;
-                while i < lines.len() && blank_or_comment(lines[i]) {
-                    i += 1;
-                }
-                if i >= lines.len() {
-                    break;
+                match lines.find(|l| !blank_or_comment(l)) {
+                    Some(next) => cur = next,
+                    None => break,
                 }
             }
             None => {
-                out.push_str(lines[i]);
+                out.push_str(cur);
                 break;
             }
         }

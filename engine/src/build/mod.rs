@@ -18,5 +18,6 @@ pub(crate) mod config;
 pub(crate) mod dockerfile;
 pub(crate) mod error;
 pub(crate) mod expand;
+pub(crate) mod plan;
 
 pub(crate) use error::{BuildError, Result};
