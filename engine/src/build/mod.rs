@@ -16,6 +16,7 @@
 
 pub(crate) mod config;
 pub(crate) mod dockerfile;
+pub(crate) mod dockerignore;
 pub(crate) mod error;
 pub(crate) mod expand;
 pub(crate) mod plan;
