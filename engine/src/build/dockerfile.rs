@@ -75,7 +75,7 @@ pub(crate) enum CommandForm {
 }
 
 /// `<<EOF` … `EOF`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub(crate) struct Heredoc {
     pub name: String,
     /// Every line with its newline; leading tabs already removed for `<<-`.
@@ -97,7 +97,7 @@ pub(crate) struct RunAst {
 }
 
 /// `RUN --network=`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub(crate) enum Network {
     Default,
     None,

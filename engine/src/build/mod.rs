@@ -14,7 +14,9 @@
 // Wired into the executor and the CLI in a later step; until then only the tests call it.
 #![allow(dead_code)]
 
+pub(crate) mod cache;
 pub(crate) mod config;
+pub(crate) mod context;
 pub(crate) mod dockerfile;
 pub(crate) mod dockerignore;
 pub(crate) mod error;

@@ -108,7 +108,7 @@ pub(crate) enum Base {
 }
 
 /// Where `COPY --from` or `RUN --mount from=` reads.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub(crate) enum FromRef {
     Stage(usize),
     Image(String),
@@ -387,7 +387,7 @@ pub(crate) struct Step {
     pub args: Vec<(String, String)>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub(crate) enum StepKind {
     /// Only the config changed (already applied to [`StageState::config`]): an empty layer.
     Config,
@@ -397,7 +397,7 @@ pub(crate) enum StepKind {
     Workdir(String),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub(crate) struct RunStep {
     pub argv: Vec<String>,
     /// The config's `Env` plus the build args in scope.
@@ -411,7 +411,7 @@ pub(crate) struct RunStep {
     pub script: Option<Heredoc>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub(crate) enum CopySource {
     /// A path or wildcard in the context or the `--from` stage/image.
     Path(String),
@@ -424,14 +424,14 @@ pub(crate) enum CopySource {
 }
 
 /// Where COPY reads.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub(crate) enum CopyFrom {
     Context,
     Stage(usize),
     Image(String),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub(crate) struct CopyStep {
     pub add: bool,
     pub from: CopyFrom,
@@ -461,7 +461,7 @@ impl CopyStep {
 }
 
 /// `RUN --mount=…`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub(crate) struct Mount {
     pub kind: MountKind,
     /// Absolute (relative targets are joined to the working directory).
@@ -484,7 +484,7 @@ pub(crate) struct Mount {
     pub env: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub(crate) enum MountKind {
     Bind,
     Cache,
@@ -493,7 +493,7 @@ pub(crate) enum MountKind {
     Ssh,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub(crate) enum Sharing {
     Shared,
     Private,
