@@ -257,7 +257,14 @@ pub(crate) fn apply_entrypoint(cfg: &mut RunConfig, form: &CommandForm, cmd_set:
 }
 
 /// `HEALTHCHECK CMD …` (`CMD-SHELL` for the shell form) or `HEALTHCHECK NONE`.
-pub(crate) fn healthcheck(form: Option<&CommandForm>, interval: i64, timeout: i64, start_period: i64, start_interval: i64, retries: i64) -> Healthcheck {
+pub(crate) fn healthcheck(
+    form: Option<&CommandForm>,
+    interval: i64,
+    timeout: i64,
+    start_period: i64,
+    start_interval: i64,
+    retries: i64,
+) -> Healthcheck {
     let test = match form {
         None => vec!["NONE".to_string()],
         Some(CommandForm::Exec(v)) => std::iter::once("CMD".to_string()).chain(v.iter().cloned()).collect(),
@@ -544,7 +551,10 @@ mod tests {
         assert_eq!(healthcheck_created_by(&healthcheck(None, 0, 0, 0, 0, 0)), r#"HEALTHCHECK &{["NONE"] "0s" "0s" "0s" '\x00'}"#);
         apply_shell(&mut cfg, &["/bin/sh".into(), "-ec".into()]);
         assert_eq!(nop_created_by(&cfg, "ENV E3=x"), "/bin/sh -ec #(nop)  ENV E3=x");
-        assert_eq!(format!("CMD {}", go_quote_list(&resolve_command(&shell("hello world"), &cfg))), r#"CMD ["/bin/sh" "-ec" "hello world"]"#);
+        assert_eq!(
+            format!("CMD {}", go_quote_list(&resolve_command(&shell("hello world"), &cfg))),
+            r#"CMD ["/bin/sh" "-ec" "hello world"]"#
+        );
         assert_eq!(format!("VOLUME {}", go_list(&["/v1".into(), "/v2".into()])), "VOLUME [/v1 /v2]");
         let args = vec![("B".to_string(), "bee".to_string()), ("A".to_string(), "1".to_string())];
         assert_eq!(run_created_by(&["echo".into(), "exec".into()], &args), "|2 A=1 B=bee echo exec");
@@ -564,7 +574,14 @@ mod tests {
         for (s, ns) in [("1m30s", 90_000_000_000), ("1.5s", 1_500_000_000), ("100ms", 100_000_000), ("2h", 7_200_000_000_000), ("0", 0)] {
             assert_eq!(parse_duration(s).unwrap(), ns, "{s}");
         }
-        for (ns, s) in [(0, "0s"), (90_000_000_000, "1m30s"), (1_500_000_000, "1.5s"), (100_000_000, "100ms"), (3_600_000_000_000, "1h0m0s"), (1500, "1.5µs")] {
+        for (ns, s) in [
+            (0, "0s"),
+            (90_000_000_000, "1m30s"),
+            (1_500_000_000, "1.5s"),
+            (100_000_000, "100ms"),
+            (3_600_000_000_000, "1h0m0s"),
+            (1500, "1.5µs"),
+        ] {
             assert_eq!(format_duration(ns), s);
         }
         for bad in ["", "5", "5x", "s", "1..2s"] {

@@ -1,8 +1,8 @@
 //! The build context: where COPY and ADD read, as the docker CLI would send it.
 //!
-//! It comes from a directory (`berth build DIR`), a tar on stdin (`berth build - < ctx.tar`,
-//! gzip or zstd compressed too), or is empty with a bare Dockerfile on stdin (`berth build
-//! - < Dockerfile`); `-f PATH` names a Dockerfile anywhere (relative to the current
+//! It comes from a directory (`berth build DIR`), a tar on stdin (`berth build - <
+//! ctx.tar`, gzip or zstd compressed too), or is empty with a bare Dockerfile on stdin
+//! (`berth build - < Dockerfile`); `-f PATH` names a Dockerfile anywhere (relative to the current
 //! directory, as docker reads it), `-f -` reads it from stdin. A tar is unpacked into a
 //! staging directory with the hardened extractor of `ctrfs` (no `..`, nothing written
 //! through a symlink).
@@ -117,7 +117,9 @@ pub(crate) fn load(context: &ContextArg, dockerfile: Option<&DockerfileArg>, std
             let kind = sniff(&head);
             if kind == Sniff::Text {
                 let mut text = String::new();
-                reader.read_to_string(&mut text).map_err(|_| BuildError::context("-", "stdin is neither a tar archive nor a UTF-8 Dockerfile"))?;
+                reader
+                    .read_to_string(&mut text)
+                    .map_err(|_| BuildError::context("-", "stdin is neither a tar archive nor a UTF-8 Dockerfile"))?;
                 return Ok(Context {
                     root: None,
                     dockerfile: text,
@@ -140,7 +142,9 @@ pub(crate) fn load(context: &ContextArg, dockerfile: Option<&DockerfileArg>, std
                 Some(DockerfileArg::Path(p)) => p.clone(),
                 _ => PathBuf::from("Dockerfile"),
             };
-            let in_ctx = tmp.path().join(clean_rel(&rel.to_string_lossy()).ok_or_else(|| BuildError::context(&rel, "the Dockerfile must be inside the context"))?);
+            let in_ctx = tmp.path().join(
+                clean_rel(&rel.to_string_lossy()).ok_or_else(|| BuildError::context(&rel, "the Dockerfile must be inside the context"))?,
+            );
             let text = read_file(&in_ctx)?;
             let mut ctx = from_dir(tmp.path().to_path_buf(), text, rel.display().to_string(), Some(&in_ctx), None)?;
             ctx._staging = Some(tmp);
@@ -184,7 +188,13 @@ fn read_file(p: &Path) -> Result<String> {
 
 /// A context made of a directory: walk it with the ignore rules. `ignore_text` overrides
 /// the ignore file lookup (tests).
-pub(crate) fn from_dir(root: PathBuf, dockerfile: String, dockerfile_name: String, dockerfile_path: Option<&Path>, ignore_text: Option<&str>) -> Result<Context> {
+pub(crate) fn from_dir(
+    root: PathBuf,
+    dockerfile: String,
+    dockerfile_name: String,
+    dockerfile_path: Option<&Path>,
+    ignore_text: Option<&str>,
+) -> Result<Context> {
     let (ignore_file, text) = match ignore_text {
         Some(t) => (".dockerignore".to_string(), Some(t.to_string())),
         None => {
@@ -296,7 +306,16 @@ fn walk_context(root: &Path, ignore: &IgnoreMatcher) -> Result<Vec<ContextEntry>
 fn clean_rel(p: &str) -> Option<String> {
     let cleaned = super::dockerignore::go_clean(&format!("/{p}"));
     let rel = cleaned.trim_start_matches('/');
-    if p.split('/').filter(|c| !c.is_empty() && *c != ".").fold(0i32, |depth, c| if depth < 0 { depth } else if c == ".." { depth - 1 } else { depth + 1 }) < 0 {
+    if p.split('/').filter(|c| !c.is_empty() && *c != ".").fold(0i32, |depth, c| {
+        if depth < 0 {
+            depth
+        } else if c == ".." {
+            depth - 1
+        } else {
+            depth + 1
+        }
+    }) < 0
+    {
         return None;
     }
     Some(if rel.is_empty() { ".".into() } else { rel.to_string() })
@@ -483,11 +502,7 @@ fn scan_chunk(p: &str) -> (bool, &str, &str) {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'\\' => {
-                if i + 1 < bytes.len() {
-                    i += 1;
-                }
-            }
+            b'\\' if i + 1 < bytes.len() => i += 1,
             b'[' => in_range = true,
             b']' => in_range = false,
             b'*' if !in_range => break,
@@ -613,7 +628,21 @@ mod tests {
         symlink("/etc/passwd", d.path().join("link")).unwrap();
         let c = load(&ContextArg::Dir(d.path().into()), None, &mut std::io::empty(), d.path()).unwrap();
         assert_eq!(c.dockerfile, "Dockerfile");
-        assert_eq!(paths(&c), [".dockerignore", "Dockerfile", "README.md", "empty", "link", "src", "src/gen", "src/gen/x.rs", "src/main.rs", "target/keep.txt"]);
+        assert_eq!(
+            paths(&c),
+            [
+                ".dockerignore",
+                "Dockerfile",
+                "README.md",
+                "empty",
+                "link",
+                "src",
+                "src/gen",
+                "src/gen/x.rs",
+                "src/main.rs",
+                "target/keep.txt"
+            ]
+        );
         let link = c.entries.iter().find(|e| e.path == "link").unwrap();
         assert_eq!(link.kind, EntryKind::Symlink("/etc/passwd".into()), "symlinks are recorded, never followed");
     }

@@ -260,7 +260,9 @@ impl Cx<'_> {
     fn instruction(&self, ins: &pd::Instruction<'_>, line: usize) -> Result<Instruction> {
         Ok(match ins {
             pd::Instruction::Arg(a) => Instruction::Arg(parse_args(&a.arguments.value, self.escape)),
-            pd::Instruction::Env(e) => Instruction::Env(parse_name_val(&e.arguments.value, "ENV", self.escape).map_err(|m| BuildError::at(line, m))?),
+            pd::Instruction::Env(e) => {
+                Instruction::Env(parse_name_val(&e.arguments.value, "ENV", self.escape).map_err(|m| BuildError::at(line, m))?)
+            }
             pd::Instruction::Label(l) => {
                 Instruction::Label(parse_name_val(&l.arguments.value, "LABEL", self.escape).map_err(|m| BuildError::at(line, m))?)
             }
@@ -840,10 +842,7 @@ mod tests {
         assert_eq!(parse(text).unwrap_err().to_string(), "Dockerfile:7: unknown instruction: COPPY");
         assert_eq!(parse("RUN x\n").unwrap_err().to_string(), "Dockerfile:1: expected FROM");
         assert!(parse("# just a comment\n").unwrap_err().to_string().contains("FROM"));
-        assert_eq!(
-            parse("FROM a\nCOPY --nope=1 x y\n").unwrap_err().to_string(),
-            "Dockerfile:2: COPY: unknown flag: --nope"
-        );
+        assert_eq!(parse("FROM a\nCOPY --nope=1 x y\n").unwrap_err().to_string(), "Dockerfile:2: COPY: unknown flag: --nope");
         assert!(parse("FROM a\nRUN --network=bridge x\n").unwrap_err().to_string().starts_with("Dockerfile:2: unsupported network"));
         assert!(parse("FROM a\nHEALTHCHECK --interval=1us CMD x\n").unwrap_err().to_string().contains("less than 1ms"));
         assert!(parse("FROM a\nHEALTHCHECK --retries=-1 CMD x\n").unwrap_err().to_string().contains("negative"));
@@ -854,13 +853,16 @@ mod tests {
     #[test]
     fn shell_form_continuations_join_like_docker() {
         let ins = stage0("FROM busybox\nRUN echo run1 $A && \\\n    echo cont   && \\\n# a comment\n\n    true\nCMD [\"x\"]\n");
-        assert_eq!(ins[0], Instruction::Run(RunAst {
-            command: CommandForm::Shell("echo run1 $A &&     echo cont   &&     true".into()),
-            heredocs: vec![],
-            mounts: vec![],
-            network: None,
-            security: None,
-        }));
+        assert_eq!(
+            ins[0],
+            Instruction::Run(RunAst {
+                command: CommandForm::Shell("echo run1 $A &&     echo cont   &&     true".into()),
+                heredocs: vec![],
+                mounts: vec![],
+                network: None,
+                security: None,
+            })
+        );
         assert_eq!(ins[1], Instruction::Cmd(CommandForm::Exec(vec!["x".into()])));
     }
 
@@ -869,13 +871,16 @@ mod tests {
         let df = parse("# escape=`\nFROM busybox\nRUN echo a `\n  b\nWORKDIR C:\\x\n").unwrap();
         assert_eq!(df.escape, '`');
         let ins: Vec<_> = df.stages[0].instructions.iter().map(|l| &l.inner).collect();
-        assert_eq!(ins[0], &Instruction::Run(RunAst {
-            command: CommandForm::Shell("echo a   b".into()),
-            heredocs: vec![],
-            mounts: vec![],
-            network: None,
-            security: None
-        }));
+        assert_eq!(
+            ins[0],
+            &Instruction::Run(RunAst {
+                command: CommandForm::Shell("echo a   b".into()),
+                heredocs: vec![],
+                mounts: vec![],
+                network: None,
+                security: None
+            })
+        );
         assert_eq!(ins[1], &Instruction::Workdir("C:\\x".into()));
         assert!(parse("# escape=x\nFROM a\n").is_err());
     }
@@ -885,10 +890,10 @@ mod tests {
         let df = parse("# syntax=docker/dockerfile:1\nARG V=1 W\nARG X\nFROM busybox:$V AS Base\nARG V\n").unwrap();
         assert_eq!(df.syntax.as_deref(), Some("docker/dockerfile:1"));
         assert_eq!(df.global_args.len(), 2);
-        assert_eq!(df.global_args[0].inner, vec![
-            ArgDecl { key: "V".into(), default: Some("1".into()) },
-            ArgDecl { key: "W".into(), default: None }
-        ]);
+        assert_eq!(
+            df.global_args[0].inner,
+            vec![ArgDecl { key: "V".into(), default: Some("1".into()) }, ArgDecl { key: "W".into(), default: None }]
+        );
         assert_eq!(df.stages[0].from.line, 4);
         assert_eq!(df.stages[0].from.inner, FromAst { image: "busybox:$V".into(), name: Some("Base".into()), platform: None });
     }
@@ -896,16 +901,22 @@ mod tests {
     #[test]
     fn env_and_label_words() {
         let ins = stage0("FROM a\nENV E1=v1 E2=\"two words\" E3=a\\ b\nENV OLD some value  here\nLABEL \"l 2\"=\"b c\" x=\n");
-        assert_eq!(ins[0], Instruction::Env(vec![
-            KeyValue { key: "E1".into(), value: "v1".into() },
-            KeyValue { key: "E2".into(), value: "\"two words\"".into() },
-            KeyValue { key: "E3".into(), value: "a\\ b".into() },
-        ]));
+        assert_eq!(
+            ins[0],
+            Instruction::Env(vec![
+                KeyValue { key: "E1".into(), value: "v1".into() },
+                KeyValue { key: "E2".into(), value: "\"two words\"".into() },
+                KeyValue { key: "E3".into(), value: "a\\ b".into() },
+            ])
+        );
         assert_eq!(ins[1], Instruction::Env(vec![KeyValue { key: "OLD".into(), value: "some value  here".into() }]));
-        assert_eq!(ins[2], Instruction::Label(vec![
-            KeyValue { key: "\"l 2\"".into(), value: "\"b c\"".into() },
-            KeyValue { key: "x".into(), value: "".into() },
-        ]));
+        assert_eq!(
+            ins[2],
+            Instruction::Label(vec![
+                KeyValue { key: "\"l 2\"".into(), value: "\"b c\"".into() },
+                KeyValue { key: "x".into(), value: "".into() },
+            ])
+        );
         assert!(parse("FROM a\nENV a=b c\n").unwrap_err().to_string().contains("can't find ="));
         assert!(parse("FROM a\nENV lonely\n").unwrap_err().to_string().contains("two arguments"));
     }
@@ -924,10 +935,13 @@ mod tests {
         assert_eq!(c.sources, [SourceAst::Path("a".into()), SourceAst::Path("b".into())]);
         assert_eq!(c.dest, "/dst/");
         let Instruction::Copy(h) = &ins[1] else { panic!() };
-        assert_eq!(h.sources, [
-            SourceAst::Heredoc(Heredoc { name: "EOF".into(), content: "hello $X\n".into(), expand: true }),
-            SourceAst::Heredoc(Heredoc { name: "RAW".into(), content: "literal $X\n".into(), expand: false }),
-        ]);
+        assert_eq!(
+            h.sources,
+            [
+                SourceAst::Heredoc(Heredoc { name: "EOF".into(), content: "hello $X\n".into(), expand: true }),
+                SourceAst::Heredoc(Heredoc { name: "RAW".into(), content: "literal $X\n".into(), expand: false }),
+            ]
+        );
         let Instruction::Add(a) = &ins[2] else { panic!() };
         assert_eq!(a.checksum.as_deref(), Some("sha256:ab"));
         assert!(parse("FROM a\nADD --from=x a b\n").is_err(), "--from is COPY's");
@@ -973,22 +987,28 @@ mod tests {
             "FROM a\nONBUILD RUN echo   onbuild \\\n  more\nHEALTHCHECK --interval=1m30s --timeout=10s --start-period=5s --retries=2 CMD [\"wget\",\"-q\",\"x\"]\nHEALTHCHECK NONE\n",
         );
         assert_eq!(ins[0], Instruction::Onbuild("RUN echo   onbuild   more".into()));
-        assert_eq!(ins[1], Instruction::Healthcheck(HealthAst::Check {
-            command: CommandForm::Exec(vec!["wget".into(), "-q".into(), "x".into()]),
-            interval: 90_000_000_000,
-            timeout: 10_000_000_000,
-            start_period: 5_000_000_000,
-            start_interval: 0,
-            retries: 2,
-        }));
+        assert_eq!(
+            ins[1],
+            Instruction::Healthcheck(HealthAst::Check {
+                command: CommandForm::Exec(vec!["wget".into(), "-q".into(), "x".into()]),
+                interval: 90_000_000_000,
+                timeout: 10_000_000_000,
+                start_period: 5_000_000_000,
+                start_interval: 0,
+                retries: 2,
+            })
+        );
         assert_eq!(ins[2], Instruction::Healthcheck(HealthAst::None));
-        assert_eq!(parse_trigger("RUN echo hi", 3).unwrap(), Instruction::Run(RunAst {
-            command: CommandForm::Shell("echo hi".into()),
-            heredocs: vec![],
-            mounts: vec![],
-            network: None,
-            security: None
-        }));
+        assert_eq!(
+            parse_trigger("RUN echo hi", 3).unwrap(),
+            Instruction::Run(RunAst {
+                command: CommandForm::Shell("echo hi".into()),
+                heredocs: vec![],
+                mounts: vec![],
+                network: None,
+                security: None
+            })
+        );
         assert!(parse_trigger("ONBUILD RUN x", 3).is_err());
         assert!(parse_trigger("RUN a\nRUN b", 3).is_err());
     }

@@ -17,10 +17,10 @@
 pub(crate) mod cache;
 pub(crate) mod config;
 pub(crate) mod context;
+#[cfg(test)]
+mod docker_check;
 pub(crate) mod dockerfile;
 pub(crate) mod dockerignore;
 pub(crate) mod error;
 pub(crate) mod expand;
 pub(crate) mod plan;
-
-pub(crate) use error::{BuildError, Result};

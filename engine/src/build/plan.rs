@@ -169,7 +169,10 @@ pub(crate) fn plan(df: &Dockerfile, options: &BuildOptions) -> Result<BuildPlan>
             Some(n) => {
                 let lower = n.to_ascii_lowercase();
                 if !valid_stage_name(&lower) {
-                    return Err(BuildError::at(line, format!("invalid name for build stage: {n:?}, name can't start with a number or contain symbols")));
+                    return Err(BuildError::at(
+                        line,
+                        format!("invalid name for build stage: {n:?}, name can't start with a number or contain symbols"),
+                    ));
                 }
                 if let Some(prev) = stages.iter().find(|s| s.name.as_deref() == Some(lower.as_str())) {
                     return Err(BuildError::at(line, format!("duplicate stage name {n:?} (first used at line {})", prev.from_line)));
@@ -183,7 +186,11 @@ pub(crate) fn plan(df: &Dockerfile, options: &BuildOptions) -> Result<BuildPlan>
             let names: Vec<_> = image.missing.iter().cloned().collect();
             return Err(BuildError::at(
                 line,
-                format!("FROM {}: build arg {} has no value (declare it with a default before FROM or pass --build-arg)", ast.from.inner.image, names.join(", ")),
+                format!(
+                    "FROM {}: build arg {} has no value (declare it with a default before FROM or pass --build-arg)",
+                    ast.from.inner.image,
+                    names.join(", ")
+                ),
             ));
         }
         let base_name = image.value;
@@ -204,7 +211,10 @@ pub(crate) fn plan(df: &Dockerfile, options: &BuildOptions) -> Result<BuildPlan>
             Some(p) => {
                 let p = lex.word(p, &vars).map_err(|e| BuildError::at(line, e))?.value;
                 if !options.platform.accepts(&p) {
-                    return Err(BuildError::at(line, format!("platform {p:?} is not supported: berth builds for {} only", options.platform.text())));
+                    return Err(BuildError::at(
+                        line,
+                        format!("platform {p:?} is not supported: berth builds for {} only", options.platform.text()),
+                    ));
                 }
                 Some(p)
             }
@@ -285,7 +295,11 @@ fn from_names(ins: &Instruction) -> Vec<String> {
             .mounts
             .iter()
             .filter_map(|spec| csv_fields(spec).ok())
-            .filter_map(|fields| fields.into_iter().find_map(|f| f.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case("from")).map(|(_, v)| v.to_string())))
+            .filter_map(|fields| {
+                fields
+                    .into_iter()
+                    .find_map(|f| f.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case("from")).map(|(_, v)| v.to_string()))
+            })
             .collect(),
         _ => Vec::new(),
     }
@@ -299,7 +313,9 @@ impl BuildPlan {
         if name.contains('$') {
             return Err(BuildError::at(
                 line,
-                format!("--from={name}: variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround"),
+                format!(
+                    "--from={name}: variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround"
+                ),
             ));
         }
         let lower = name.to_ascii_lowercase();
@@ -307,7 +323,12 @@ impl BuildPlan {
             Some(s) => Some(s.index),
             None => match name.parse::<usize>() {
                 Ok(i) if i < self.stages.len() => Some(i),
-                Ok(i) => return Err(BuildError::at(line, format!("--from={name}: invalid stage index {i} (the file has {} stages)", self.stages.len()))),
+                Ok(i) => {
+                    return Err(BuildError::at(
+                        line,
+                        format!("--from={name}: invalid stage index {i} (the file has {} stages)", self.stages.len()),
+                    ));
+                }
                 Err(_) => None,
             },
         };
@@ -334,7 +355,10 @@ fn build_order(stages: &[Stage], target: usize) -> Result<Vec<usize>> {
         match state[i] {
             2 => return Ok(()),
             1 => {
-                return Err(BuildError::at(stages[i].from_line, format!("circular dependency between build stages (stage {})", stage_label(&stages[i]))));
+                return Err(BuildError::at(
+                    stages[i].from_line,
+                    format!("circular dependency between build stages (stage {})", stage_label(&stages[i])),
+                ));
             }
             _ => {}
         }
@@ -366,8 +390,13 @@ fn unused_arg_warning(plan: &BuildPlan, df: &Dockerfile) -> Vec<String> {
             }
         }
     }
-    let unused: Vec<&str> =
-        plan.options.build_args.keys().filter(|k| !declared.contains(*k) && !PROXY_ARGS.contains(&k.as_str())).map(String::as_str).collect();
+    let unused: Vec<&str> = plan
+        .options
+        .build_args
+        .keys()
+        .filter(|k| !declared.contains(*k) && !PROXY_ARGS.contains(&k.as_str()))
+        .map(String::as_str)
+        .collect();
     if unused.is_empty() { Vec::new() } else { vec![format!("[Warning] One or more build-args [{}] were not consumed", unused.join(" "))] }
 }
 
@@ -524,9 +553,7 @@ impl<'p> StageState<'p> {
             .take()
             .unwrap_or_default()
             .into_iter()
-            .map(|t| {
-                super::dockerfile::parse_trigger(&t, line).map(|inner| Located { line, text: t.clone(), inner })
-            })
+            .map(|t| super::dockerfile::parse_trigger(&t, line).map(|inner| Located { line, text: t.clone(), inner }))
             .collect::<Result<Vec<_>>>()?;
         Ok((StageState { plan, stage, config, author: None, cmd_set: false, declared: BTreeMap::new() }, triggers))
     }
@@ -801,19 +828,29 @@ impl<'p> StageState<'p> {
         }
         let dest = normalize_dest(self.config.workdir(), &dest_raw);
         if sources.len() > 1 && !dest.ends_with('/') {
-            return Err(BuildError::at(line, format!("When using {name} with more than one source file, the destination must be a directory and end with a /")));
+            return Err(BuildError::at(
+                line,
+                format!("When using {name} with more than one source file, the destination must be a directory and end with a /"),
+            ));
         }
         let chown = c.chown.as_deref().map(|v| x.word(v)).transpose()?.filter(|v| !v.is_empty());
         let chmod = match c.chmod.as_deref().map(|v| x.word(v)).transpose()? {
             None => None,
-            Some(m) => Some(u32::from_str_radix(&m, 8).ok().filter(|v| *v <= 0o7777).ok_or_else(|| BuildError::at(line, format!("invalid chmod parameter {m:?}: use an octal mode like 0755")))?),
+            Some(m) => Some(
+                u32::from_str_radix(&m, 8)
+                    .ok()
+                    .filter(|v| *v <= 0o7777)
+                    .ok_or_else(|| BuildError::at(line, format!("invalid chmod parameter {m:?}: use an octal mode like 0755")))?,
+            ),
         };
         let checksum = c.checksum.as_deref().map(|v| x.word(v)).transpose()?.filter(|v| !v.is_empty());
         if checksum.is_some() && sources.iter().any(|s| !matches!(s, CopySource::Url(_) | CopySource::Git(_))) {
             return Err(BuildError::at(line, "checksum can't be specified for non-HTTP(S) sources"));
         }
         if let Some(sum) = &checksum
-            && !sum.split_once(':').is_some_and(|(alg, hex)| matches!(alg, "sha256" | "sha384" | "sha512") && !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            && !sum.split_once(':').is_some_and(|(alg, hex)| {
+                matches!(alg, "sha256" | "sha384" | "sha512") && !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            })
         {
             return Err(BuildError::at(line, format!("invalid checksum {sum:?}: expected sha256:<hex>")));
         }
@@ -893,7 +930,9 @@ impl<'p> StageState<'p> {
                 "readonly" | "ro" => (m.readonly, ro_auto) = (parse_bool(&value)?, false),
                 "readwrite" | "rw" => (m.readonly, ro_auto) = (!parse_bool(&value)?, false),
                 "required" if matches!(m.kind, MountKind::Secret | MountKind::Ssh) => m.required = parse_bool(&value)?,
-                "size" if m.kind == MountKind::Tmpfs => m.size = Some(parse_ram(&value).ok_or_else(|| bad(format!("invalid value for size: {value}")))?),
+                "size" if m.kind == MountKind::Tmpfs => {
+                    m.size = Some(parse_ram(&value).ok_or_else(|| bad(format!("invalid value for size: {value}")))?)
+                }
                 "id" => m.id = Some(value),
                 "sharing" => {
                     sharing_set = true;
@@ -938,17 +977,10 @@ impl<'p> StageState<'p> {
                 }
                 m.id = Some(id);
             }
-            MountKind::Ssh => {
-                if m.target.is_empty() {
-                    m.target = "/run/buildkit/ssh_agent.0".into();
-                }
-            }
+            MountKind::Ssh if m.target.is_empty() => m.target = "/run/buildkit/ssh_agent.0".into(),
+            MountKind::Ssh => {}
             _ if m.target.is_empty() => return Err(bad("mount target must be set".into())),
-            MountKind::Cache => {
-                if m.id.is_none() {
-                    m.id = Some(m.target.clone());
-                }
-            }
+            MountKind::Cache if m.id.is_none() => m.id = Some(m.target.clone()),
             _ => {}
         }
         if !m.target.is_empty() && !m.target.starts_with('/') {
@@ -1098,7 +1130,11 @@ mod tests {
     }
 
     fn busybox_config() -> RunConfig {
-        RunConfig { env: Some(vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()]), cmd: Some(vec!["sh".into()]), ..Default::default() }
+        RunConfig {
+            env: Some(vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()]),
+            cmd: Some(vec!["sh".into()]),
+            ..Default::default()
+        }
     }
 
     /// Run every instruction of the target stage on a busybox-like base.
@@ -1178,12 +1214,15 @@ mod tests {
         assert_eq!(p.order, [2]);
         let (mut st, _) = StageState::new(&p, 0, busybox_config()).unwrap();
         let base: Vec<Step> = p.stages[0].instructions.iter().map(|i| st.step(i).unwrap()).collect();
-        assert_eq!(history(&base)[4..], [
-            "|2 G=global PORTS=8080 9090/udp /bin/sh -c echo $G $X",
-            "/bin/sh -c #(nop)  EXPOSE 8080 9090/udp",
-            "/bin/sh -c #(nop)  LABEL esc=$HOME q=a\"b dollar=$X brace=fromenv plus=end",
-            r#"/bin/sh -c #(nop)  ENTRYPOINT ["/bin/sh" "-c" "echo ep"]"#,
-        ]);
+        assert_eq!(
+            history(&base)[4..],
+            [
+                "|2 G=global PORTS=8080 9090/udp /bin/sh -c echo $G $X",
+                "/bin/sh -c #(nop)  EXPOSE 8080 9090/udp",
+                "/bin/sh -c #(nop)  LABEL esc=$HOME q=a\"b dollar=$X brace=fromenv plus=end",
+                r#"/bin/sh -c #(nop)  ENTRYPOINT ["/bin/sh" "-c" "echo ep"]"#,
+            ]
+        );
         assert_eq!(base[4].args, [("G".to_string(), "global".to_string()), ("PORTS".to_string(), "8080 9090/udp".to_string())]);
         assert_eq!(st.config.cmd, None);
         let base_cfg = st.config.clone();
@@ -1193,12 +1232,18 @@ mod tests {
         assert_eq!(serde_json::to_value(&st2.config).unwrap()["WorkingDir"], "/q");
         let (mut st3, _) = StageState::new(&p, 2, busybox_config()).unwrap();
         let last: Vec<Step> = p.stages[2].instructions.iter().map(|i| st3.step(i).unwrap()).collect();
-        assert_eq!(history(&last), [
-            r#"/bin/sh -c #(nop)  ENTRYPOINT ["sh"]"#,
-            r#"/bin/sh -c #(nop)  HEALTHCHECK &{["NONE"] "0s" "0s" "0s" '\x00'}"#,
-            "/bin/sh -c #(nop)  USER nog",
-        ]);
-        assert_eq!(serde_json::to_value(&st3.config).unwrap(), serde_json::json!({"User":"nog","Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["sh"],"Healthcheck":{"Test":["NONE"]}}));
+        assert_eq!(
+            history(&last),
+            [
+                r#"/bin/sh -c #(nop)  ENTRYPOINT ["sh"]"#,
+                r#"/bin/sh -c #(nop)  HEALTHCHECK &{["NONE"] "0s" "0s" "0s" '\x00'}"#,
+                "/bin/sh -c #(nop)  USER nog",
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&st3.config).unwrap(),
+            serde_json::json!({"User":"nog","Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["sh"],"Healthcheck":{"Test":["NONE"]}})
+        );
     }
 
     #[test]
@@ -1308,11 +1353,22 @@ mod tests {
         let StepKind::Run(r) = &steps[5].kind else { panic!() };
         assert_eq!(r.argv, ["/bin/sh", "-c", "cat <<A > /a\nx\nA"]);
 
-        let bad = |t: &str| plan(&parse(t).unwrap(), &opts(&[])).and_then(|p| {
-            let (mut st, _) = StageState::new(&p, 0, RunConfig::default())?;
-            st.step(&p.stages[0].instructions[0])
-        });
-        for spec in ["type=nope,target=/x", "type=cache", "type=bind,target=/x,mode=0700", "type=secret", "type=bind,target=/x,sharing=locked", "target=/x,bogus=1", "type=tmpfs,target=/x,size=lots", "\"type=cache"] {
+        let bad = |t: &str| {
+            plan(&parse(t).unwrap(), &opts(&[])).and_then(|p| {
+                let (mut st, _) = StageState::new(&p, 0, RunConfig::default())?;
+                st.step(&p.stages[0].instructions[0])
+            })
+        };
+        for spec in [
+            "type=nope,target=/x",
+            "type=cache",
+            "type=bind,target=/x,mode=0700",
+            "type=secret",
+            "type=bind,target=/x,sharing=locked",
+            "target=/x,bogus=1",
+            "type=tmpfs,target=/x,size=lots",
+            "\"type=cache",
+        ] {
             let e = bad(&format!("FROM a\nRUN --mount={spec} true\n")).unwrap_err().to_string();
             assert!(e.starts_with("Dockerfile:2: --mount="), "{spec}: {e}");
         }
@@ -1329,10 +1385,13 @@ mod tests {
         assert_eq!(c.from, CopyFrom::Context);
         assert_eq!(steps[2].args, [("OWNER".to_string(), "1000".to_string())]);
         let StepKind::Copy(c) = &steps[3].kind else { panic!() };
-        assert_eq!(c.sources, [
-            CopySource::Heredoc { name: "EOF".into(), content: "home= owner=\"1000\"\n".into() },
-            CopySource::Heredoc { name: "RAW".into(), content: "raw $OWNER\n".into() },
-        ]);
+        assert_eq!(
+            c.sources,
+            [
+                CopySource::Heredoc { name: "EOF".into(), content: "home= owner=\"1000\"\n".into() },
+                CopySource::Heredoc { name: "RAW".into(), content: "raw $OWNER\n".into() },
+            ]
+        );
         let StepKind::Copy(c) = &steps[4].kind else { panic!() };
         assert_eq!(c.sources, [CopySource::Url("https://example.com/x.tar.gz".into())]);
         assert_eq!(c.checksum.as_deref(), Some("sha256:abcd"));
@@ -1377,7 +1436,12 @@ mod tests {
         assert_eq!(parse_ram("64m"), Some(64 << 20));
         assert_eq!(parse_ram("1.5GiB"), Some(3 << 29));
         assert_eq!(parse_ram("x"), None);
-        for good in ["busybox", "busybox:1.36", "localhost:5000/a/b:tag", "ghcr.io/o/r@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"] {
+        for good in [
+            "busybox",
+            "busybox:1.36",
+            "localhost:5000/a/b:tag",
+            "ghcr.io/o/r@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
             assert!(valid_reference(good), "{good}");
         }
         for bad in ["Busybox", "a b", "", "a:", ":tag", "a//b"] {
