@@ -336,7 +336,7 @@ fn bad_input_changes_nothing() {
     let before = b.snapshot_tree();
     let ps_before = b.ok(&["ps", "-aq", "--no-trunc"]);
     for (args, want) in [
-        (&["run", "--rm", "nosuchimage", "true"][..], "No such image"),
+        (&["run", "--rm", "--pull", "never", "nosuchimage", "true"][..], "No such image"),
         (&["run", "--rm", "--memory", "abc", "busybox", "true"], "invalid"),
         (&["run", "--name", "taken", "busybox", "true"], "already in use"),
         (&["create", "--name", "bad name", "busybox"], "Invalid container name"),

@@ -89,7 +89,7 @@ async fn create(engine: &dyn ContainerBackend, a: &CreateArgs) -> Result<u8> {
         bail!("volume driver {:?} is not available (berth has the \"local\" driver)", a.driver);
     }
     if let Some(n) = &a.name
-        && !berth_engine::volume::valid_name(berth_engine::multi::split(n).1)
+        && !berth_engine::api::valid_volume_name(berth_engine::multi::split(n).1)
     {
         bail!(
             "create {n}: {n:?} includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
@@ -134,15 +134,21 @@ impl Filter {
     }
 }
 
+/// A volume as `volume ls --format` sees it: docker's keys, in its (sorted) order
+/// (docker's list has no creation time; the cluster-volume fields are "N/A" there too).
 fn fields(v: &Volume) -> serde_json::Value {
     let labels: Vec<String> = v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     serde_json::json!({
+        "Availability": "N/A",
         "Driver": v.driver,
-        "Name": v.name,
-        "Mountpoint": v.mountpoint,
-        "Scope": v.scope,
+        "Group": "N/A",
         "Labels": labels.join(","),
-        "CreatedAt": v.created_at,
+        "Links": "N/A",
+        "Mountpoint": v.mountpoint,
+        "Name": v.name,
+        "Scope": v.scope,
+        "Size": "N/A",
+        "Status": "N/A",
     })
 }
 
@@ -158,10 +164,9 @@ async fn ls(engine: &dyn ContainerBackend, a: &LsArgs) -> Result<u8> {
         return Ok(0);
     }
     if let Some(f) = &a.format {
-        let f = if f == "json" { "{{json .}}" } else { f.as_str() };
-        for x in &v {
-            writeln!(out, "{}", crate::cmd::template::render(f, &fields(x))?)?;
-        }
+        let rows: Vec<serde_json::Value> = v.iter().map(fields).collect();
+        let header = |f: &str| if f == "Name" { "VOLUME NAME".to_string() } else { f.to_ascii_uppercase() };
+        crate::format::print_rows(f, &rows, "{{.Driver}}\t{{.Name}}", header)?;
         return Ok(0);
     }
     // docker's tabwriter: columns at least 10 wide, 3 spaces of padding.
@@ -186,7 +191,7 @@ async fn inspect(engine: &dyn ContainerBackend, a: &InspectArgs) -> Result<u8> {
             }
         }
     }
-    crate::cmd::template::print_inspected(&found, a.format.as_deref())?;
+    crate::format::print_inspected(&found, a.format.as_deref())?;
     Ok(code)
 }
 

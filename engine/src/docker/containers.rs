@@ -64,6 +64,7 @@ pub(super) async fn create(d: &DockerBackend, o: &ContainerCreate) -> Result<Str
         hostname: o.hostname.clone(),
         tty: Some(o.tty),
         open_stdin: Some(o.open_stdin),
+        stdin_once: Some(o.stdin_once),
         attach_stdin: Some(o.open_stdin),
         attach_stdout: Some(true),
         attach_stderr: Some(true),

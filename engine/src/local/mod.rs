@@ -19,7 +19,6 @@ mod volumes;
 pub mod watch;
 
 pub use boot::{BootAction, BootItem};
-pub use containers::read_entries as read_log_entries;
 
 /// Default state root when running as root.
 pub const DEFAULT_ROOT: &str = "/var/lib/berth";
@@ -83,47 +82,9 @@ impl LocalEngine {
         }
     }
 
-    /// Start a container and keep its monitor's status pipe: `wait_exit()` on it yields the
-    /// exit code even for `--rm` containers. None if it was already running.
-    pub async fn start_attached(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
-        let id = id.to_string();
-        let exe = self.monitor_exe()?;
-        self.blocking(move |i| containers::start(i, &exe, &id, false)).await
-    }
-
-    /// Like [`Self::start_attached`], but the monitor waits for a client on the attach
-    /// socket before the container starts (`run -i/-t`): connect, then `wait_running()`.
-    pub async fn start_interactive(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
-        let id = id.to_string();
-        let exe = self.monitor_exe()?;
-        self.blocking(move |i| containers::start(i, &exe, &id, true)).await
-    }
-
-    /// `pause` (true) or `unpause` (false).
-    pub async fn pause_container(&self, id: &str, pause: bool) -> Result<()> {
-        let id = id.to_string();
-        self.blocking(move |i| containers::pause(i, &id, pause)).await
-    }
-
-    pub async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
-        let (id, name) = (id.to_string(), name.to_string());
-        self.blocking(move |i| containers::rename(i, &id, &name)).await
-    }
-
     /// Container events after sequence number `after` and not before `since` (unix ns).
-    pub async fn events_after(&self, after: i64, since: i64) -> Result<Vec<crate::runtime::state::EventRecord>> {
+    pub(crate) async fn events_after(&self, after: i64, since: i64) -> Result<Vec<crate::runtime::state::EventRecord>> {
         self.blocking(move |i| crate::runtime::state::events_after(&i.images.db(), after, since)).await
-    }
-
-    /// The newest event's sequence number.
-    pub async fn last_event_seq(&self) -> Result<i64> {
-        self.blocking(|i| crate::runtime::state::last_event_seq(&i.images.db())).await
-    }
-
-    /// Path of a container's json-file log (and its full ID).
-    pub async fn container_log_path(&self, id: &str) -> Result<(String, PathBuf)> {
-        let id = id.to_string();
-        self.blocking(move |i| containers::log_path(i, &id).map(|(r, p)| (r.id, p))).await
     }
 }
 
@@ -237,7 +198,9 @@ impl ContainerBackend for LocalEngine {
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {
-        self.start_attached(id).await.map(|_| ())
+        let id = id.to_string();
+        let exe = self.monitor_exe()?;
+        self.blocking(move |i| containers::start(i, &exe, &id, false)).await.map(|_| ())
     }
 
     async fn stop_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
@@ -298,25 +261,36 @@ impl ContainerBackend for LocalEngine {
         self.blocking(watch::disk_usage).await
     }
     async fn pause_container(&self, id: &str) -> Result<()> {
-        LocalEngine::pause_container(self, id, true).await
+        let id = id.to_string();
+        self.blocking(move |i| containers::pause(i, &id, true)).await
     }
     async fn unpause_container(&self, id: &str) -> Result<()> {
-        LocalEngine::pause_container(self, id, false).await
+        let id = id.to_string();
+        self.blocking(move |i| containers::pause(i, &id, false)).await
     }
     async fn restart_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
         ContainerBackend::stop_container(self, id, timeout).await?;
         ContainerBackend::start_container(self, id).await
     }
     async fn rename_container(&self, id: &str, new_name: &str) -> Result<()> {
-        LocalEngine::rename_container(self, id, new_name).await
+        let (id, name) = (id.to_string(), new_name.to_string());
+        self.blocking(move |i| containers::rename(i, &id, &name)).await
     }
 
     async fn attach_session(&self, id: &str, size: Option<(u16, u16)>) -> Result<Session> {
         session::attach(self, id, size).await
     }
 
+    async fn attach_and_start(&self, id: &str, opts: AttachOptions) -> Result<Session> {
+        session::attach_and_start(self, id, opts).await
+    }
+
     async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session> {
         session::exec(self, id, opts).await
+    }
+
+    async fn exec_detached(&self, id: &str, opts: ExecOptions) -> Result<()> {
+        session::exec_detached(self, id, opts).await
     }
 
     async fn shell(&self, id: &str) -> Result<Vec<String>> {
