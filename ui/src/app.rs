@@ -176,6 +176,7 @@ async fn run_with(backend: Arc<dyn ContainerBackend>, multi: Option<Arc<MultiBac
     let mut detail = DetailTask { watch: None, handle: None };
     let mut events = EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sessions = Sessions::default();
@@ -260,6 +261,7 @@ async fn run_with(backend: Arc<dyn ContainerBackend>, multi: Option<Arc<MultiBac
             },
             _ = tick.tick() => dirty |= state.update(Message::Tick { now: now() }),
             _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
         }
     }
     for h in [detail.handle.take(), stats_task.take()].into_iter().flatten() {
