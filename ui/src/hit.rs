@@ -4,8 +4,7 @@
 //! over the detail area, for instance).
 use ratatui::layout::{Position, Rect};
 
-use crate::panes::Pane;
-use crate::panes::containers::SortKey;
+use crate::vocab::{Pane, SortKey};
 
 /// What a click can land on.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,6 +24,7 @@ pub mod run;
 pub mod tasks;
 pub mod terminal;
 pub mod text_field;
+pub mod vocab;
 pub mod widgets;
 
 pub use config::{Config, ConfigError};

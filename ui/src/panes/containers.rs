@@ -33,37 +33,7 @@ const SPARK_W: u16 = 10;
 /// Width of the table's selection marker ("▶ ").
 const MARKER: u16 = 2;
 
-/// Container list columns that can be sorted on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    Image,
-    State,
-    Status,
-    Cpu,
-    Mem,
-    Net,
-}
-
-impl SortKey {
-    pub const ALL: [SortKey; 7] =
-        [SortKey::Name, SortKey::Image, SortKey::State, SortKey::Status, SortKey::Cpu, SortKey::Mem, SortKey::Net];
-    pub fn title(self) -> &'static str {
-        match self {
-            SortKey::Name => "NAME",
-            SortKey::Image => "IMAGE",
-            SortKey::State => "STATE",
-            SortKey::Status => "STATUS",
-            SortKey::Cpu => "CPU%",
-            SortKey::Mem => "MEM",
-            SortKey::Net => "NET rx/tx",
-        }
-    }
-    pub fn next(self) -> SortKey {
-        let i = SortKey::ALL.iter().position(|k| *k == self).unwrap_or(0);
-        SortKey::ALL[(i + 1) % SortKey::ALL.len()]
-    }
-}
+pub use crate::vocab::SortKey;
 
 #[derive(Clone, Debug)]
 pub struct ContainersPane {

@@ -15,30 +15,7 @@ use crate::ctx::is;
 use crate::hit::{HitMap, Target};
 use crate::widgets::title_span;
 
-/// Which list has focus.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pane {
-    Containers,
-    Images,
-    Volumes,
-}
-
-impl Pane {
-    pub const ALL: [Pane; 3] = [Pane::Containers, Pane::Images, Pane::Volumes];
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Containers => "Containers",
-            Pane::Images => "Images",
-            Pane::Volumes => "Volumes",
-        }
-    }
-    /// The next (or previous) list, round them all.
-    pub fn cycle(self, back: bool) -> Pane {
-        let i = Pane::ALL.iter().position(|p| *p == self).unwrap_or(0);
-        let n = Pane::ALL.len();
-        Pane::ALL[if back { (i + n - 1) % n } else { (i + 1) % n }]
-    }
-}
+pub use crate::vocab::Pane;
 
 /// "1 Containers (5)  2 Images  3 Volumes" with the pane in view counted (and bold while
 /// it has the keys), then a note and the applied filter.
