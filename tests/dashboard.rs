@@ -634,3 +634,46 @@ fn sigterm_and_sighup_restore_the_terminal_and_exit() {
         b.ok(&["rm", "-f", "silent"]);
     }
 }
+
+/// Keys typed into the logs search are text, and once it is applied `n`/`N` jump between
+/// matches: never a pane's action (`n` used to open the Run dialog).
+#[test]
+fn logs_search_keeps_its_keys() {
+    let b = Berth::new();
+    let _c = Cleanup(&b);
+    b.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "e2e-log",
+        "testimg/busybox",
+        "sh",
+        "-c",
+        "echo one; echo needle-a; echo two; echo needle-b; sleep 1000",
+    ]);
+    let t = launch(&b);
+    t.wait_for("e2e-log in the list", Duration::from_secs(10), |s| line_with(s, "e2e-log").is_some());
+    t.send(&["]", "]"]);
+    t.wait_for("the logs", Duration::from_secs(5), |s| s.contains("needle-b"));
+    t.send(&["Enter"]);
+    t.send(&["/"]);
+    t.wait_for("the search prompt", Duration::from_secs(4), |s| s.contains(" search: "));
+    // "needle" starts with n (run) and holds e (shell), d (remove) and l (next pane).
+    t.send(&["-l", "needle"]);
+    let screen = t.wait_for("the search typed", Duration::from_secs(4), |s| s.contains("search: needle▏  (2 match)"));
+    assert!(!screen.contains("Run a container") && !screen.contains("shell ·"), "{screen}");
+    t.send(&["Enter"]);
+    t.wait_for("the search applied", Duration::from_secs(4), |s| s.contains("search: needle  (2 match)"));
+    t.send(&["N"]);
+    t.wait_for("the newest match", Duration::from_secs(4), |s| s.contains("(2/2 match)"));
+    t.send(&["N"]);
+    t.wait_for("the older match", Duration::from_secs(4), |s| s.contains("(1/2 match)"));
+    t.send(&["n"]);
+    let screen = t.wait_for("the newer match again", Duration::from_secs(4), |s| s.contains("(2/2 match)"));
+    assert!(!screen.contains("Run a container"), "n opened the Run dialog:\n{screen}");
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300)); // an Escape read with the next key is alt-KEY
+    t.send(&["q"]);
+    t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
+}
