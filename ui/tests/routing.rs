@@ -548,6 +548,36 @@ mod terminal {
     }
 }
 
+mod terminal_mouse {
+    use super::*;
+    use berth_ui::terminal::emulator::TerminalPane;
+
+    /// A click on the terminal pane gives it the keys; the wheel over it scrolls its
+    /// history, not the list under the pointer's row.
+    #[test]
+    fn the_terminal_pane_takes_clicks_and_the_wheel() {
+        let mut s = app();
+        let mut pane = TerminalPane::new("shell · db", "c2", 10, 78);
+        for i in 0..40 {
+            pane.feed(format!("line {i}\r\n").as_bytes());
+        }
+        s.terminal.push_pane(pane);
+        s.terminal.focused = false;
+        frame(&mut s, 200, 50);
+        wheel(&mut s, false, 150, 20);
+        assert_eq!(s.terminal.active().unwrap().scroll, 3);
+        assert_eq!(selected(&s), "db", "the list did not move");
+        assert!(click(&mut s, 150, 20));
+        assert!(s.terminal.focused);
+        // Typed keys now go to the session: the first returns to the live screen, the next
+        // costs no frame until its echo.
+        assert!(ch(&mut s, 'q').redraw);
+        assert_eq!(s.terminal.active().unwrap().scroll, 0);
+        assert_eq!(ch(&mut s, 'q'), Handled::default());
+        assert!(!s.quit);
+    }
+}
+
 mod endpoints {
     use super::*;
     use berth_engine::multi::{EndpointState, EndpointStatus, qualify};
