@@ -720,6 +720,12 @@ pub(crate) fn follow_logs(
         return;
     }
     loop {
+        // The reader went away (a closed logs tab, a quitting dashboard): stop now, not at
+        // the next line. A silent container may print nothing for ever, and the runtime's
+        // shutdown waits for this blocking thread to return.
+        if tx.is_closed() {
+            return;
+        }
         let cur = state::get(&i.images.db(), &rec.id);
         let done = match cur {
             Ok(Some(r)) => refresh(i, r).map(|r| !matches!(r.state, State::Running | State::Paused)).unwrap_or(true),
