@@ -6,9 +6,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use berth_engine::image::digest::Digest;
+use berth_engine::image::commit::{NewImage, commit_image};
+use berth_engine::image::layer::ensure_layer;
 use berth_engine::image::reference::Reference;
-use berth_engine::store::images::{ImageStore, NewImage};
+use berth_engine::store::digest::Digest;
+use berth_engine::store::images::ImageStore;
 use common::*;
 
 /// Import the fixture OCI layout `oci/<name>` into the store as `<name>:latest` through the
@@ -31,16 +33,18 @@ fn import_fixture(b: &Berth, name: &str) {
         let d = l["digest"].as_str().unwrap();
         store.content.put_bytes(&blob(d)).unwrap();
         let diff = Digest::parse(config["rootfs"]["diff_ids"][i].as_str().unwrap()).unwrap();
-        store.ensure_layer(&Digest::parse(d).unwrap(), l["mediaType"].as_str().unwrap(), Some(&diff)).unwrap();
+        ensure_layer(&store, &Digest::parse(d).unwrap(), l["mediaType"].as_str().unwrap(), Some(&diff)).unwrap();
     }
-    store
-        .commit_image(&NewImage {
+    commit_image(
+        &store,
+        &NewImage {
             config_digest: Digest::parse(cdigest).unwrap(),
             manifest: Some((Digest::parse(mdigest).unwrap(), m["mediaType"].as_str().unwrap().to_string())),
             tags: vec![Reference::parse(&format!("{name}:latest")).unwrap()],
             repo_digest: None,
-        })
-        .unwrap();
+        },
+    )
+    .unwrap();
 }
 
 /// A state root holding busybox; a failing test still removes its containers (mounts,

@@ -11,9 +11,10 @@ use futures_util::stream::BoxStream;
 use crate::api::*;
 use crate::local::{Inner, LocalEngine, containers};
 use crate::runtime::bundle::Paths;
-use crate::runtime::state::{self, ContainerRecord, State};
 use crate::stats::sampler::{Sampler, Target, host_memory};
 use crate::stats::{CgroupPaths, top as ptop};
+use crate::store::containers::{self as records, ContainerRecord, State};
+use crate::store::events::EventRecord;
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
@@ -54,7 +55,7 @@ fn running(r: &ContainerRecord) -> bool {
 
 /// The targets of one sampling round: running containers, restricted to `only` if given.
 fn targets(i: &Inner, only: &Option<HashSet<String>>) -> Result<Vec<Target>> {
-    let recs = state::list(&i.images.db())?;
+    let recs = records::list(&i.images.db())?;
     Ok(recs
         .into_iter()
         .filter(|r| running(r) && only.as_ref().is_none_or(|s| s.contains(&r.id)))
@@ -113,7 +114,7 @@ pub(crate) fn stats(engine: &LocalEngine, ids: Vec<String>, interval: Duration) 
                 Some((Ok(batch), Some(st)))
             }
             Ok(Err(e)) => Some((Err(e), None)),
-            Err(e) => Some((Err(EngineError::Other(format!("stats task failed: {e}"))), None)),
+            Err(source) => Some((Err(EngineError::Task { what: "the stats task".into(), source }), None)),
         }
     }))
 }
@@ -172,7 +173,7 @@ pub fn os_name(text: &str) -> String {
 }
 
 pub(crate) fn system_info(i: &Inner) -> Result<SystemInfo> {
-    let recs = state::list(&i.images.db())?;
+    let recs = records::list(&i.images.db())?;
     let mut s = SystemInfo {
         engine: "berth".into(),
         server_version: env!("CARGO_PKG_VERSION").into(),
@@ -221,7 +222,7 @@ pub fn dir_size(dir: &Path) -> u64 {
 }
 
 pub(crate) fn disk_usage(i: &Inner) -> Result<DiskUsage> {
-    let recs = state::list(&i.images.db())?;
+    let recs = records::list(&i.images.db())?;
     let images = i.images.list()?;
     let mut users: HashMap<&str, u64> = HashMap::new();
     for r in &recs {
@@ -253,7 +254,7 @@ pub(crate) fn disk_usage(i: &Inner) -> Result<DiskUsage> {
             containers: users.get(img.id.as_str()).copied().unwrap_or(0),
         })
         .collect();
-    let now = state::now_nanos();
+    let now = records::now_nanos();
     let out_containers = recs
         .iter()
         .map(|r| ContainerUsage {
@@ -272,7 +273,7 @@ pub(crate) fn disk_usage(i: &Inner) -> Result<DiskUsage> {
 /// The filters the embedded engine's events understand.
 const EVENT_FILTERS: [&str; 3] = ["event", "container", "type"];
 
-fn event_passes(e: &state::EventRecord, filters: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
+fn event_passes(e: &EventRecord, filters: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
     filters.iter().all(|(k, vs)| {
         vs.iter().any(|v| match k.as_str() {
             "event" => e.action == *v,
@@ -295,12 +296,12 @@ pub(crate) fn events(engine: &LocalEngine, opts: EventOptions) -> BoxStream<'sta
         engine: LocalEngine,
         opts: EventOptions,
         after: Option<i64>,
-        queue: std::collections::VecDeque<state::EventRecord>,
+        queue: std::collections::VecDeque<EventRecord>,
         done: bool,
     }
     // Without --since: what happens from this call on (not from the first poll).
     let mut opts = opts;
-    opts.since = Some(opts.since.unwrap_or_else(state::now_nanos));
+    opts.since = Some(opts.since.unwrap_or_else(records::now_nanos));
     let st = St { engine: engine.clone(), opts, after: None, queue: Default::default(), done: false };
     futures_util::stream::unfold(st, |mut st| async move {
         loop {
@@ -317,7 +318,7 @@ pub(crate) fn events(engine: &LocalEngine, opts: EventOptions) -> BoxStream<'sta
                 let ev = EngineEvent { kind: e.kind, action: e.action, actor: e.actor, attributes: e.attributes, time: e.time };
                 return Some((Ok(ev), st));
             }
-            let now = state::now_nanos();
+            let now = records::now_nanos();
             if st.after.is_some() {
                 if st.opts.until.is_some_and(|u| now > u) {
                     return None;

@@ -191,6 +191,36 @@ impl Progress {
     }
 }
 
+/// A job for [`Offload`].
+pub type BlockingJob = Box<dyn FnOnce() + Send>;
+
+/// How pull and push run their blocking store work (unpacking, fsync, SQLite) off the async
+/// runtime. `crate::local` provides it, so spawning blocking tasks stays in one layer and
+/// this module is plain code over `&ImageStore`.
+#[derive(Clone)]
+pub struct Offload(std::sync::Arc<dyn Fn(BlockingJob) -> tokio::task::JoinHandle<()> + Send + Sync>);
+
+impl Offload {
+    pub fn new(spawn: impl Fn(BlockingJob) -> tokio::task::JoinHandle<()> + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(spawn))
+    }
+
+    /// Start `job` now (not when the future is first polled) and resolve to its result.
+    pub fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
+    ) -> impl std::future::Future<Output = crate::error::Result<T>> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handle = (self.0)(Box::new(move || {
+            let _ = tx.send(job());
+        }));
+        async move {
+            handle.await.map_err(|source| EngineError::Task { what: "a blocking store task".into(), source })?;
+            rx.await.unwrap_or_else(|_| Err(EngineError::Other("a blocking store task ended without a result".into())))
+        }
+    }
+}
+
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
