@@ -816,3 +816,36 @@ fn run_hello_on_a_fresh_store() {
     assert!(b.ok(&["images"]).contains("hello"), "the image stays for the next run");
     assert!(b.ok(&["ps", "-aq"]).trim().is_empty(), "--rm left a container");
 }
+
+/// The images list counts every container that uses an image (the dashboard's USED column),
+/// running or not, as `system df -v` counts them: on the embedded engine, and on dockerd,
+/// whose image list says -1 unless asked for `system df`.
+#[test]
+fn images_count_every_container_using_them() {
+    use berth_engine::api::{ContainerBackend, ImageListOptions};
+    const N: usize = 8;
+    let b = busybox();
+    for _ in 0..N {
+        b.ok(&["create", "busybox", "true"]);
+    }
+    b.ok(&["run", "-d", "busybox", "sleep", "100"]);
+    let dockerd = Dockerd::start();
+    dockerd.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    for _ in 0..N {
+        dockerd.ok(&["create", "--network", "none", "testimg/busybox", "true"]);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let local = berth_engine::local::LocalEngine::open(&b.root()).unwrap();
+        let docker = berth_engine::docker::DockerBackend::connect(&dockerd.host()).await.unwrap();
+        for (backend, image) in [(&local as &dyn ContainerBackend, "busybox:latest"), (&docker, "testimg/busybox:latest")] {
+            let listed = backend.list_images(&ImageListOptions::default()).await.unwrap();
+            let img = listed.iter().find(|i| i.repo_tags.iter().any(|t| t == image)).unwrap_or_else(|| panic!("{image} in {listed:?}"));
+            let df = backend.disk_usage().await.unwrap();
+            let df_count = df.images.iter().find(|i| i.id == img.id).map(|i| i.containers).unwrap();
+            let want = if image == "busybox:latest" { N + 1 } else { N };
+            assert_eq!(img.containers, want as i64, "{}: images list count", backend.describe());
+            assert_eq!(df_count, want as u64, "{}: system df -v count", backend.describe());
+        }
+    });
+}
