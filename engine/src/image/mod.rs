@@ -4,14 +4,14 @@
 //! docker-archive / OCI-layout load and save, rootfs import, and the built-in hello image.
 //! Everything here is a blocking function over `&ImageStore` (and a staging directory where
 //! it needs one); the async wrappers live in `crate::local`.
-pub mod archive;
+pub(crate) mod archive;
 pub mod commit;
-pub mod compression;
-pub mod config;
-pub mod hello;
-pub mod import;
+pub(crate) mod compression;
+pub(crate) mod config;
+pub(crate) mod hello;
+pub(crate) mod import;
 pub mod layer;
 pub mod reference;
-pub mod remove;
-pub mod resolve;
-pub mod unpack;
+pub(crate) mod remove;
+pub(crate) mod resolve;
+pub(crate) mod unpack;

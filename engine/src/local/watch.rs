@@ -37,14 +37,13 @@ pub fn cgroup_of(id: &str, pid: i32) -> CgroupPaths {
     from_proc(pid, v2).unwrap_or(cg)
 }
 
-/// Parse `/proc/<pid>/cgroup`: the `0::/path` line on v2, the `pids` controller's on v1.
+/// The process's cgroup from `/proc/<pid>/cgroup` (procfs): the unified hierarchy's on v2,
+/// the `pids` controller's on v1.
 fn from_proc(pid: i32, v2: bool) -> Option<CgroupPaths> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let rel = text.lines().find_map(|l| {
-        let mut it = l.splitn(3, ':');
-        let (_, ctrl, path) = (it.next()?, it.next()?, it.next()?);
-        let hit = if v2 { ctrl.is_empty() } else { ctrl.split(',').any(|c| c == "pids") };
-        hit.then(|| path.to_string())
+    let groups = procfs::process::Process::new(pid).ok()?.cgroups().ok()?;
+    let rel = groups.into_iter().find_map(|g| {
+        let hit = if v2 { g.controllers.is_empty() } else { g.controllers.iter().any(|c| c == "pids") };
+        hit.then_some(g.pathname)
     })?;
     Some(CgroupPaths::under(Path::new(CGROUP_ROOT), &rel, v2))
 }
@@ -163,10 +162,6 @@ pub fn filter_ps(text: &str, pids: &[i32]) -> Result<TopResult> {
     Ok(TopResult { titles, processes })
 }
 
-fn read_trim(p: &str) -> String {
-    std::fs::read_to_string(p).map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
 /// `PRETTY_NAME` of /etc/os-release.
 pub fn os_name(text: &str) -> String {
     text.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())).unwrap_or_else(|| "Linux".into())
@@ -177,8 +172,8 @@ pub(crate) fn system_info(i: &Inner) -> Result<SystemInfo> {
     let mut s = SystemInfo {
         engine: "berth".into(),
         server_version: env!("CARGO_PKG_VERSION").into(),
-        hostname: read_trim("/proc/sys/kernel/hostname"),
-        kernel_version: read_trim("/proc/sys/kernel/osrelease"),
+        hostname: sysinfo::System::host_name().unwrap_or_default(),
+        kernel_version: sysinfo::System::kernel_version().unwrap_or_default(),
         operating_system: os_name(&std::fs::read_to_string("/etc/os-release").unwrap_or_default()),
         architecture: std::env::consts::ARCH.into(),
         cpus: std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1),
@@ -376,6 +371,12 @@ mod tests {
         assert!(c.mounts.is_empty() && c.network_settings.ports.is_empty());
         assert_eq!(c.network_settings.networks["bridge"].ip_prefix_len, 16);
         assert!(c.config.attach_stdout);
+    }
+
+    #[test]
+    fn our_own_cgroup_is_found_from_proc() {
+        let cg = from_proc(std::process::id() as i32, cgroup_v2()).expect("our own cgroup");
+        assert!(cg.exists(), "{:?}", cg.procs_dir());
     }
 
     #[test]

@@ -30,9 +30,9 @@ use crate::store::volumes;
 
 pub mod attach;
 pub mod exec;
-pub mod external;
-pub mod log;
-pub mod memory;
+pub(crate) mod external;
+pub(crate) mod log;
+pub(crate) mod memory;
 
 /// The runtime side of a created container: libcontainer's handle, or an external OCI
 /// runtime binary (`--runtime`) that knows it by id.

@@ -12,10 +12,10 @@ use crate::error::EngineError;
 use crate::image::reference::Reference;
 
 pub mod auth;
-pub mod manifest;
-pub mod platform;
-pub mod pull;
-pub mod push;
+pub(crate) mod manifest;
+pub(crate) mod platform;
+pub(crate) mod pull;
+pub(crate) mod push;
 
 /// Layers fetched or uploaded at once (docker's default is 3 as well).
 pub const MAX_CONCURRENT: usize = 3;

@@ -100,11 +100,7 @@ pub fn effective_caps(cfg: &RunConfig) -> Vec<String> {
 /// Every capability we can hand out (for `--privileged`): those in our own bounding set, as
 /// asking for more makes capset fail (this machine's root lacks CAP_SYS_RESOURCE).
 fn all_caps() -> Vec<String> {
-    let bnd = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string())))
-        .and_then(|v| u64::from_str_radix(&v, 16).ok())
-        .unwrap_or(u64::MAX);
+    let bnd = procfs::process::Process::myself().and_then(|p| p.status()).ok().and_then(|s| s.capbnd).unwrap_or(u64::MAX);
     KNOWN_CAPS.iter().enumerate().filter(|(i, _)| bnd & (1 << i) != 0).map(|(_, n)| format!("CAP_{n}")).collect()
 }
 

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
@@ -426,11 +426,6 @@ pub fn set_exited(db: &mut Db, id: &str, exit_code: i32, oom: bool, error: &str)
         )
     })?;
     Ok(())
-}
-
-/// Whether `id` exists (for the monitor, which must not resurrect a removed container).
-pub fn exists(db: &Db, id: &str) -> Result<bool> {
-    Ok(db.conn().query_row("SELECT 1 FROM containers WHERE id = ?1", [id], |_| Ok(())).optional().map_err(|e| db.err(e))?.is_some())
 }
 
 /// Whether any container uses the image.

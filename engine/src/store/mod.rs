@@ -3,11 +3,11 @@
 //! store of blobs ([`content`], addressed by [`digest`]), the unpacked-layer snapshots
 //! ([`snapshots`]), and the image store that ties those together ([`images`]). Everything
 //! here is blocking and takes a handle or a `&Db`; callers above decide policy.
-pub mod containers;
-pub mod content;
+pub(crate) mod containers;
+pub(crate) mod content;
 pub mod db;
 pub mod digest;
-pub mod events;
+pub(crate) mod events;
 pub mod images;
 pub mod snapshots;
-pub mod volumes;
+pub(crate) mod volumes;

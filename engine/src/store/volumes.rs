@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, IoResultExt, Result};
@@ -215,11 +215,6 @@ pub fn prune(db: &mut Db, root: &Path, all: bool) -> Result<(Vec<String>, u64)> 
         }
     }
     Ok((out, freed))
-}
-
-/// Whether a volume row exists (cheap check for front ends).
-pub fn exists(db: &Db, name: &str) -> Result<bool> {
-    Ok(db.conn().query_row("SELECT 1 FROM volumes WHERE name = ?1", [name], |_| Ok(())).optional().map_err(|e| db.err(e))?.is_some())
 }
 
 #[cfg(test)]
