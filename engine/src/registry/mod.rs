@@ -173,7 +173,7 @@ fn one_line(s: &str) -> String {
 /// The sending half of a progress stream. Sends never fail: when the consumer has gone,
 /// the task is being aborted anyway.
 #[derive(Clone)]
-pub(crate) struct Progress(tokio::sync::mpsc::Sender<crate::api::Result<crate::api::ProgressEvent>>);
+pub(crate) struct Progress(tokio::sync::mpsc::Sender<crate::error::Result<crate::api::ProgressEvent>>);
 
 impl Progress {
     pub async fn send(&self, ev: crate::api::ProgressEvent) {
@@ -231,16 +231,16 @@ impl Drop for AbortOnDrop {
 
 /// Run `job` as a task on first poll and stream what it reports; its error, if any, is the
 /// last item. Dropping the stream aborts the job (a dropped ingest writer removes its file).
-pub(crate) fn spawn_stream<F, Fut>(job: F) -> futures_util::stream::BoxStream<'static, crate::api::Result<crate::api::ProgressEvent>>
+pub(crate) fn spawn_stream<F, Fut>(job: F) -> futures_util::stream::BoxStream<'static, crate::error::Result<crate::api::ProgressEvent>>
 where
     F: FnOnce(Progress) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = crate::api::Result<()>> + Send + 'static,
+    Fut: std::future::Future<Output = crate::error::Result<()>> + Send + 'static,
 {
     use futures_util::StreamExt;
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     struct State<F> {
-        job: Option<(F, tokio::sync::mpsc::Sender<crate::api::Result<crate::api::ProgressEvent>>)>,
-        rx: tokio::sync::mpsc::Receiver<crate::api::Result<crate::api::ProgressEvent>>,
+        job: Option<(F, tokio::sync::mpsc::Sender<crate::error::Result<crate::api::ProgressEvent>>)>,
+        rx: tokio::sync::mpsc::Receiver<crate::error::Result<crate::api::ProgressEvent>>,
         _task: Option<AbortOnDrop>,
     }
     let st = State { job: Some((job, tx)), rx, _task: None };

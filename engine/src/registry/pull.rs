@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::api::{EngineError, LayerStatus, ProgressEvent, PullOptions, Result};
+use crate::api::{LayerStatus, ProgressEvent, PullOptions};
+use crate::error::{EngineError, Result};
 use crate::image::commit::{NewImage, commit_image};
 use crate::image::config::ImageConfig;
 use crate::image::layer::ensure_layer;

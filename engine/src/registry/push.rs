@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::api::{EngineError, LayerStatus, ProgressEvent, Result};
+use crate::api::{LayerStatus, ProgressEvent};
+use crate::error::{EngineError, Result};
 use crate::image::commit::{NewImage, commit_image};
 use crate::image::compression::{Compression, decompress};
 use crate::image::reference::Reference;
