@@ -1,6 +1,11 @@
 //! berth's engine: everything that is not drawing. The dashboard, the CLI and (later)
 //! `berth daemon` all talk to it through [`api::ContainerBackend`]; [`local::LocalEngine`]
-//! implements it in-process over the store, registry and (later) runtime modules.
+//! implements it in-process, [`docker::DockerBackend`] over the Docker Engine API.
+//!
+//! The modules point one way: the backends (`local`, `docker`, `multi`) use `image`,
+//! `registry`, `volume`, `runtime`, `monitor` and `stats`, which use `store` (all SQL and
+//! on-disk state), which uses none of them. Modules stay `pub` only where something outside
+//! the engine (the binary, its tests) still reaches them.
 pub mod api;
 pub mod ctrfs;
 pub mod detach_keys;
