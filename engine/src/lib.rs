@@ -7,6 +7,7 @@
 //! on-disk state), which uses none of them. Modules stay `pub` only where something outside
 //! the engine (the binary, its tests) still reaches them.
 pub mod api;
+pub(crate) mod build;
 pub mod ctrfs;
 pub mod detach_keys;
 pub mod docker;
