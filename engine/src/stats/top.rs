@@ -144,6 +144,12 @@ mod tests {
         // A child of ours, so its parent, user and start time are known.
         let mut child = std::process::Command::new("sleep").arg("100").spawn().unwrap();
         let pid = child.id() as i32;
+        // Until it has exec'd, the child has no command line of its own.
+        let t0 = std::time::Instant::now();
+        while std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default() != b"sleep\x00100\x00" {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(10), "sleep never started");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let procs = processes(&[pid, -1]);
         let _ = child.kill();
         let _ = child.wait();
