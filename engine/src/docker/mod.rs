@@ -85,7 +85,7 @@ pub fn context_endpoint(name: &str) -> Option<String> {
 fn named_context_host(name: &str) -> Option<String> {
     // Contexts live in contexts/meta/<sha256(name)>/meta.json.
     let dir = docker_config_dir()?;
-    let hash = crate::image::digest::Digest::of(name.as_bytes());
+    let hash = crate::store::digest::Digest::of(name.as_bytes());
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("contexts/meta").join(hash.hex()).join("meta.json")).ok()?).ok()?;
     meta.pointer("/Endpoints/docker/Host")?.as_str().map(String::from)

@@ -52,7 +52,7 @@ fn demux(src: BoxStream<'static, std::result::Result<bollard::container::LogOutp
         let _ = done_tx.send(());
     });
     let stream = |rx: mpsc::Receiver<Result<Bytes>>| {
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }).boxed()
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }).fuse().boxed()
     };
     (stream(o_rx), split.then(|| stream(e_rx)), done_rx)
 }

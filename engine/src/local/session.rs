@@ -15,7 +15,7 @@ use crate::api::*;
 use crate::local::{LocalEngine, containers};
 use crate::monitor::attach;
 use crate::runtime::bundle::Paths;
-use crate::runtime::state::State;
+use crate::store::containers::State;
 
 /// Exit-code frame an exec helper sends last (payload: i32 BE).
 pub const EXIT: u8 = crate::monitor::exec::EXIT_FRAME;
