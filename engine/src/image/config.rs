@@ -72,13 +72,6 @@ impl ImageConfig {
         self.created.as_deref().map(parse_time).unwrap_or(0)
     }
 
-    /// `os/arch[/variant]`.
-    pub fn platform(&self) -> String {
-        match &self.variant {
-            Some(v) if !v.is_empty() => format!("{}/{}/{}", self.os, self.architecture, v),
-            _ => format!("{}/{}", self.os, self.architecture),
-        }
-    }
 }
 
 /// RFC 3339 → unix seconds; 0 when unparsable.

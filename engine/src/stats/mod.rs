@@ -11,6 +11,4 @@ pub(crate) mod net;
 pub mod sampler;
 pub(crate) mod top;
 
-pub use cgroup::{CgroupPaths, CgroupSample};
-pub use cpu::{SystemCpu, cpu_percent};
-pub use net::NetSample;
+pub use cgroup::CgroupPaths;

@@ -98,9 +98,6 @@ impl<R> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         Self { inner, hasher: Sha256::new(), count: 0 }
     }
-    pub fn count(&self) -> u64 {
-        self.count
-    }
     pub fn finish(self) -> (R, Digest, u64) {
         let d = Digest::from_sha256_bytes(&self.hasher.finalize());
         (self.inner, d, self.count)
