@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod format;
+mod template;
 
 #[derive(Parser, Debug)]
 #[command(name = "berth", version, about = "A container engine and terminal dashboard in one binary", disable_help_subcommand = true)]
