@@ -263,11 +263,8 @@ pub fn invoke<'a>(f: Func<'a>, args: Vec<V<'a>>, callee: &str) -> Result<V<'a>, 
             if length < 0 {
                 return Err(format!("runtime error: slice bounds out of range [:{length}]"));
             }
-            let mut end = length as usize;
-            while !source.is_char_boundary(end) {
-                end -= 1;
-            }
-            Ok(str_val(source[..end].to_string()))
+            // Go cuts bytes; a cut inside a character leaves U+FFFD, as slice does.
+            Ok(str_val(String::from_utf8_lossy(&source.as_bytes()[..length as usize]).into_owned()))
         }
         Builtin::HeaderJson | Builtin::HeaderSplit | Builtin::HeaderJoin | Builtin::HeaderCase | Builtin::HeaderTruncate => {
             Ok(str_val(s(&args[0]).into_owned()))

@@ -360,11 +360,11 @@ impl Lexer<'_> {
                 self.paren_depth += 1;
             }
             Some(')') => {
-                self.emit(Kind::RightParen);
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
                     return self.error("unexpected right paren".into());
                 }
+                self.emit(Kind::RightParen);
             }
             Some(ch) if ch.is_ascii() && !ch.is_ascii_control() => self.emit(Kind::Char),
             Some(ch) => return self.error(format!("unrecognized character in action: {}", unicode_name(ch))),

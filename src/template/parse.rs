@@ -943,7 +943,7 @@ fn number(text: &str, kind: Kind) -> Result<Number, String> {
         n.float = n.uint as f64;
     } else if let Some(f) = parse_float(text) {
         if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-            return Err(format!("integer overflow: {text}"));
+            return Err(format!("integer overflow: {}", super::fmt::quote(text, false)));
         }
         n.is_float = true;
         n.float = f;
