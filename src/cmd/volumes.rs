@@ -7,6 +7,7 @@ use berth_engine::api::{ContainerBackend, EngineError, Volume, VolumeListOptions
 use clap::{Args, Subcommand};
 
 use crate::format::human_size;
+use crate::template::{Row, VOLUMES, format_list};
 
 #[derive(Subcommand, Debug)]
 pub enum VolumeCommand {
@@ -134,16 +135,22 @@ impl Filter {
     }
 }
 
-fn fields(v: &Volume) -> serde_json::Value {
+/// docker's volume list context: its methods without arguments, as `{{json .}}` shows them.
+fn fields(v: &Volume) -> serde_json::Map<String, serde_json::Value> {
     let labels: Vec<String> = v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    serde_json::json!({
+    let json = serde_json::json!({
+        "Availability": "N/A",
         "Driver": v.driver,
-        "Name": v.name,
-        "Mountpoint": v.mountpoint,
-        "Scope": v.scope,
+        "Group": "N/A",
         "Labels": labels.join(","),
-        "CreatedAt": v.created_at,
-    })
+        "Links": "N/A",
+        "Mountpoint": v.mountpoint,
+        "Name": v.name,
+        "Scope": v.scope,
+        "Size": "N/A",
+        "Status": "N/A",
+    });
+    json.as_object().cloned().unwrap_or_default()
 }
 
 async fn ls(engine: &dyn ContainerBackend, a: &LsArgs) -> Result<u8> {
@@ -157,20 +164,10 @@ async fn ls(engine: &dyn ContainerBackend, a: &LsArgs) -> Result<u8> {
         }
         return Ok(0);
     }
-    if let Some(f) = &a.format {
-        let f = if f == "json" { "{{json .}}" } else { f.as_str() };
-        for x in &v {
-            writeln!(out, "{}", crate::cmd::template::render(f, &fields(x))?)?;
-        }
-        return Ok(0);
-    }
-    // docker's tabwriter: columns at least 10 wide, 3 spaces of padding.
-    let w = v.iter().map(|x| x.driver.chars().count()).max().unwrap_or(0).max(6) + 3;
-    let w = w.max(10);
-    writeln!(out, "{:<w$}VOLUME NAME", "DRIVER")?;
-    for x in &v {
-        writeln!(out, "{:<w$}{}", x.driver, x.name)?;
-    }
+    let data: Vec<_> =
+        v.iter().map(|x| (fields(x), x.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect())).collect();
+    let rows: Vec<Row> = data.iter().map(|(f, l)| Row { fields: f, labels: Some(l) }).collect();
+    write!(out, "{}", format_list(a.format.as_deref(), &VOLUMES, &rows)?)?;
     Ok(0)
 }
 

@@ -140,8 +140,8 @@ impl<'x> Exec<'x, '_> {
                 r => r,
             }),
             Node::Template(c) => self.template(dot, c),
-            Node::Break(_) => Err(Flow::Break),
-            Node::Continue(_) => Err(Flow::Continue),
+            Node::Break => Err(Flow::Break),
+            Node::Continue => Err(Flow::Continue),
         }
     }
 
@@ -534,7 +534,7 @@ impl<'x> Exec<'x, '_> {
         let mut callee = String::new();
         if let Some(f) = fin {
             let t = match sig.variadic {
-                Some(vp) if num_in - 1 >= num_fixed => vp,
+                Some(vp) if num_in > num_fixed => vp,
                 Some(_) => sig.fixed[num_in - 1],
                 None => sig.fixed[sig.fixed.len() - 1],
             };

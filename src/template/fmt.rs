@@ -264,11 +264,9 @@ pub fn sprintf(format: &str, args: &[V]) -> String {
                 i += 1;
                 let mut present = false;
                 if arg_num < args.len() {
-                    if let Some(pr) = int_arg(&args[arg_num].val).filter(|w| !too_large(*w)) {
-                        if pr >= 0 {
-                            present = true;
-                            p.f.prec = Some(pr as usize);
-                        }
+                    if let Some(pr) = int_arg(&args[arg_num].val).filter(|w| !too_large(*w) && *w >= 0) {
+                        present = true;
+                        p.f.prec = Some(pr as usize);
                     }
                     arg_num += 1;
                 }

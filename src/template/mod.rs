@@ -52,6 +52,7 @@ pub struct ListKind {
 }
 
 /// `ps` (docker's ContainerContext).
+#[allow(dead_code, reason = "ps, images and stats move to format_list with the seam-cli work")]
 pub const CONTAINERS: ListKind = ListKind {
     type_name: "*formatter.ContainerContext",
     headers: &[
@@ -76,6 +77,7 @@ pub const CONTAINERS: ListKind = ListKind {
 };
 
 /// `images`.
+#[allow(dead_code, reason = "ps, images and stats move to format_list with the seam-cli work")]
 pub const IMAGES: ListKind = ListKind {
     type_name: "*formatter.imageContext",
     headers: &[
@@ -116,6 +118,7 @@ pub const VOLUMES: ListKind = ListKind {
 };
 
 /// `stats`.
+#[allow(dead_code, reason = "ps, images and stats move to format_list with the seam-cli work")]
 pub const STATS: ListKind = ListKind {
     type_name: "*container.statsContext",
     headers: &[
@@ -137,19 +140,13 @@ pub const STATS: ListKind = ListKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     message: String,
-    parse: bool,
 }
 
 impl Error {
     /// Go's message, with line breaks (from a raw string or a value in it) written as `\n`
     /// so that it stays one line.
-    fn new(message: String, parse: bool) -> Self {
-        Error { message: message.replace('\r', "\\r").replace('\n', "\\n"), parse }
-    }
-
-    /// A parse error (docker exits 64 for these on inspect) rather than an execution error.
-    pub fn is_parse(&self) -> bool {
-        self.parse
+    fn new(message: String) -> Self {
+        Error { message: message.replace('\r', "\\r").replace('\n', "\\n") }
     }
 }
 
@@ -183,11 +180,11 @@ impl Template {
     /// Parse as the template `name` (docker's `version` template is named "version", which
     /// shows in its errors).
     pub fn parse_named(name: &str, text: &str) -> Result<Template, Error> {
-        parse::parse(name, text, &funcs::exists).map(|set| Template { set }).map_err(|message| Error::new(message, true))
+        parse::parse(name, text, &funcs::exists).map(|set| Template { set }).map_err(Error::new)
     }
 
     fn run(&self, data: V, header: bool, out: &mut String) -> Result<(), Error> {
-        exec::execute(&self.set, data, header, out).map_err(|message| Error::new(message, false))
+        exec::execute(&self.set, data, header, out).map_err(Error::new)
     }
 
     /// Run over JSON data, as `inspect`, `info`, `events` and `version` do.
@@ -195,14 +192,6 @@ impl Template {
         let mut out = String::new();
         self.run(V::new(value::from_json(data)), false, &mut out)?;
         Ok(out)
-    }
-
-    /// Run over JSON data, keeping what was written before an error (docker's `info`
-    /// prints that much before the error).
-    pub fn execute_partial(&self, data: &Value) -> (String, Option<Error>) {
-        let mut out = String::new();
-        let err = self.run(V::new(value::from_json(data)), false, &mut out).err();
-        (out, err)
     }
 
     /// Run over one row of a docker list.

@@ -18,8 +18,8 @@ pub enum Node {
     Range(Branch),
     With(Branch),
     Template(TemplateCall),
-    Break(usize),
-    Continue(usize),
+    Break,
+    Continue,
 }
 
 #[derive(Debug)]
@@ -30,7 +30,6 @@ pub struct Action {
 
 #[derive(Debug)]
 pub struct Branch {
-    pub pos: usize,
     pub pipe: Pipe,
     pub list: Vec<Node>,
     pub else_list: Option<Vec<Node>>,
@@ -407,7 +406,7 @@ impl Parser<'_> {
                 if self.range_depth == 0 {
                     return self.errorf(format!("{{{{{word}}}}} outside {{{{range}}}}"));
                 }
-                return Ok(Parsed::Node(if token.kind == Kind::Break { Node::Break(token.pos) } else { Node::Continue(token.pos) }));
+                return Ok(Parsed::Node(if token.kind == Kind::Break { Node::Break } else { Node::Continue }));
             }
             Kind::Else => {
                 let peek = self.peek_non_space();
@@ -468,7 +467,7 @@ impl Parser<'_> {
                 else_list = Some(l);
             }
         }
-        Ok(Branch { pos: pipe.pos, pipe, list, else_list })
+        Ok(Branch { pipe, list, else_list })
     }
 
     fn template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
@@ -647,7 +646,7 @@ impl Parser<'_> {
             Kind::Dot => Arg::Dot { pos },
             Kind::Nil => Arg::Nil { pos },
             Kind::Variable => {
-                if !self.vars.iter().any(|v| *v == token.val) {
+                if !self.vars.contains(&token.val) {
                     return self.errorf(format!("undefined variable {}", super::fmt::quote(&token.val, false)));
                 }
                 Arg::Variable { pos, idents: vec![token.val] }
@@ -856,11 +855,11 @@ fn parse_float(s: &str) -> Option<f64> {
 }
 
 fn exact_int(f: f64) -> Option<i64> {
-    (f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18).then_some(f as i64)
+    (f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)).then_some(f as i64)
 }
 
 fn exact_uint(f: f64) -> Option<u64> {
-    (f.fract() == 0.0 && f >= 0.0 && f < 1.844_674_407_370_955_2e19).then_some(f as u64)
+    (f.fract() == 0.0 && (0.0..1.844_674_407_370_955_2e19).contains(&f)).then_some(f as u64)
 }
 
 fn simplify_complex(n: &mut Number) {
