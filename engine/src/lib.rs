@@ -2,6 +2,7 @@
 //! `berth daemon` all talk to it through [`api::ContainerBackend`]; [`local::LocalEngine`]
 //! implements it in-process over the store, registry and (later) runtime modules.
 pub mod api;
+pub(crate) mod build;
 pub mod ctrfs;
 pub mod detach_keys;
 pub mod docker;
