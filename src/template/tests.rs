@@ -225,6 +225,31 @@ fn errors_name_the_line_and_column() {
 }
 
 #[test]
+fn deepest_templates_fit_a_small_stack() {
+    // The parser allows 100 levels of nesting; run the deepest of each kind, and a template
+    // calling itself until the executor's limit, on a thread with a 1 MB stack.
+    let worker = std::thread::Builder::new().stack_size(1 << 20);
+    let handle = worker
+        .spawn(|| {
+            let v = serde_json::json!({"A": 1});
+            let parens = format!("{{{{{}len \"x\"{}}}}}", "(".repeat(99), ")".repeat(99));
+            assert_eq!(render_json(&parens, &v).unwrap(), "1");
+            let ifs = format!("{}x{}", "{{if 1}}".repeat(99), "{{end}}".repeat(99));
+            assert_eq!(render_json(&ifs, &v).unwrap(), "x");
+            let mixed = format!(
+                "{{{{define \"r\"}}}}{}{{{{template \"r\" {}.{}}}}}{}{{{{end}}}}{{{{template \"r\" .}}}}",
+                "{{with .}}".repeat(20),
+                "(".repeat(70),
+                ")".repeat(70),
+                "{{end}}".repeat(20)
+            );
+            assert!(render_json(&mixed, &v).unwrap_err().ends_with("exceeded maximum template depth (100)"));
+        })
+        .unwrap();
+    handle.join().unwrap();
+}
+
+#[test]
 fn inspect_json_is_dockerd_s_layout() {
     let v = serde_json::json!([{"Id": "x", "Config": {"Labels": {"b": "<1>", "a": "2"}, "Env": []}}]);
     let compact = json::encode_value(&v, &json::Options { escape_html: true, indent: None });
