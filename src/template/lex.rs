@@ -73,7 +73,7 @@ impl std::fmt::Display for Item {
             Kind::Eof => f.write_str("EOF"),
             Kind::Error => f.write_str(&self.val),
             k if k.is_keyword() => write!(f, "<{}>", self.val),
-            _ if self.val.chars().count() > 10 => {
+            _ if self.val.len() > 10 => {
                 let head: String = self.val.chars().take(10).collect();
                 write!(f, "{}...", super::fmt::quote(&head, false))
             }

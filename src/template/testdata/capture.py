@@ -288,6 +288,9 @@ INSPECT["container"] += [
     '{{title "hello_world foo-bar 3am élan"}} {{upper "straße"}} {{lower "ÀÉ"}}',
     '{{truncate "héllo" 2}}|{{truncate "abc" 5}}|{{truncate "abc" 3}}|{{pad "" 1 1}}|{{pad "x" 0 3}}|',
     '{{truncate "abc" -1}}',
+    '{{template .Abcdefghijklmnop}}',
+    '{{define "é"}}{{end}}{{template "é" | .X}}',
+    '{{with $x := "abcdéfghijklmnop"}}{{$x | "y"}}{{end}}',
 ]
 
 INSPECT_CMD = {"container": ["inspect"], "image": ["image", "inspect"], "volume": ["volume", "inspect"]}
