@@ -34,3 +34,9 @@ impl Table {
         out
     }
 }
+
+/// What every `inspect` prints (docker's layout: indented JSON, `--format json` on one
+/// line, or a template per object); see `crate::template`.
+pub fn print_inspected(found: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<()> {
+    crate::template::print_inspected(found, format)
+}

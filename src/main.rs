@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod cmd;
 mod format;
 mod template;
+mod tty;
 
 #[derive(Parser, Debug)]
 #[command(name = "berth", version, about = "A container engine and terminal dashboard in one binary", disable_help_subcommand = true)]
@@ -67,11 +68,11 @@ pub enum Command {
     #[command(subcommand)]
     Image(ImageCommand),
     /// Create and run a new container from an image
-    Run(cmd::containers::RunArgs),
+    Run(cmd::run::RunArgs),
     /// Create a new container
-    Create(cmd::containers::CreateArgs),
+    Create(cmd::run::CreateArgs),
     /// Start one or more stopped containers
-    Start(cmd::containers::StartArgs),
+    Start(cmd::run::StartArgs),
     /// Stop one or more running containers
     Stop(cmd::containers::StopArgs),
     /// Kill one or more running containers
@@ -85,7 +86,7 @@ pub enum Command {
     /// Block until one or more containers stop, then print their exit codes
     Wait(cmd::containers::WaitArgs),
     /// Attach to a running container's input and output
-    Attach(cmd::containers::AttachArgs),
+    Attach(cmd::run::AttachArgs),
     /// Pause all processes within one or more containers
     Pause(cmd::containers::PauseArgs),
     /// Unpause all processes within one or more containers
@@ -95,7 +96,7 @@ pub enum Command {
     /// Rename a container
     Rename(cmd::containers::RenameArgs),
     /// Execute a command in a running container
-    Exec(cmd::containers::ExecArgs),
+    Exec(cmd::run::ExecArgs),
     /// Get real time events from the engine
     Events(cmd::containers::EventsArgs),
     /// Copy files/folders between a container and the local filesystem
@@ -142,11 +143,11 @@ pub enum SystemCommand {
 #[derive(Subcommand, Debug)]
 pub enum ContainerCommand {
     /// Create and run a new container from an image
-    Run(cmd::containers::RunArgs),
+    Run(cmd::run::RunArgs),
     /// Create a new container
-    Create(cmd::containers::CreateArgs),
+    Create(cmd::run::CreateArgs),
     /// Start one or more stopped containers
-    Start(cmd::containers::StartArgs),
+    Start(cmd::run::StartArgs),
     /// Stop one or more running containers
     Stop(cmd::containers::StopArgs),
     /// Kill one or more running containers
@@ -163,7 +164,7 @@ pub enum ContainerCommand {
     /// Display detailed information on one or more containers
     Inspect(cmd::images::InspectArgs),
     /// Attach to a running container's input and output
-    Attach(cmd::containers::AttachArgs),
+    Attach(cmd::run::AttachArgs),
     /// Pause all processes within one or more containers
     Pause(cmd::containers::PauseArgs),
     /// Unpause all processes within one or more containers
@@ -173,7 +174,7 @@ pub enum ContainerCommand {
     /// Rename a container
     Rename(cmd::containers::RenameArgs),
     /// Execute a command in a running container
-    Exec(cmd::containers::ExecArgs),
+    Exec(cmd::run::ExecArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(cmd::watch::StatsArgs),
     /// Display the running processes of a container

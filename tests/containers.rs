@@ -6,9 +6,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use berth_engine::image::digest::Digest;
+use berth_engine::image::commit::{NewImage, commit_image};
+use berth_engine::image::layer::ensure_layer;
 use berth_engine::image::reference::Reference;
-use berth_engine::store::images::{ImageStore, NewImage};
+use berth_engine::store::digest::Digest;
+use berth_engine::store::images::ImageStore;
 use common::*;
 
 /// Import the fixture OCI layout `oci/<name>` into the store as `<name>:latest` through the
@@ -31,16 +33,18 @@ fn import_fixture(b: &Berth, name: &str) {
         let d = l["digest"].as_str().unwrap();
         store.content.put_bytes(&blob(d)).unwrap();
         let diff = Digest::parse(config["rootfs"]["diff_ids"][i].as_str().unwrap()).unwrap();
-        store.ensure_layer(&Digest::parse(d).unwrap(), l["mediaType"].as_str().unwrap(), Some(&diff)).unwrap();
+        ensure_layer(&store, &Digest::parse(d).unwrap(), l["mediaType"].as_str().unwrap(), Some(&diff)).unwrap();
     }
-    store
-        .commit_image(&NewImage {
+    commit_image(
+        &store,
+        &NewImage {
             config_digest: Digest::parse(cdigest).unwrap(),
             manifest: Some((Digest::parse(mdigest).unwrap(), m["mediaType"].as_str().unwrap().to_string())),
             tags: vec![Reference::parse(&format!("{name}:latest")).unwrap()],
             repo_digest: None,
-        })
-        .unwrap();
+        },
+    )
+    .unwrap();
 }
 
 /// A state root holding busybox; a failing test still removes its containers (mounts,
@@ -336,7 +340,7 @@ fn bad_input_changes_nothing() {
     let before = b.snapshot_tree();
     let ps_before = b.ok(&["ps", "-aq", "--no-trunc"]);
     for (args, want) in [
-        (&["run", "--rm", "nosuchimage", "true"][..], "No such image"),
+        (&["run", "--rm", "--pull", "never", "nosuchimage", "true"][..], "No such image"),
         (&["run", "--rm", "--memory", "abc", "busybox", "true"], "invalid"),
         (&["run", "--name", "taken", "busybox", "true"], "already in use"),
         (&["create", "--name", "bad name", "busybox"], "Invalid container name"),
@@ -811,4 +815,37 @@ fn run_hello_on_a_fresh_store() {
     assert!(out.contains("Hello from berth!"), "{out}");
     assert!(b.ok(&["images"]).contains("hello"), "the image stays for the next run");
     assert!(b.ok(&["ps", "-aq"]).trim().is_empty(), "--rm left a container");
+}
+
+/// The images list counts every container that uses an image (the dashboard's USED column),
+/// running or not, as `system df -v` counts them: on the embedded engine, and on dockerd,
+/// whose image list says -1 unless asked for `system df`.
+#[test]
+fn images_count_every_container_using_them() {
+    use berth_engine::api::{ContainerBackend, ImageListOptions};
+    const N: usize = 8;
+    let b = busybox();
+    for _ in 0..N {
+        b.ok(&["create", "busybox", "true"]);
+    }
+    b.ok(&["run", "-d", "busybox", "sleep", "100"]);
+    let dockerd = Dockerd::start();
+    dockerd.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    for _ in 0..N {
+        dockerd.ok(&["create", "--network", "none", "testimg/busybox", "true"]);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let local = berth_engine::local::LocalEngine::open(&b.root()).unwrap();
+        let docker = berth_engine::docker::DockerBackend::connect(&dockerd.host()).await.unwrap();
+        for (backend, image) in [(&local as &dyn ContainerBackend, "busybox:latest"), (&docker, "testimg/busybox:latest")] {
+            let listed = backend.list_images(&ImageListOptions::default()).await.unwrap();
+            let img = listed.iter().find(|i| i.repo_tags.iter().any(|t| t == image)).unwrap_or_else(|| panic!("{image} in {listed:?}"));
+            let df = backend.disk_usage().await.unwrap();
+            let df_count = df.images.iter().find(|i| i.id == img.id).map(|i| i.containers).unwrap();
+            let want = if image == "busybox:latest" { N + 1 } else { N };
+            assert_eq!(img.containers, want as i64, "{}: images list count", backend.describe());
+            assert_eq!(df_count, want as u64, "{}: system df -v count", backend.describe());
+        }
+    });
 }

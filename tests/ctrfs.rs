@@ -497,3 +497,41 @@ fn cp_racing_a_symlink_swap_stays_in_the_container() {
         }
     }
 }
+
+/// `commit -c` on a container whose config has nulls where docker has nothing (no labels;
+/// an image committed by docker carries `"Volumes": null`, `"Entrypoint": null`): the same
+/// config as dockerd's commit of the same container with the same changes, never a panic;
+/// a relative WORKDIR is joined to the container's, as dockerd joins it.
+#[test]
+fn commit_changes_match_docker() {
+    let b = busybox();
+    let dockerd = Dockerd::start();
+    dockerd.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    dockerd.ok(&["create", "--network", "none", "--name", "base", "-w", "/srv", IMAGE, "true"]);
+    dockerd.ok(&["commit", "base", "dcommitted:v1"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let saved = tmp.path().join("dcommitted.tar");
+    dockerd.ok(&["save", "-o", saved.to_str().unwrap(), "dcommitted:v1"]);
+    b.ok(&["load", "-i", saved.to_str().unwrap()]);
+    b.ok(&["create", "--name", "ctr", "dcommitted:v1", "true"]);
+    dockerd.ok(&["create", "--network", "none", "--name", "ctr", "dcommitted:v1", "true"]);
+    let commit = ["commit", "-c", "LABEL a=b", "-c", "VOLUME /v", "-c", "EXPOSE 80", "-c", "ENV X=1", "-c", "WORKDIR rel", "ctr", "out:v1"];
+    b.ok(&commit);
+    dockerd.ok(&commit);
+    let config = |json: String| -> serde_json::Value { serde_json::from_str::<serde_json::Value>(&json).unwrap()[0]["Config"].clone() };
+    let ours = config(b.ok(&["image", "inspect", "out:v1"]));
+    let theirs = config(dockerd.ok(&["image", "inspect", "out:v1"]));
+    for key in ["Labels", "Volumes", "ExposedPorts", "Env", "WorkingDir", "Cmd"] {
+        assert_eq!(ours[key], theirs[key], "Config.{key}: berth {ours} vs docker {theirs}");
+    }
+    assert_eq!(ours["WorkingDir"], "/srv/rel");
+    assert_eq!(ours["Labels"], serde_json::json!({"a": "b"}));
+    // The committed image runs, in its new working directory.
+    assert_eq!(b.ok(&["run", "--rm", "out:v1", "pwd"]), "/srv/rel\n");
+    // Committing the committed image again (now with objects where the nulls were).
+    b.ok(&["create", "--name", "ctr2", "out:v1", "true"]);
+    b.ok(&["commit", "-c", "LABEL c=d", "-c", "VOLUME /w", "ctr2", "out:v2"]);
+    let v2 = config(b.ok(&["image", "inspect", "out:v2"]));
+    assert_eq!(v2["Labels"], serde_json::json!({"a": "b", "c": "d"}));
+    assert_eq!(v2["Volumes"], serde_json::json!({"/v": {}, "/w": {}}));
+}

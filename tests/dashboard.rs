@@ -542,3 +542,138 @@ fn dashboard_on_the_embedded_engine_and_dockerd_at_once() {
     assert!(screen.lines().any(|l| l == "DASH_RC=0"), "{screen}");
     d.ok(&["rm", "-f", "dk-web"]);
 }
+
+/// The dashboard's process: the pane's shell's child.
+fn dashboard_pid(t: &Tmux) -> i32 {
+    let shell: i32 = stdout(&run_ok(t.cmd().args(["display-message", "-p", "-t", "dash", "#{pane_pid}"]))).trim().parse().unwrap();
+    let start = Instant::now();
+    loop {
+        let child = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let pid: i32 = e.file_name().to_string_lossy().parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // pid (comm) state ppid …: comm may hold spaces, so read after the last ')'.
+            let ppid: i32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == shell).then_some(pid)
+        });
+        if let Some(pid) = child {
+            return pid;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no dashboard process under the shell {shell}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether `pid` is gone (or a zombie nobody reaped yet: it has exited all the same).
+fn exited(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) == Some("Z"),
+    }
+}
+
+/// How long the process takes to exit, or a panic after `bound` with the screen.
+fn time_to_exit(t: &Tmux, pid: i32, bound: Duration) -> Duration {
+    let start = Instant::now();
+    while !exited(pid) {
+        if start.elapsed() > bound {
+            let screen = t.capture();
+            // Leave no hung dashboard behind for the next test.
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("the dashboard (pid {pid}) was still running {bound:?} later; screen:\n{screen}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    start.elapsed()
+}
+
+/// The dashboard on the Logs tab of a container that has printed nothing (its log
+/// stream is open and idle): the state the quit hang needed.
+fn dashboard_on_silent_logs(b: &Berth) -> (Tmux, i32) {
+    b.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    b.ok(&["run", "-d", "--name", "silent", "testimg/busybox", "sleep", "1000"]);
+    let t = launch(b);
+    t.wait_for("the silent container", Duration::from_secs(10), |s| line_with(s, "silent").is_some_and(|l| l.contains("running")));
+    t.send(&["]", "]"]);
+    t.wait_for("the Logs tab, empty and following", Duration::from_secs(4), |s| s.contains("following") && s.contains("No output yet."));
+    // Let the log follower settle into its idle loop.
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = dashboard_pid(&t);
+    (t, pid)
+}
+
+/// `q` quits at once whatever streams are open: the process is gone, not just the screen
+/// (it used to wait forever for the log follower of a silent container).
+#[test]
+fn quit_is_immediate_with_an_idle_log_stream_open() {
+    let b = Berth::new();
+    let _c = Cleanup(&b);
+    let (t, pid) = dashboard_on_silent_logs(&b);
+    t.send(&["q"]);
+    // Within 1 s on a quiet machine; 5 s leaves room for a loaded one.
+    let took = time_to_exit(&t, pid, Duration::from_secs(5));
+    eprintln!("exited {took:?} after q");
+    let screen = t.wait_for("the shell after quitting", Duration::from_secs(2), |s| s.lines().any(|l| l.starts_with("DASH_RC=")));
+    assert!(screen.lines().any(|l| l == "DASH_RC=0"), "{screen}");
+    assert!(!t.alternate_on(), "alternate screen still on:\n{screen}");
+}
+
+/// SIGTERM and SIGHUP restore the terminal and end the dashboard, with the same idle log
+/// stream open.
+#[test]
+fn sigterm_and_sighup_restore_the_terminal_and_exit() {
+    let b = Berth::new();
+    let _c = Cleanup(&b);
+    for signal in ["TERM", "HUP"] {
+        let (t, pid) = dashboard_on_silent_logs(&b);
+        run_ok(Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]));
+        let took = time_to_exit(&t, pid, Duration::from_secs(5));
+        eprintln!("exited {took:?} after SIG{signal}");
+        let screen = t.wait_for("the shell after the signal", Duration::from_secs(2), |s| s.lines().any(|l| l.starts_with("DASH_RC=")));
+        assert!(!t.alternate_on(), "SIG{signal}: alternate screen still on:\n{screen}");
+        assert!(!screen.contains("Containers ("), "SIG{signal}: dashboard left on the screen:\n{screen}");
+        b.ok(&["rm", "-f", "silent"]);
+    }
+}
+
+/// Keys typed into the logs search are text, and once it is applied `n`/`N` jump between
+/// matches: never a pane's action (`n` used to open the Run dialog).
+#[test]
+fn logs_search_keeps_its_keys() {
+    let b = Berth::new();
+    let _c = Cleanup(&b);
+    b.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    b.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "e2e-log",
+        "testimg/busybox",
+        "sh",
+        "-c",
+        "echo one; echo needle-a; echo two; echo needle-b; sleep 1000",
+    ]);
+    let t = launch(&b);
+    t.wait_for("e2e-log in the list", Duration::from_secs(10), |s| line_with(s, "e2e-log").is_some());
+    t.send(&["]", "]"]);
+    t.wait_for("the logs", Duration::from_secs(5), |s| s.contains("needle-b"));
+    t.send(&["Enter"]);
+    t.send(&["/"]);
+    t.wait_for("the search prompt", Duration::from_secs(4), |s| s.contains(" search: "));
+    // "needle" starts with n (run) and holds e (shell), d (remove) and l (next pane).
+    t.send(&["-l", "needle"]);
+    let screen = t.wait_for("the search typed", Duration::from_secs(4), |s| s.contains("search: needle▏  (2 match)"));
+    assert!(!screen.contains("Run a container") && !screen.contains("shell ·"), "{screen}");
+    t.send(&["Enter"]);
+    t.wait_for("the search applied", Duration::from_secs(4), |s| s.contains("search: needle  (2 match)"));
+    t.send(&["N"]);
+    t.wait_for("the newest match", Duration::from_secs(4), |s| s.contains("(2/2 match)"));
+    t.send(&["N"]);
+    t.wait_for("the older match", Duration::from_secs(4), |s| s.contains("(1/2 match)"));
+    t.send(&["n"]);
+    let screen = t.wait_for("the newer match again", Duration::from_secs(4), |s| s.contains("(2/2 match)"));
+    assert!(!screen.contains("Run a container"), "n opened the Run dialog:\n{screen}");
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300)); // an Escape read with the next key is alt-KEY
+    t.send(&["q"]);
+    t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
+}

@@ -1,12 +1,13 @@
 //! Hostile layer tars end to end through the image store: each is put in the content
-//! store and unpacked with `ImageStore::ensure_layer`, as pull and load do. Each must fail
+//! store and unpacked with `image::layer::ensure_layer`, as pull and load do. Each must fail
 //! with one line naming the entry, leave no snapshot behind, and write nothing outside the
 //! store (a `host/outside` directory beside the store is checked after every attempt).
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use berth_engine::image::digest::Digest;
+use berth_engine::image::layer::ensure_layer;
+use berth_engine::store::digest::Digest;
 use berth_engine::store::images::ImageStore;
 
 const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
@@ -72,7 +73,7 @@ impl Host {
     }
     fn ensure(&self, blob: &[u8], media_type: &str) -> Result<(), String> {
         let digest = self.store.content.put_bytes(blob).unwrap();
-        let r = self.store.ensure_layer(&digest, media_type, None).map(|_| ()).map_err(|e| e.to_string());
+        let r = ensure_layer(&self.store, &digest, media_type, None).map(|_| ()).map_err(|e| e.to_string());
         if r.is_err() {
             assert_eq!(self.store.layer_for_blob(&digest).unwrap(), None, "a failed layer must not be recorded");
         }
@@ -126,7 +127,7 @@ fn benign_layer_is_unpacked() {
         hardlink("etc/pw", "/etc/passwd"),
     ]);
     let digest = h.store.content.put_bytes(&tar).unwrap();
-    let layer = h.store.ensure_layer(&digest, TAR, Some(&Digest::of(&tar))).unwrap();
+    let layer = ensure_layer(&h.store, &digest, TAR, Some(&Digest::of(&tar))).unwrap();
     let fs_dir = h.store.snapshots.fs_path(&layer.snapshot);
     assert_eq!(fs::read_to_string(fs_dir.join("etc/pw")).unwrap(), "root:x:0:0::/root:/bin/sh\n");
     assert_eq!(fs::read_link(fs_dir.join("abs")).unwrap(), h.outside());

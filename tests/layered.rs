@@ -1,5 +1,5 @@
 //! The fixtures' 3-layer `layered` image (busybox; files, a hard link, a long name;
-//! whiteouts and an opaque dir), unpacked through `ImageStore::ensure_layer` and mounted
+//! whiteouts and an opaque dir), unpacked through `image::layer::ensure_layer` and mounted
 //! as a read-only overlay exactly as containers will mount it, must show the same merged
 //! tree as docker does for a container of the same image (`docker export`).
 mod common;
@@ -11,7 +11,8 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use berth_engine::image::digest::Digest;
+use berth_engine::image::layer::ensure_layer;
+use berth_engine::store::digest::Digest;
 use berth_engine::store::images::ImageStore;
 use berth_engine::store::snapshots::Snapshots;
 use common::{Dockerd, images, run_ok};
@@ -128,8 +129,8 @@ fn layered_image_unpacks_to_dockers_merged_tree() {
         let digest = layer["digest"].as_str().unwrap();
         let d = store.content.put_bytes(&fs::read(blob(digest)).unwrap()).unwrap();
         assert_eq!(d.as_str(), digest);
-        let rec =
-            store.ensure_layer(&d, layer["mediaType"].as_str().unwrap(), Some(&Digest::parse(diff_id.as_str().unwrap()).unwrap())).unwrap();
+        let rec = ensure_layer(&store, &d, layer["mediaType"].as_str().unwrap(), Some(&Digest::parse(diff_id.as_str().unwrap()).unwrap()))
+            .unwrap();
         links.push(rec.link);
     }
     links.reverse();

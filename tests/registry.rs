@@ -414,12 +414,14 @@ fn make_manifestless_hello(b: &Berth) -> String {
     let config = std::fs::read(oci.join(&image_digest("hello-tar", "config")[7..])).unwrap();
     let store = berth_engine::store::images::ImageStore::open(&b.root()).unwrap();
     let ld = store.content.put_bytes(&layer).unwrap();
-    let diff = berth_engine::image::digest::Digest::parse(&image_digest("hello-tar", "diff_id")).unwrap();
-    store.ensure_layer(&ld, "application/vnd.docker.image.rootfs.diff.tar", Some(&diff)).unwrap();
+    let diff = berth_engine::store::digest::Digest::parse(&image_digest("hello-tar", "diff_id")).unwrap();
+    berth_engine::image::layer::ensure_layer(&store, &ld, "application/vnd.docker.image.rootfs.diff.tar", Some(&diff)).unwrap();
     let cd = store.content.put_bytes(&config).unwrap();
-    let id = store
-        .commit_image(&berth_engine::store::images::NewImage { config_digest: cd, manifest: None, tags: vec![], repo_digest: None })
-        .unwrap();
+    let id = berth_engine::image::commit::commit_image(
+        &store,
+        &berth_engine::image::commit::NewImage { config_digest: cd, manifest: None, tags: vec![], repo_digest: None },
+    )
+    .unwrap();
     id.to_string()
 }
 

@@ -11,6 +11,26 @@ use serde::{Deserialize, Serialize};
 pub use crate::error::{EngineError, Result};
 pub use crate::image::config::ContainerConfig;
 
+/// The host side of `cp` (a tar of a host path; a tar extracted under a host directory
+/// without leaving it): the same hardened code the embedded engine uses inside containers.
+pub mod host_fs {
+    pub use crate::ctrfs::clean;
+    pub use crate::ctrfs::tarwrite::{TarOptions, write_tree};
+    pub use crate::ctrfs::untar::{Owner, extract};
+}
+
+/// Registry credentials as `login` and `logout` keep them (docker's `config.json` format);
+/// pulls on either backend read them.
+pub mod credentials {
+    pub use crate::registry::auth::{file_key, lookup, normalize_server, remove, store};
+}
+
+/// docker's rule for volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+pub fn valid_volume_name(n: &str) -> bool {
+    let b = n.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphanumeric() && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
 /// Bytes in (load, import).
 pub type ByteReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
 /// Bytes out (save, export).
@@ -188,6 +208,10 @@ pub struct ContainerCreate {
     pub hostname: Option<String>,
     pub tty: bool,
     pub open_stdin: bool,
+    /// Close the container's stdin when the first attached client's input ends (docker's
+    /// `StdinOnce`: `run -i` piping a file in). The embedded engine always does this without
+    /// a TTY.
+    pub stdin_once: bool,
     pub labels: std::collections::BTreeMap<String, String>,
     pub restart: Option<String>,
     pub auto_remove: bool,
@@ -531,6 +555,15 @@ pub struct Session {
     pub exit: futures_util::future::BoxFuture<'static, Result<Option<i64>>>,
 }
 
+/// How `run` and `start -a` attach to the container they start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttachOptions {
+    /// Send the caller's input (`-i`); a container that did not open stdin ignores it.
+    pub stdin: bool,
+    /// The caller's window size (rows, cols), for a container with a TTY.
+    pub size: Option<(u16, u16)>,
+}
+
 /// What `exec` runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExecOptions {
@@ -611,8 +644,32 @@ pub trait ContainerBackend: Send + Sync {
     async fn rename_container(&self, id: &str, new_name: &str) -> Result<()>;
     /// Attach to a running container's TTY or stdio (with an initial window size).
     async fn attach_session(&self, id: &str, size: Option<(u16, u16)>) -> Result<Session>;
+    /// Start a created or exited container with the caller attached from its first byte
+    /// (`run` without `-d`, `start -a`): attach, then start, losing no output. The session's
+    /// `exit` is the container's exit code, also for a `--rm` container that is gone by
+    /// then. A process that cannot be started is [`EngineError::StartFailed`], with
+    /// docker's exit code for it.
+    async fn attach_and_start(&self, id: &str, opts: AttachOptions) -> Result<Session> {
+        // A backend that cannot attach before the start attaches right after it.
+        match self.attach_session(id, opts.size).await {
+            Ok(s) => {
+                self.start_container(id).await?;
+                Ok(s)
+            }
+            Err(_) => {
+                self.start_container(id).await?;
+                self.attach_session(id, opts.size).await
+            }
+        }
+    }
     /// Run a process inside a running container.
     async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session>;
+    /// Run a process inside a running container in the background (`exec -d`): returns once
+    /// it was handed to the container; nobody waits for it.
+    async fn exec_detached(&self, id: &str, opts: ExecOptions) -> Result<()> {
+        let _ = (id, opts);
+        Err(EngineError::Unsupported("exec -d on this backend".into()))
+    }
     /// The login shell to exec in this container: its /etc/passwd entry for the user,
     /// else the first of /bin/bash, /bin/sh, /bin/ash, /bin/busybox sh that exists.
     async fn shell(&self, id: &str) -> Result<Vec<String>>;

@@ -59,6 +59,44 @@ pub enum EngineError {
     /// (126 not executable, 127 not found, 125 otherwise).
     #[error("{message}")]
     StartFailed { code: i32, message: String },
+    /// JSON that berth writes or reads itself (a config, a manifest, a spec) would not
+    /// encode or decode.
+    #[error("{what}: {source}")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A blocking or background task of the engine panicked or was cancelled.
+    #[error("{what} failed: {source}")]
+    Task {
+        what: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// The runtime (libcontainer, or an external one given with `--runtime`) refused an
+    /// operation on a container (load, pause, resume, kill).
+    #[error("container {container}: {source}")]
+    Runtime {
+        container: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The runtime spec (`config.json`) could not be written.
+    #[error("{}: {source}", .path.display())]
+    Spec {
+        path: PathBuf,
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+    /// A blob the database names is not in the content store.
+    #[error("blob {digest} is missing from the content store")]
+    BlobMissing {
+        digest: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Something went wrong that no cause explains better (the message says what).
     #[error("{0}")]
     Other(String),
     /// `cp`'s missing source or destination, worded as docker words it.

@@ -657,9 +657,19 @@ impl ContainerBackend for MultiBackend {
         b.attach_session(id, size).await
     }
 
+    async fn attach_and_start(&self, id: &str, opts: AttachOptions) -> Result<Session> {
+        let (_, b, id) = self.backend_for(id)?;
+        b.attach_and_start(id, opts).await
+    }
+
     async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session> {
         let (_, b, id) = self.backend_for(id)?;
         b.exec_session(id, opts).await
+    }
+
+    async fn exec_detached(&self, id: &str, opts: ExecOptions) -> Result<()> {
+        let (_, b, id) = self.backend_for(id)?;
+        b.exec_detached(id, opts).await
     }
 
     async fn shell(&self, id: &str) -> Result<Vec<String>> {

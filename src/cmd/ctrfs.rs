@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
+use berth_engine::api::host_fs::{Owner, extract};
+use berth_engine::api::host_fs::{TarOptions, write_tree};
 use berth_engine::api::{ByteReader, ByteWriter, CommitOptions, ContainerBackend, EngineError, PathStat};
-use berth_engine::ctrfs::tarwrite::{TarOptions, write_tree};
-use berth_engine::ctrfs::untar::{Owner, extract};
 use clap::{ArgAction, Args};
 
 #[derive(Args, Debug)]
@@ -102,7 +102,7 @@ async fn stat_follow(engine: &dyn ContainerBackend, ctr: &str, path: &str) -> Re
 }
 
 fn base_name(p: &str) -> String {
-    berth_engine::ctrfs::clean(p).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    berth_engine::api::host_fs::clean(p).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Replace the archive's top component with `name` (None: drop the top, keep what is below).
@@ -263,7 +263,7 @@ fn nix_flags(follow: bool) -> nix::fcntl::OFlag {
 }
 
 fn parent_str(p: &str) -> String {
-    berth_engine::ctrfs::clean(p).parent().map(|x| x.display().to_string()).unwrap_or_else(|| "/".into())
+    berth_engine::api::host_fs::clean(p).parent().map(|x| x.display().to_string()).unwrap_or_else(|| "/".into())
 }
 
 pub async fn diff(engine: &dyn ContainerBackend, a: &DiffArgs) -> Result<u8> {

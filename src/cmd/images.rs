@@ -1,9 +1,10 @@
 //! `images`, `rmi`, `tag`, `history`, `inspect`, `image prune`: docker's flags and columns.
 use anyhow::{Result, bail};
-use berth_engine::api::{ContainerBackend, ImageListOptions, RemovedImage};
+use berth_engine::api::{ContainerBackend, ImageListOptions, ImageSummary, RemovedImage};
 use clap::Args;
 
 use crate::format::{Table, ago, human_size};
+use crate::template::{IMAGES, IMAGES_WITH_DIGESTS, Row, format_list};
 
 #[derive(Args, Debug, Default)]
 pub struct ImagesArgs {
@@ -22,6 +23,9 @@ pub struct ImagesArgs {
     /// Filter output based on conditions provided (dangling=true|false, reference=PATTERN)
     #[arg(short, long)]
     pub filter: Vec<String>,
+    /// Format output: "json", "table [TEMPLATE]", or a Go-style template ({{.Repository}}:{{.Tag}})
+    #[arg(long)]
+    pub format: Option<String>,
     /// Show images whose repository matches
     pub repository: Option<String>,
 }
@@ -106,6 +110,47 @@ fn split_repo_tag(n: &str) -> (String, String) {
     }
 }
 
+/// An image's (repository, tag) pairs as the list shows them: one per tag, else its
+/// digest's repository or `<none>`.
+fn names_of(i: &ImageSummary) -> Vec<(String, String)> {
+    if i.repo_tags.is_empty() {
+        match i.repo_digests.first() {
+            Some(d) => vec![(d.split('@').next().unwrap_or("<none>").to_string(), "<none>".into())],
+            None => vec![("<none>".into(), "<none>".into())],
+        }
+    } else {
+        i.repo_tags.iter().map(|n| split_repo_tag(n)).collect()
+    }
+}
+
+/// The digest of `repo` in the image's repo digests, or `<none>`.
+fn digest_for<'a>(i: &'a ImageSummary, repo: &str) -> &'a str {
+    i.repo_digests.iter().find(|d| d.split('@').next() == Some(repo)).and_then(|d| d.split('@').nth(1)).unwrap_or("<none>")
+}
+
+/// An image's rows as `images --format` sees them: docker's keys, in its (sorted) order.
+/// The counts docker leaves out of a plain list are "N/A" there too.
+fn image_rows(i: &ImageSummary, no_trunc: bool) -> Vec<serde_json::Value> {
+    names_of(i)
+        .into_iter()
+        .map(|(repo, tag)| {
+            serde_json::json!({
+                "Containers": "N/A",
+                "CreatedAt": chrono::DateTime::from_timestamp(i.created, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string()).unwrap_or_default(),
+                "CreatedSince": ago(i.created),
+                "Digest": digest_for(i, &repo),
+                "ID": short_id(&i.id, no_trunc),
+                "Repository": repo,
+                "SharedSize": "N/A",
+                "Size": human_size(i.size),
+                "Tag": tag,
+                "UniqueSize": "N/A",
+                "VirtualSize": human_size(i.size),
+            })
+        })
+        .collect()
+}
+
 pub async fn images(engine: &dyn ContainerBackend, a: &ImagesArgs) -> Result<u8> {
     let mut opts = parse_filters(&a.filter)?;
     opts.all = a.all;
@@ -122,6 +167,13 @@ pub async fn images(engine: &dyn ContainerBackend, a: &ImagesArgs) -> Result<u8>
         }
         return Ok(0);
     }
+    if let Some(f) = &a.format {
+        let fields: Vec<serde_json::Value> = list.iter().flat_map(|i| image_rows(i, a.no_trunc)).collect();
+        let rows: Vec<Row> = fields.iter().map(|f| Row::new(f, None)).collect();
+        let kind = if a.digests { &IMAGES_WITH_DIGESTS } else { &IMAGES };
+        print!("{}", format_list(Some(f), kind, &rows)?);
+        return Ok(0);
+    }
     let mut header = vec!["REPOSITORY", "TAG"];
     if a.digests {
         header.push("DIGEST");
@@ -129,24 +181,10 @@ pub async fn images(engine: &dyn ContainerBackend, a: &ImagesArgs) -> Result<u8>
     header.extend(["IMAGE ID", "CREATED", "SIZE"]);
     let mut t = Table::new(&header);
     for i in &list {
-        let names: Vec<(String, String)> = if i.repo_tags.is_empty() {
-            match i.repo_digests.first() {
-                Some(d) => vec![(d.split('@').next().unwrap_or("<none>").to_string(), "<none>".into())],
-                None => vec![("<none>".into(), "<none>".into())],
-            }
-        } else {
-            i.repo_tags.iter().map(|n| split_repo_tag(n)).collect()
-        };
-        for (repo, tag) in names {
+        for (repo, tag) in names_of(i) {
             let mut row = vec![repo.clone(), tag];
             if a.digests {
-                let d = i
-                    .repo_digests
-                    .iter()
-                    .find(|d| d.split('@').next() == Some(repo.as_str()))
-                    .and_then(|d| d.split('@').nth(1))
-                    .unwrap_or("<none>");
-                row.push(d.to_string());
+                row.push(digest_for(i, &repo).to_string());
             }
             row.extend([short_id(&i.id, a.no_trunc), ago(i.created), human_size(i.size)]);
             t.row(row);
@@ -226,7 +264,7 @@ pub async fn inspect(engine: &dyn ContainerBackend, a: &InspectArgs) -> Result<u
             }
         }
     }
-    crate::cmd::template::print_inspected(&out, a.format.as_deref())?;
+    crate::format::print_inspected(&out, a.format.as_deref())?;
     Ok(code)
 }
 

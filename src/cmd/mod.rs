@@ -15,7 +15,7 @@ pub mod containers;
 pub mod ctrfs;
 pub mod images;
 pub mod registry;
-pub mod remote;
+pub mod run;
 pub mod template;
 pub mod volumes;
 pub mod watch;
@@ -98,7 +98,7 @@ async fn connect(cli: &Cli, target: &Target) -> Result<Arc<dyn ContainerBackend>
 /// The detach keys of this command (its flag, config.json, or docker's default), for the
 /// daemon to use in attach/exec sessions; an invalid value is reported by the verb itself.
 fn session_detach_keys(cli: &Cli) -> String {
-    use crate::cmd::containers::{AttachArgs, ExecArgs, RunArgs, StartArgs};
+    use crate::cmd::run::{AttachArgs, ExecArgs, RunArgs, StartArgs};
     let flag = match &cli.command {
         Some(Command::Run(RunArgs { detach_keys, .. }) | Command::Container(ContainerCommand::Run(RunArgs { detach_keys, .. })))
         | Some(
@@ -130,18 +130,14 @@ pub async fn backend(cli: &Cli) -> Result<Arc<dyn ContainerBackend>> {
     }
 }
 
-/// Whether the one backend a command drives is a Docker endpoint.
-fn remote(cli: &Cli) -> bool {
-    !cli.host.is_empty() || cli.docker || !cli.endpoint.is_empty()
-}
-
 pub async fn run(cli: Cli) -> Result<u8> {
     let Some(command) = &cli.command else {
         return dashboard(&cli).await;
     };
-    let remote = remote(&cli);
     match command {
-        Command::System(SystemCommand::Boot) if remote => bail!("system boot works on the embedded engine (no -H)"),
+        Command::System(SystemCommand::Boot) if flag_endpoints(&cli)?.iter().any(|e| matches!(e.target, Target::Docker(_))) => {
+            bail!("system boot works on the embedded engine (no -H)")
+        }
         Command::System(SystemCommand::Boot) => return boot::boot(&local_engine(&cli)?).await,
         Command::System(SystemCommand::InstallBootUnit(a)) => return boot::install_unit(a),
         _ => {}
@@ -167,75 +163,21 @@ pub async fn run(cli: Cli) -> Result<u8> {
             a.kind = Some("container".into());
             containers::inspect(engine, &a).await
         }
-        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {
-            if remote {
-                remote::run(engine, a).await
-            } else {
-                containers::run(&local_engine(&cli)?, a).await
-            }
-        }
-        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
-            if remote {
-                remote::create(engine, a).await
-            } else {
-                containers::create(&local_engine(&cli)?, a).await
-            }
-        }
-        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
-            if remote {
-                remote::start(engine, a).await
-            } else {
-                containers::start(&local_engine(&cli)?, a).await
-            }
-        }
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(engine, a).await,
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => run::create(engine, a).await,
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => run::start(engine, a).await,
         Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => containers::stop(engine, a).await,
         Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => containers::kill(engine, a).await,
         Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => containers::rm(engine, a).await,
         Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => containers::ps(engine, a).await,
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => containers::logs(engine, a).await,
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => containers::wait(engine, a).await,
-        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
-            if remote {
-                remote::attach(engine, a).await
-            } else {
-                containers::attach(&local_engine(&cli)?, a).await
-            }
-        }
-        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
-            if remote {
-                remote::pause(engine, a, true).await
-            } else {
-                containers::pause(&local_engine(&cli)?, a, true).await
-            }
-        }
-        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
-            if remote {
-                remote::pause(engine, a, false).await
-            } else {
-                containers::pause(&local_engine(&cli)?, a, false).await
-            }
-        }
-        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
-            if remote {
-                remote::restart(engine, a).await
-            } else {
-                containers::restart(&local_engine(&cli)?, a).await
-            }
-        }
-        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
-            if remote {
-                remote::rename(engine, a).await
-            } else {
-                containers::rename(&local_engine(&cli)?, a).await
-            }
-        }
-        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
-            if remote {
-                remote::exec(engine, a).await
-            } else {
-                containers::exec(&local_engine(&cli)?, &cli.root, a).await
-            }
-        }
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => run::attach(engine, a).await,
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => containers::pause(engine, a, true).await,
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => containers::pause(engine, a, false).await,
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => containers::restart(engine, a).await,
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(engine, a).await,
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => run::exec(engine, a).await,
         Command::Events(a) => containers::events(engine, a).await,
         Command::Volume(c) => volumes::run(engine, c).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, Result, bail};
+use berth_engine::api::credentials as auth;
 use berth_engine::api::{ContainerBackend, Credentials, LayerStatus, ProgressEvent, PullOptions};
-use berth_engine::registry::auth;
 use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -77,8 +77,10 @@ fn bar(current: u64, total: Option<u64>) -> String {
     }
 }
 
-/// Renders a progress stream: in place on a terminal, plain lines otherwise.
+/// Renders a progress stream: in place on a terminal, plain lines otherwise; on stdout
+/// (`pull`, `push`) or stderr (the pull before `run`, whose stdout is the container's).
 struct Display {
+    to_stderr: bool,
     tty: bool,
     quiet: bool,
     order: Vec<String>,
@@ -88,9 +90,10 @@ struct Display {
 }
 
 impl Display {
-    fn new(quiet: bool) -> Self {
+    fn new(quiet: bool, to_stderr: bool) -> Self {
         Self {
-            tty: std::io::stdout().is_terminal(),
+            to_stderr,
+            tty: if to_stderr { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() },
             quiet,
             order: Vec::new(),
             lines: HashMap::new(),
@@ -99,11 +102,15 @@ impl Display {
         }
     }
 
+    fn out(&self) -> Box<dyn Write> {
+        if self.to_stderr { Box::new(std::io::stderr().lock()) } else { Box::new(std::io::stdout().lock()) }
+    }
+
     fn message(&mut self, m: &str) {
         if self.quiet {
             return;
         }
-        let mut out = std::io::stdout().lock();
+        let mut out = self.out();
         let _ = writeln!(out, "{m}");
         if self.tty {
             // Messages end the layer block (docker prints them after it).
@@ -125,7 +132,7 @@ impl Display {
             _ => status.docker_text().to_string(),
         };
         let changed = self.last_status.insert(id.to_string(), status) != Some(status);
-        let mut out = std::io::stdout().lock();
+        let mut out = self.out();
         if !self.tty {
             if changed {
                 let _ = writeln!(out, "{id}: {text}");
@@ -148,8 +155,7 @@ impl Display {
     }
 }
 
-async fn drive(mut s: BoxStream<'static, berth_engine::Result<ProgressEvent>>, quiet: bool) -> Result<Option<ProgressEvent>> {
-    let mut d = Display::new(quiet);
+async fn drive(mut s: BoxStream<'static, berth_engine::api::Result<ProgressEvent>>, d: &mut Display) -> Result<Option<ProgressEvent>> {
     let mut last = None;
     while let Some(ev) = s.next().await {
         match ev? {
@@ -166,7 +172,7 @@ pub async fn pull(engine: &dyn ContainerBackend, a: &PullArgs) -> Result<u8> {
         bail!("--all-tags is not supported yet");
     }
     let stream = engine.pull_image(&a.image, PullOptions { platform: a.platform.clone() });
-    match drive(stream, a.quiet).await? {
+    match drive(stream, &mut Display::new(a.quiet, false)).await? {
         Some(ProgressEvent::Pulled { reference, .. }) => {
             println!("{reference}");
             Ok(0)
@@ -177,7 +183,7 @@ pub async fn pull(engine: &dyn ContainerBackend, a: &PullArgs) -> Result<u8> {
 
 pub async fn push(engine: &dyn ContainerBackend, a: &PushArgs) -> Result<u8> {
     let stream = engine.push_image(&a.image);
-    match drive(stream, a.quiet).await? {
+    match drive(stream, &mut Display::new(a.quiet, false)).await? {
         Some(ProgressEvent::Pushed { reference, digest, size }) => {
             if a.quiet {
                 println!("{reference}");
@@ -191,25 +197,24 @@ pub async fn push(engine: &dyn ContainerBackend, a: &PushArgs) -> Result<u8> {
     }
 }
 
+/// The pull `run` and `create` do for an image not in the store (or with `--pull always`):
+/// docker's progress on stderr.
+pub async fn pull_for_run(engine: &dyn ContainerBackend, image: &str) -> Result<()> {
+    match drive(engine.pull_image(image, PullOptions::default()), &mut Display::new(false, true)).await? {
+        Some(ProgressEvent::Pulled { .. }) => Ok(()),
+        _ => bail!("pull of {image} ended without a result"),
+    }
+}
+
 /// Read a line from the terminal with echo off (for passwords).
 fn read_secret(prompt: &str) -> Result<String> {
-    let fd = libc::STDIN_FILENO;
-    // SAFETY: termios is plain data; tcgetattr/tcsetattr on stdin, restored below.
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    let have = unsafe { libc::tcgetattr(fd, &mut t) } == 0;
-    let saved = t;
-    if have {
-        t.c_lflag &= !libc::ECHO;
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t) };
-    }
+    let echo_off = crate::tty::TermMode::no_echo();
     // The prompt only once echo is off, so nothing typed after it is shown.
     eprint!("{prompt}");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     let r = std::io::stdin().lock().read_line(&mut line);
-    if have {
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
-    }
+    drop(echo_off);
     eprintln!();
     r.context("reading the password")?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())

@@ -1,3 +1,3 @@
 //! `--format` lives in `crate::template` (Go's text/template as docker uses it); the verbs
 //! in this directory reach it through this name.
-pub use crate::template::{print_inspected, render};
+pub use crate::template::render;

@@ -90,7 +90,7 @@ async fn create(engine: &dyn ContainerBackend, a: &CreateArgs) -> Result<u8> {
         bail!("volume driver {:?} is not available (berth has the \"local\" driver)", a.driver);
     }
     if let Some(n) = &a.name
-        && !berth_engine::volume::valid_name(berth_engine::multi::split(n).1)
+        && !berth_engine::api::valid_volume_name(berth_engine::multi::split(n).1)
     {
         bail!(
             "create {n}: {n:?} includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
@@ -164,9 +164,8 @@ async fn ls(engine: &dyn ContainerBackend, a: &LsArgs) -> Result<u8> {
         }
         return Ok(0);
     }
-    let data: Vec<_> =
-        v.iter().map(|x| (fields(x), x.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect())).collect();
-    let rows: Vec<Row> = data.iter().map(|(f, l)| Row { fields: f, labels: Some(l) }).collect();
+    let fields: Vec<_> = v.iter().map(fields).collect();
+    let rows: Vec<Row> = fields.iter().zip(&v).map(|(f, x)| Row { fields: f, labels: Some(&x.labels) }).collect();
     write!(out, "{}", format_list(a.format.as_deref(), &VOLUMES, &rows)?)?;
     Ok(0)
 }
@@ -183,7 +182,7 @@ async fn inspect(engine: &dyn ContainerBackend, a: &InspectArgs) -> Result<u8> {
             }
         }
     }
-    crate::cmd::template::print_inspected(&found, a.format.as_deref())?;
+    crate::format::print_inspected(&found, a.format.as_deref())?;
     Ok(code)
 }
 

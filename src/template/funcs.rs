@@ -84,7 +84,7 @@ pub enum Func<'a> {
     /// A list context's field: a method without arguments.
     Field(&'a Value),
     /// `.Label "key"` of `ps`/`volume ls` rows.
-    RowLabel(Option<&'a Map<String, Value>>),
+    RowLabel(Option<&'a std::collections::BTreeMap<String, String>>),
     /// `.Label "key"` of a table header: the key's last dotted part.
     HeaderLabel,
 }
@@ -199,8 +199,8 @@ pub fn invoke<'a>(f: Func<'a>, args: Vec<V<'a>>, callee: &str) -> Result<V<'a>, 
         Func::RowLabel(labels) => {
             let key = s(&args[0]);
             return Ok(match labels.and_then(|m| m.get(key.as_ref())) {
-                Some(Value::String(v)) => V::new(Val::Str(Cow::Borrowed(v))),
-                _ => str_val(""),
+                Some(v) => V::new(Val::Str(Cow::Borrowed(v))),
+                None => str_val(""),
             });
         }
         Func::HeaderLabel => {

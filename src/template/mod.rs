@@ -35,7 +35,9 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::LazyLock;
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value};
@@ -53,7 +55,6 @@ pub struct ListKind {
 }
 
 /// `ps` (docker's ContainerContext).
-#[allow(dead_code, reason = "ps, images and stats move to format_list with the seam-cli work")]
 pub const CONTAINERS: ListKind = ListKind {
     type_name: "*formatter.ContainerContext",
     headers: &[
@@ -78,7 +79,6 @@ pub const CONTAINERS: ListKind = ListKind {
 };
 
 /// `images`.
-#[allow(dead_code, reason = "ps, images and stats move to format_list with the seam-cli work")]
 pub const IMAGES: ListKind = ListKind {
     type_name: "*formatter.imageContext",
     headers: &[
@@ -96,6 +96,12 @@ pub const IMAGES: ListKind = ListKind {
     ],
     default_table: "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}",
     has_label: false,
+};
+
+/// `images --digests`.
+pub const IMAGES_WITH_DIGESTS: ListKind = ListKind {
+    default_table: "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}",
+    ..IMAGES
 };
 
 /// `volume ls`.
@@ -119,7 +125,7 @@ pub const VOLUMES: ListKind = ListKind {
 };
 
 /// `stats`.
-#[allow(dead_code, reason = "ps, images and stats move to format_list with the seam-cli work")]
+#[allow(dead_code, reason = "stats keeps its own streaming table for now")]
 pub const STATS: ListKind = ListKind {
     type_name: "*container.statsContext",
     headers: &[
@@ -164,7 +170,16 @@ impl std::error::Error for Error {}
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'a> {
     pub fields: &'a Map<String, Value>,
-    pub labels: Option<&'a Map<String, Value>>,
+    pub labels: Option<&'a BTreeMap<String, String>>,
+}
+
+static NO_FIELDS: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+
+impl<'a> Row<'a> {
+    /// A row from a JSON object of fields (anything else has no fields).
+    pub fn new(fields: &'a Value, labels: Option<&'a BTreeMap<String, String>>) -> Self {
+        Row { fields: fields.as_object().unwrap_or(&NO_FIELDS), labels }
+    }
 }
 
 /// A parsed template.

@@ -5,6 +5,8 @@
 //! `ps -a`, `images` and `volume ls` (`--format`), and `testdata/*.json` the objects those
 //! commands saw. `testdata/capture.py` says how they were made (a private dockerd, the
 //! fixture images, three containers and two volumes) and makes them again.
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use super::*;
@@ -22,15 +24,20 @@ fn data(name: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
-fn rows(v: &Value) -> Vec<Row<'_>> {
+/// The rows of a list and their labels (`ps.json` and `volumes.json` hold both).
+fn rows(v: &Value) -> Vec<(Value, Option<BTreeMap<String, String>>)> {
     v.as_array()
         .unwrap()
         .iter()
         .map(|r| match r.get("fields") {
-            Some(f) => Row { fields: f.as_object().unwrap(), labels: r.get("labels").and_then(Value::as_object) },
-            None => Row { fields: r.as_object().unwrap(), labels: None },
+            Some(f) => (f.clone(), serde_json::from_value(r["labels"].clone()).unwrap()),
+            None => (r.clone(), None),
         })
         .collect()
+}
+
+fn as_rows(data: &[(Value, Option<BTreeMap<String, String>>)]) -> Vec<Row<'_>> {
+    data.iter().map(|(f, l)| Row::new(f, l.as_ref())).collect()
 }
 
 /// Cases where berth answers differently (JSON cannot tell what docker's Go types say, or
@@ -89,7 +96,8 @@ fn berth(kind: &str, format: &str) -> (Result<String, String>, bool) {
                 "images" => (&IMAGES, data("images")),
                 _ => (&VOLUMES, data("volumes")),
             };
-            let r = format_list(Some(format), list, &rows(&rows_of)).map_err(|e| strip_prefix(&e.to_string()).to_string());
+            let data = rows(&rows_of);
+            let r = format_list(Some(format), list, &as_rows(&data)).map_err(|e| strip_prefix(&e.to_string()).to_string());
             (r, false)
         }
     }
@@ -161,7 +169,8 @@ fn format_kinds() {
     assert_eq!(format_kind(Some("table {{.ID}}")), FormatKind::Table(" {{.ID}}"));
     assert_eq!(format_kind(Some("{{.ID}}")), FormatKind::Template("{{.ID}}"));
     let v = data("ps");
-    let r = rows(&v);
+    let d = rows(&v);
+    let r = as_rows(&d);
     let json = format_list(Some("json"), &CONTAINERS, &r).unwrap();
     assert_eq!(json, format_list(Some("{{json .}}"), &CONTAINERS, &r).unwrap());
     let first: Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();

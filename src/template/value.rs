@@ -13,7 +13,7 @@ use super::ListKind;
 #[derive(Debug)]
 pub struct RowCtx<'a> {
     pub fields: &'a Map<String, Value>,
-    pub labels: Option<&'a Map<String, Value>>,
+    pub labels: Option<&'a std::collections::BTreeMap<String, String>>,
     pub kind: &'a ListKind,
 }
 

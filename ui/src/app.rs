@@ -1,597 +1,502 @@
-//! The event loop: terminal setup and restore, background refresh tasks, and the select
-//! over messages, terminal events, ticks and SIGTERM. Redraws only when the state says so.
-use std::io::{self, Stdout};
-use std::sync::Arc;
-use std::time::Duration;
+//! The router: the dashboard's whole state as its panes (the three lists, the detail
+//! tabs, the terminal pane, the dialog on top) plus what they share ([`Ctx`]), and the
+//! rules that say who gets a key, a click or a message. Each pane owns its state, its
+//! keys and its drawing; this file only decides where things go, and draws the panes
+//! where the layout puts them. No I/O: work leaves as [`Action`]s for the event loop.
+use crossterm::event::{Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::Frame;
+use ratatui::widgets::Clear;
 
-use berth_engine::api::{ContainerBackend, ContainerListOptions, ImageListOptions, LogOptions, PullOptions, StatsSample};
-use berth_engine::multi::MultiBackend;
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
-use crossterm::execute;
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
-use ratatui::layout::Rect;
-use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinHandle;
+use berth_engine::api::RemovedImage;
 
 use crate::config::Config;
-use crate::input::{self, Action};
-use crate::sessions::{KeyOutcome, SessionEvent, SessionKind, Sessions};
-use crate::state::{AppState, ContainerOp, LOG_CAP, Message, Tab, Watch};
-use crate::view;
+use crate::ctx::{Ctx, is};
+use crate::detail::{Detail, Tab, Watch};
+use crate::dialogs::endpoints::Endpoints;
+use crate::dialogs::history::History;
+use crate::dialogs::notice::Notice;
+use crate::dialogs::prompt::Prompt;
+use crate::dialogs::pull::Pull;
+use crate::dialogs::run::RunForm;
+use crate::dialogs::{Dialog, Reply};
+use crate::footer::Footer;
+use crate::handled::Handled;
+use crate::hit::{HitMap, Target};
+use crate::message::{Action, Message};
+use crate::panes::Pane;
+use crate::panes::containers::ContainersPane;
+use crate::panes::images::ImagesPane;
+use crate::panes::volumes::VolumesPane;
+use crate::terminal::{KeyOutcome, Sessions};
+use crate::text_field::Filter;
+use crate::{footer, header, layout};
 
-#[derive(Debug, thiserror::Error)]
-pub enum UiError {
-    #[error("the dashboard needs a terminal (stdin and stdout must be a TTY)")]
-    NotATerminal,
-    #[error("terminal: {0}")]
-    Terminal(#[from] io::Error),
+pub struct App {
+    pub ctx: Ctx,
+    /// The list in view.
+    pub focus: Pane,
+    pub containers: ContainersPane,
+    pub images: ImagesPane,
+    pub volumes: VolumesPane,
+    /// The selected container's tabs (beside the containers list).
+    pub detail: Detail,
+    /// A dialog on top of everything; it gets every key.
+    pub dialog: Option<Dialog>,
+    /// Terminal sessions, shown over the detail area.
+    pub terminal: Sessions,
+    /// Where the last frame drew what (for the mouse, and the size of a new session).
+    pub hits: HitMap,
+    /// The last failed refresh (shown once until a refresh works again).
+    pub refresh_error: Option<String>,
+    pub quit: bool,
 }
 
-/// Restores the terminal when dropped (normal exit, error, or unwinding panic).
-struct TerminalGuard;
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        restore_terminal();
-    }
-}
-
-fn restore_terminal() {
-    let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
-}
-
-fn setup_terminal() -> Result<Terminal<CrosstermBackend<Stdout>>, UiError> {
-    use std::io::IsTerminal;
-    if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
-        return Err(UiError::NotATerminal);
-    }
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        restore_terminal();
-        prev(info);
-    }));
-    enable_raw_mode()?;
-    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
-    Ok(Terminal::new(CrosstermBackend::new(io::stdout()))?)
-}
-
-fn now() -> i64 {
-    berth_engine::human::now_unix()
-}
-
-/// The background task feeding the detail tab in view, aborted when the selection or
-/// the tab changes (so only the selected container's top/logs/inspect cost anything).
-struct DetailTask {
-    watch: Option<Watch>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl DetailTask {
-    fn set(&mut self, watch: Option<Watch>, backend: &Arc<dyn ContainerBackend>, tx: &mpsc::Sender<Message>, every: Duration) {
-        if watch == self.watch {
-            return;
-        }
-        if let Some(h) = self.handle.take() {
-            h.abort();
-        }
-        self.watch = watch.clone();
-        let Some(Watch { id, tab, .. }) = watch else { return };
-        let (backend, tx) = (backend.clone(), tx.clone());
-        self.handle = match tab {
-            Tab::Stats => None,
-            Tab::Top => Some(tokio::spawn(async move {
-                loop {
-                    let result = backend.top(&id, vec![]).await.map_err(|e| e.to_string());
-                    let failed = result.is_err();
-                    if tx.send(Message::Top { id: id.clone(), result }).await.is_err() {
-                        return;
-                    }
-                    let wait = if failed { Duration::from_secs(10) } else { every.max(Duration::from_secs(2)) };
-                    tokio::time::sleep(wait).await;
-                }
-            })),
-            Tab::Logs => Some(tokio::spawn(async move {
-                let opts = LogOptions { follow: true, tail: Some(LOG_CAP) };
-                let mut stream = match backend.container_logs(&id, &opts).await {
-                    Ok(s) => s.ready_chunks(512),
-                    Err(e) => {
-                        let _ = tx.send(Message::LogEnd { id, error: Some(e.to_string()) }).await;
-                        return;
-                    }
-                };
-                while let Some(batch) = stream.next().await {
-                    let mut lines = Vec::with_capacity(batch.len());
-                    let mut error = None;
-                    for item in batch {
-                        match item {
-                            Ok(l) => lines.push(l),
-                            Err(e) => error = Some(e.to_string()),
-                        }
-                    }
-                    if !lines.is_empty() && tx.send(Message::LogLines { id: id.clone(), lines }).await.is_err() {
-                        return;
-                    }
-                    if error.is_some() {
-                        let _ = tx.send(Message::LogEnd { id, error }).await;
-                        return;
-                    }
-                }
-                let _ = tx.send(Message::LogEnd { id, error: None }).await;
-            })),
-            Tab::Changes => Some(tokio::spawn(async move {
-                loop {
-                    let result = backend.container_changes(&id).await.map_err(|e| e.to_string());
-                    if tx.send(Message::Changes { id: id.clone(), result }).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(every.max(Duration::from_secs(3))).await;
-                }
-            })),
-            Tab::Inspect => Some(tokio::spawn(async move {
-                loop {
-                    let result = backend
-                        .inspect_container(&id)
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|i| serde_json::to_value(i).map_err(|e| e.to_string()));
-                    if tx.send(Message::Inspect { id: id.clone(), result }).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(every.max(Duration::from_secs(5))).await;
-                }
-            })),
-        };
-    }
-}
-
-/// Run the dashboard until the user quits or SIGTERM arrives.
-pub async fn run(backend: Arc<dyn ContainerBackend>, cfg: Config) -> Result<(), UiError> {
-    run_with(backend, None, cfg).await
-}
-
-/// The dashboard over several endpoints at once: rows carry a HOST, `:ctx` switches.
-pub async fn run_multi(multi: Arc<MultiBackend>, cfg: Config) -> Result<(), UiError> {
-    run_with(multi.clone(), Some(multi), cfg).await
-}
-
-async fn run_with(backend: Arc<dyn ContainerBackend>, multi: Option<Arc<MultiBackend>>, cfg: Config) -> Result<(), UiError> {
-    let mut terminal = setup_terminal()?;
-    let _guard = TerminalGuard;
-    let (tx, mut rx) = mpsc::channel::<Message>(64);
-    let refresh = Arc::new(Notify::new());
-    let every = Duration::from_millis(cfg.refresh_ms);
-    spawn_refresher(backend.clone(), multi.clone(), tx.clone(), refresh.clone(), every);
-    // The stats stream runs only while a container runs (opened again when one starts).
-    let mut stats_task: Option<JoinHandle<()>> = None;
-
-    let mut state = AppState::new(backend.describe(), now());
-    if let Some(m) = &multi {
-        state.endpoints = m.endpoints();
-    }
-    let mut detail = DetailTask { watch: None, handle: None };
-    let mut events = EventStream::new();
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sessions = Sessions::default();
-    let (stx, mut srx) = mpsc::channel::<SessionEvent>(256);
-    let mut dirty = true;
-    loop {
-        let wanted = state.any_running();
-        if wanted != stats_task.is_some() {
-            match stats_task.take() {
-                Some(h) => h.abort(),
-                None => stats_task = Some(spawn_stats(backend.clone(), tx.clone(), every)),
-            }
-        }
-        if dirty {
-            let size = terminal.size()?;
-            let screen = Rect::new(0, 0, size.width, size.height);
-            // The terminal pane covers the detail tabs: their task can rest meanwhile.
-            let watch = if view::detail_area(screen).is_some() && !sessions.visible { state.watch() } else { None };
-            if watch != detail.watch {
-                state.detail_changed(watch.as_ref().map(|w| w.id.as_str()), watch.as_ref().map(|w| w.tab));
-                detail.set(watch, &backend, &tx, every);
-            }
-            let term_area = view::terminal_area(screen, sessions.maximized);
-            if sessions.visible {
-                let (rows, cols) = Sessions::inner_size(term_area);
-                sessions.resize_all(rows, cols);
-            }
-            terminal.draw(|f| {
-                view::draw(f, &state, &cfg);
-                if sessions.visible && state.modal.is_none() {
-                    f.render_widget(ratatui::widgets::Clear, term_area);
-                    sessions.draw(f, term_area, &cfg);
-                }
-            })?;
-            dirty = false;
-        }
-        if state.quit {
-            break;
-        }
-        tokio::select! {
-            Some(msg) = rx.recv() => {
-                // Apply everything already waiting before drawing once (a burst of pull
-                // progress or log lines is one frame, not one frame per message).
-                dirty |= state.update(msg);
-                while let Ok(m) = rx.try_recv() {
-                    dirty |= state.update(m);
-                }
-            }
-            Some(sev) = srx.recv() => {
-                dirty |= sessions.apply(sev);
-                while let Ok(e) = srx.try_recv() {
-                    dirty |= sessions.apply(e);
-                }
-            }
-            ev = events.next() => match ev {
-                Some(Ok(ev)) => {
-                    let size = terminal.size()?;
-                    let screen = Rect::new(0, 0, size.width, size.height);
-                    if let Some(r) = terminal_keys(&ev, &mut sessions, &state, &cfg, &backend, &stx, screen) {
-                        dirty |= r;
-                        continue;
-                    }
-                    let (redraw, action) = input::handle(&ev, &mut state, &cfg, screen);
-                    dirty |= redraw;
-                    match action {
-                        Some(Action::SetEndpoint(e)) => {
-                            // Unqualified names (pull, a typed image to run) go to the one shown.
-                            if let Some(m) = &multi
-                                && let Err(err) = m.set_current(e.as_deref())
-                            {
-                                dirty |= state.update(Message::Done(Err(err.to_string())));
-                            }
-                            state.backend = backend.describe();
-                            refresh.notify_one();
-                        }
-                        Some(a) => run_action(a, backend.clone(), tx.clone(), refresh.clone()),
-                        None => {}
-                    }
-                }
-                Some(Err(e)) => return Err(e.into()),
-                None => break,
-            },
-            _ = tick.tick() => dirty |= state.update(Message::Tick { now: now() }),
-            _ = sigterm.recv() => break,
+impl App {
+    pub fn new(cfg: Config, backend: String, now: i64) -> Self {
+        App {
+            ctx: Ctx::new(cfg, backend, now),
+            focus: Pane::Containers,
+            containers: ContainersPane::default(),
+            images: ImagesPane::default(),
+            volumes: VolumesPane::default(),
+            detail: Detail::default(),
+            dialog: None,
+            terminal: Sessions::default(),
+            hits: HitMap::default(),
+            refresh_error: None,
+            quit: false,
         }
     }
-    for h in [detail.handle.take(), stats_task.take()].into_iter().flatten() {
-        h.abort();
-    }
-    Ok(())
-}
 
-/// Lists on an interval (and at once when notified), sending only results; a slow
-/// backend delays the next refresh, never the render. When the backend has a change token
-/// (the embedded engine: a stat of its database) and it did not move, the lists are not
-/// asked for, except as often as their status texts age (see [`recheck_after`]). The host
-/// overview is asked for less often (it changes slowly), and not again once the backend
-/// says it cannot.
-fn spawn_refresher(
-    backend: Arc<dyn ContainerBackend>,
-    multi: Option<Arc<MultiBackend>>,
-    tx: mpsc::Sender<Message>,
-    notify: Arc<Notify>,
-    every: Duration,
-) {
-    use tokio::time::Instant;
-    tokio::spawn(async move {
-        let mut info_ok = true;
-        let mut last_scope = None;
-        let mut last_token = None;
-        let mut listed: Option<(Instant, Duration)> = None;
-        let mut info_at: Option<Instant> = None;
-        let mut forced = true;
-        loop {
-            // Read before listing: a change made during the list is seen next round.
-            let token = backend.change_token();
-            let due =
-                forced || token.is_none() || token != last_token || listed.is_none_or(|(at, recheck)| at.elapsed() + every / 2 >= recheck);
-            forced = false;
-            if due {
-                last_token = token;
-                let containers = backend.list_containers(&ContainerListOptions { all: true }).await.map_err(|e| e.to_string());
-                let recheck = containers.as_ref().map(|l| recheck_after(l, every)).unwrap_or(every);
-                listed = Some((Instant::now(), recheck));
-                if tx.send(Message::Containers(containers)).await.is_err() {
-                    return;
-                }
-                let images = backend.list_images(&ImageListOptions::default()).await.map_err(|e| e.to_string());
-                if tx.send(Message::Images(images)).await.is_err() {
-                    return;
-                }
-                // Volumes change with the same database (the token covers them). A backend
-                // without volumes shows an empty list, not an error every second.
-                let volumes = match backend.list_volumes(&Default::default()).await {
-                    Err(berth_engine::api::EngineError::Unsupported(_)) => Ok(vec![]),
-                    r => r.map_err(|e| e.to_string()),
-                };
-                if tx.send(Message::Volumes(volumes)).await.is_err() {
-                    return;
-                }
+    // ---- keys and the mouse ----
+
+    /// Handle one terminal event: what to redraw and what work to start.
+    pub fn on_event(&mut self, ev: &Event) -> Handled {
+        match ev {
+            Event::Paste(text) if self.terminal.focused => {
+                self.terminal.paste(text);
+                Handled::default()
             }
-            if let Some(m) = &multi
-                && tx.send(Message::Endpoints(m.endpoints())).await.is_err()
+            Event::Key(k) if k.kind != KeyEventKind::Release => self.on_key(k),
+            Event::Mouse(m) if self.dialog.is_none() => Handled { redraw: self.on_mouse(m), ..Handled::default() },
+            Event::Resize(..) => Handled { redraw: true, ..Handled::default() },
+            _ => Handled::default(),
+        }
+    }
+
+    pub fn on_key(&mut self, k: &KeyEvent) -> Handled {
+        let mut h = self.route_key(k).unwrap_or_default();
+        if let Some(d) = h.open.take() {
+            self.dialog = Some(d);
+        }
+        match &h.action {
+            // An action on containers consumes the marks.
+            Some(Action::Containers(..)) => self.containers.marked.clear(),
+            // Whoever picked it (`:ctx NAME`, the switcher), the view follows at once.
+            Some(Action::SetEndpoint(e)) => self.set_endpoint(e.clone()),
+            _ => {}
+        }
+        h
+    }
+
+    /// Who gets a key, in order: the dialog; the terminal pane with focus; an input being
+    /// typed into (a filter, the logs search: nothing typed there is ever an action); the
+    /// terminal pane's keys; keys that work everywhere; the detail; the list in view.
+    fn route_key(&mut self, k: &KeyEvent) -> Option<Handled> {
+        let ctx = &self.ctx;
+        let keys = &ctx.cfg.keys;
+        if let Some(d) = &mut self.dialog {
+            let reply = d.on_key(k, ctx);
+            return Some(self.reply(reply));
+        }
+        if self.terminal.focused {
+            match self.terminal.handle_key(k, &ctx.cfg) {
+                KeyOutcome::Sent => return Handled::quiet(),
+                KeyOutcome::Consumed | KeyOutcome::Unfocused => return Handled::redraw(),
+                KeyOutcome::Ignored => {}
+            }
+        }
+        if self.list_filter().typing {
+            let redraw = match self.focus {
+                Pane::Containers => self.containers.filter_key(k, ctx),
+                Pane::Images => self.images.filter_key(k, ctx),
+                Pane::Volumes => self.volumes.filter_key(k, ctx),
+            };
+            return Some(Handled { redraw, ..Handled::default() });
+        }
+        if self.detail.typing() {
+            return Some(Handled { redraw: self.detail.input_key(k), ..Handled::default() });
+        }
+        let selected = self.containers.selected_container(ctx).map(|c| (c.id.as_str(), c.name.as_str()));
+        if let Some(h) = self.terminal.on_dashboard_key(k, ctx, selected, &self.hits) {
+            return Some(h);
+        }
+        if is(&keys.quit, k) {
+            self.quit = true;
+            return Handled::redraw();
+        } else if is(&keys.help, k) {
+            return Handled::open(Dialog::Help);
+        } else if is(&keys.command, k) {
+            return Handled::open(Prompt::command());
+        } else if is(&keys.refresh, k) {
+            return Handled::start(Action::Refresh);
+        }
+        if self.focus == Pane::Containers {
+            if let Some(h) = self.detail.on_list_key(k, keys) {
+                return Some(h);
+            }
+            if self.detail.focused
+                && let Some(h) = self.detail.on_key(k, ctx, &self.hits)
             {
-                return;
+                return Some(h);
             }
-            // Several endpoints: the overview follows the one in view (asked again at once
-            // after a switch), and one endpoint failing it does not end the asking.
-            let scope = multi.as_ref().map(|m| m.current());
-            let switched = scope != last_scope;
-            last_scope = scope;
-            let info_age = info_at.map(|t| t.elapsed());
-            let info_due = info_age.is_none_or(|a| a >= Duration::from_secs(60) || (due && a >= Duration::from_secs(10)));
-            if (info_ok || multi.is_some()) && (info_due || switched) {
-                let info = backend.system_info().await.map_err(|e| e.to_string());
-                info_ok = info.is_ok();
-                info_at = Some(Instant::now());
-                let _ = tx.send(Message::Info(info)).await;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = notify.notified() => forced = true,
-            }
+        } else if is(&keys.next_tab, k) || is(&keys.prev_tab, k) {
+            return Handled::quiet();
         }
-    });
-}
-
-/// How long a containers list stays true when nothing is written: its status texts age
-/// ("Up 5 seconds" changes every second, "Up 3 minutes" every minute, "Up 2 hours" every
-/// hour). Minutes are looked at every 10 s (a text at most 10 s late), hours every minute.
-fn recheck_after(list: &[berth_engine::api::ContainerSummary], every: Duration) -> Duration {
-    let has = |w: &str| list.iter().any(|c| c.status.contains(w));
-    if has("second") {
-        every
-    } else if has("minute") {
-        Duration::from_secs(10).max(every)
-    } else {
-        Duration::from_secs(60).max(every)
-    }
-}
-
-/// ONE stats stream for every running container. Batches are `try_send`: when the UI is
-/// behind, a batch is dropped rather than queued. An error is reported and the stream
-/// kept (several endpoints: one failing endpoint's error, the others go on); a stream that
-/// ended is opened again slowly.
-fn spawn_stats(backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, every: Duration) -> JoinHandle<()> {
-    tokio::spawn(pump_stats(move || backend.stats(vec![], every), tx, Duration::from_secs(10)))
-}
-
-/// The body of the stats task, apart from the backend so the drop-never-stall rule is
-/// testable with a fake stream. Returns when the UI is gone.
-async fn pump_stats<F>(open: F, tx: mpsc::Sender<Message>, retry: Duration)
-where
-    F: Fn() -> BoxStream<'static, berth_engine::api::Result<Vec<StatsSample>>>,
-{
-    loop {
-        let mut stream = open();
-        while let Some(item) = stream.next().await {
-            let msg = match item {
-                Ok(samples) => Message::Stats { samples, now: now() },
-                Err(e) => Message::StatsError(e.to_string()),
-            };
-            if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(msg) {
-                return;
-            }
+        let pane = if is(&keys.next_pane, k) || is(&keys.prev_pane, k) {
+            Some(self.focus.cycle(is(&keys.prev_pane, k)))
+        } else if is(&keys.containers_pane, k) {
+            Some(Pane::Containers)
+        } else if is(&keys.images_pane, k) {
+            Some(Pane::Images)
+        } else if is(&keys.volumes_pane, k) {
+            Some(Pane::Volumes)
+        } else {
+            None
+        };
+        if let Some(p) = pane {
+            self.focus = p;
+            self.detail.focused = false;
+            return Handled::redraw();
         }
-        if tx.is_closed() {
-            return;
+        if self.focus == Pane::Containers && is(&keys.detail, k) {
+            if self.containers.selected_container(ctx).is_none() {
+                return Handled::quiet();
+            }
+            self.detail.focused = true;
+            return Handled::redraw();
         }
-        tokio::time::sleep(retry).await;
+        let h = match self.focus {
+            Pane::Containers => self.containers.on_key(k, ctx),
+            Pane::Images => self.images.on_key(k, ctx),
+            Pane::Volumes => self.volumes.on_key(k, ctx),
+        };
+        if h.is_some() {
+            return h;
+        }
+        if is(&keys.run, k) {
+            Handled::open(RunForm::new(""))
+        } else if is(&keys.pull, k) {
+            Handled::open(Pull::ask())
+        } else {
+            None
+        }
     }
-}
 
-async fn container_op(backend: &dyn ContainerBackend, op: ContainerOp, id: &str) -> berth_engine::api::Result<()> {
-    match op {
-        ContainerOp::Start => backend.start_container(id).await,
-        ContainerOp::Stop => backend.stop_container(id, None).await,
-        ContainerOp::Restart => backend.restart_container(id, None).await,
-        ContainerOp::Kill => backend.kill_container(id, "KILL").await,
-        ContainerOp::Pause => backend.pause_container(id).await,
-        ContainerOp::Unpause => backend.unpause_container(id).await,
-        ContainerOp::Remove => backend.remove_container(id, true).await,
-    }
-}
-
-fn run_action(a: Action, backend: Arc<dyn ContainerBackend>, tx: mpsc::Sender<Message>, refresh: Arc<Notify>) {
-    tokio::spawn(async move {
-        let msg = match a {
-            // Handled by the loop (it holds the endpoints); a refresh follows.
-            Action::Refresh | Action::SetEndpoint(_) => None,
-            Action::Containers(op, ids) => {
-                // Stop/kill several at once; the list refreshes as each finishes.
-                let results = futures_util::future::join_all(ids.iter().map(|id| {
-                    let (backend, refresh) = (backend.clone(), refresh.clone());
-                    async move {
-                        let r = container_op(backend.as_ref(), op, id).await;
-                        refresh.notify_one();
-                        r.map_err(|e| format!("{} {}: {e}", op.verb(), crate::state::id_label(id)))
-                    }
-                }))
-                .await;
-                let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
-                Some(Message::Done(if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }))
+    /// Act on a dialog's answer.
+    fn reply(&mut self, r: Reply) -> Handled {
+        let (redraw, action) = match r {
+            Reply::Ignored => (false, None),
+            Reply::Changed => (true, None),
+            Reply::Close => {
+                self.dialog = None;
+                (true, None)
             }
-            Action::Rename { id, name } => {
-                Some(Message::Done(backend.rename_container(&id, &name).await.map_err(|e| format!("rename: {e}"))))
+            Reply::Done(a) => {
+                self.dialog = None;
+                (true, Some(a))
             }
-            Action::Commit { id, reference } => {
-                let opts = berth_engine::api::CommitOptions { reference: Some(reference.clone()), pause: true, ..Default::default() };
-                let r = backend.commit_container(&id, &opts).await;
-                refresh.notify_one();
-                Some(Message::Committed(r.map(|image| (image, reference)).map_err(|e| format!("commit: {e}"))))
+            Reply::Then(d, a) => {
+                self.dialog = Some(*d);
+                (true, a)
             }
-            Action::Run(spec) => {
-                let r = async {
-                    let id = backend.create_container(&spec).await?;
-                    refresh.notify_one();
-                    backend.start_container(&id).await
-                }
-                .await;
-                Some(Message::Done(r.map_err(|e| format!("run {}: {e}", spec.image))))
-            }
-            Action::RemoveImage(name) => Some(Message::Removed(backend.remove_image(&name, false).await.map_err(|e| e.to_string()))),
-            Action::PruneImages => Some(Message::Pruned(backend.prune_images(false).await.map_err(|e| e.to_string()))),
-            Action::RemoveVolume(name) => {
-                let r = backend.remove_volume(&name, false).await.map(|()| format!("Removed volume {name}"));
-                refresh.notify_one();
-                Some(Message::VolumesChanged(r.map_err(|e| e.to_string())))
-            }
-            Action::PruneVolumes => {
-                let r = backend.prune_volumes(false).await.map(|r| {
-                    format!("Pruned {} volume(s), reclaimed {}", r.removed.len(), berth_engine::human::human_size(r.space_reclaimed))
-                });
-                refresh.notify_one();
-                Some(Message::VolumesChanged(r.map_err(|e| e.to_string())))
-            }
-            Action::History(image) => {
-                let result = backend.image_history(&image).await.map_err(|e| e.to_string());
-                Some(Message::History { image, result })
-            }
-            Action::Pull(reference) => {
-                let mut stream = backend.pull_image(&reference, PullOptions::default());
-                while let Some(ev) = stream.next().await {
-                    if tx.send(Message::Pull(ev.map_err(|e| e.to_string()))).await.is_err() {
-                        return;
+            Reply::Command(line) => {
+                self.dialog = None;
+                match self.command(&line) {
+                    Ok(Some(e)) => (true, Some(Action::SetEndpoint(e))),
+                    Ok(None) => (true, None),
+                    Err(e) => {
+                        self.dialog = Some(Notice::error(e).into());
+                        (true, None)
                     }
                 }
-                None
             }
         };
-        if let Some(m) = msg {
-            let _ = tx.send(m).await;
-        }
-        refresh.notify_one();
-    });
-}
-
-/// Keys for the terminal pane: everything while it has focus (but the prefix chord), and
-/// the keys that open, show or focus it. None when the event is for the dashboard.
-fn terminal_keys(
-    ev: &crossterm::event::Event,
-    sessions: &mut Sessions,
-    state: &AppState,
-    cfg: &Config,
-    backend: &Arc<dyn ContainerBackend>,
-    events: &mpsc::Sender<SessionEvent>,
-    screen: Rect,
-) -> Option<bool> {
-    use crossterm::event::{Event, KeyEventKind};
-    let is = |set: &[crate::config::Key], k: &crossterm::event::KeyEvent| set.iter().any(|x| x.matches(k));
-    match ev {
-        Event::Paste(text) if sessions.focused => {
-            sessions.paste(text);
-            Some(false)
-        }
-        Event::Key(k) if k.kind != KeyEventKind::Release => {
-            if sessions.focused {
-                return match sessions.handle_key(k, cfg) {
-                    KeyOutcome::Ignored => None,
-                    // Typed keys redraw when the echo arrives; commands redraw now.
-                    KeyOutcome::Consumed | KeyOutcome::Unfocused => Some(true),
-                };
-            }
-            if state.modal.is_some() || state.filtering_any() {
-                return None;
-            }
-            if is(&cfg.keys.terminal, k) {
-                if sessions.is_empty() {
-                    return None;
-                }
-                // Hidden → shown and focused; shown → focused; focused is handled above.
-                if sessions.visible {
-                    sessions.focused = true;
-                } else {
-                    sessions.visible = true;
-                    sessions.focused = true;
-                }
-                return Some(true);
-            }
-            if k.code == crossterm::event::KeyCode::Esc && sessions.visible {
-                sessions.visible = false;
-                sessions.maximized = false;
-                return Some(true);
-            }
-            let kind = if is(&cfg.keys.shell, k) {
-                SessionKind::Shell
-            } else if is(&cfg.keys.attach, k) {
-                SessionKind::Attach
-            } else {
-                return None;
-            };
-            let c = state.selected_container()?;
-            let size = Sessions::inner_size(view::terminal_area(screen, sessions.maximized));
-            // Several endpoints: the pane's title says where the session runs.
-            let name = if state.multi() { format!("{}@{}", c.name, crate::state::host_of(&c.id)) } else { c.name.clone() };
-            sessions.open(backend.clone(), kind, c.id.clone(), name, size, events.clone());
-            Some(true)
-        }
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn batch(i: usize) -> Vec<StatsSample> {
-        vec![StatsSample { id: "c".into(), cpu_percent: i as f64, ..StatsSample::default() }]
+        Handled { redraw, action, open: None }
     }
 
-    #[test]
-    fn lists_are_asked_for_again_as_often_as_their_status_texts_age() {
-        let c =
-            |status: &str| berth_engine::api::ContainerSummary { status: status.into(), ..crate::state::tests::ctr("1", "a", "running") };
-        let every = Duration::from_secs(1);
-        assert_eq!(recheck_after(&[c("Up 2 hours"), c("Up 5 seconds")], every), every);
-        assert_eq!(recheck_after(&[c("Up 2 hours"), c("Exited (0) 3 minutes ago")], every), Duration::from_secs(10));
-        assert_eq!(recheck_after(&[c("Up 2 hours"), c("Created")], every), Duration::from_secs(60));
-        assert_eq!(recheck_after(&[], Duration::from_secs(90)), Duration::from_secs(90));
-    }
-
-    #[tokio::test]
-    async fn stats_are_dropped_when_the_ui_is_behind_never_queued() {
-        let (tx, mut rx) = mpsc::channel::<Message>(4);
-        let open = || futures_util::stream::iter((0..1000).map(|i| Ok(batch(i)))).boxed();
-        // Nobody reads while 1000 batches arrive: the task must not wait for the reader.
-        let task = tokio::spawn(pump_stats(open, tx, Duration::from_secs(3600)));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut got = vec![];
-        while let Ok(m) = rx.try_recv() {
-            got.push(m);
+    /// The filter of the list in view.
+    fn list_filter(&self) -> &Filter {
+        match self.focus {
+            Pane::Containers => &self.containers.filter,
+            Pane::Images => &self.images.filter,
+            Pane::Volumes => &self.volumes.filter,
         }
-        assert_eq!(got.len(), 4, "the channel's bound, the rest dropped");
-        assert!(matches!(&got[0], Message::Stats { samples, .. } if samples[0].cpu_percent == 0.0));
-        // Nothing was left waiting to be delivered: a blocking send would deliver batch 4 now.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(rx.try_recv().is_err(), "a stale batch was queued behind the full channel");
-        drop(rx);
-        task.abort();
     }
 
-    #[tokio::test]
-    async fn a_failed_stream_is_reported_and_retried_and_the_task_ends_with_the_ui() {
-        let (tx, mut rx) = mpsc::channel::<Message>(16);
-        let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let o = opened.clone();
-        let open = move || {
-            o.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            futures_util::stream::iter(vec![Ok(batch(1)), Err(berth_engine::api::EngineError::Unsupported("stats".into()))]).boxed()
+    /// A click selects a row, sorts by a column or focuses the detail or terminal; the
+    /// wheel scrolls what is under it. Looked up in what the last frame drew.
+    fn on_mouse(&mut self, m: &MouseEvent) -> bool {
+        let ctx = &self.ctx;
+        let target = self.hits.at(m.column, m.row).cloned();
+        let wheel = match m.kind {
+            MouseEventKind::ScrollDown => 1,
+            MouseEventKind::ScrollUp => -1,
+            MouseEventKind::Down(MouseButton::Left) => 0,
+            _ => return false,
         };
-        let task = tokio::spawn(pump_stats(open, tx, Duration::from_millis(10)));
-        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })));
-        assert!(matches!(rx.recv().await, Some(Message::StatsError(e)) if e.contains("stats")));
-        assert!(matches!(rx.recv().await, Some(Message::Stats { .. })), "retried after the error");
-        drop(rx);
-        tokio::time::timeout(Duration::from_secs(5), task).await.expect("the task ends once the UI is gone").unwrap();
-        assert!(opened.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+        if wheel != 0 {
+            match target {
+                Some(Target::Detail) if self.focus == Pane::Containers => return self.detail.scroll(3 * wheel),
+                Some(Target::Terminal) => self.terminal.scroll(-3 * wheel),
+                _ => match self.focus {
+                    Pane::Containers => self.containers.move_by(ctx, wheel),
+                    Pane::Images => self.images.move_by(ctx, wheel),
+                    Pane::Volumes => self.volumes.move_by(ctx, wheel),
+                },
+            }
+            return true;
+        }
+        match target {
+            Some(Target::SortBy(key)) if self.focus == Pane::Containers => {
+                let rev = self.containers.sort == key && !self.containers.sort_rev;
+                self.containers.set_sort(ctx, key, rev);
+            }
+            Some(Target::Row(pane, row)) if pane == self.focus => {
+                match pane {
+                    Pane::Containers => self.containers.selected = row,
+                    Pane::Images => self.images.selected = row,
+                    Pane::Volumes => self.volumes.selected = row,
+                }
+                self.detail.focused = false;
+            }
+            Some(Target::Detail) if self.focus == Pane::Containers && !self.detail.focused => self.detail.focused = true,
+            Some(Target::Terminal) if !self.terminal.focused => self.terminal.focused = true,
+            _ => return false,
+        }
+        true
+    }
+
+    // ---- messages ----
+
+    /// Apply a message; true when the screen must be redrawn.
+    pub fn update(&mut self, msg: Message) -> bool {
+        let ctx = &self.ctx;
+        let selected = |c: &ContainersPane, id: &str| c.selected_container(ctx).is_some_and(|c| c.id == id);
+        match msg {
+            Message::Containers(Ok(list)) => {
+                self.refresh_error = None;
+                self.containers.set_list(ctx, list)
+            }
+            Message::Images(Ok(list)) => self.images.set_list(ctx, list),
+            Message::Volumes(Ok(list)) => self.volumes.set_list(ctx, list),
+            // A failing refresh repeats every interval: say it once, not every second.
+            Message::Containers(Err(e)) | Message::Images(Err(e)) | Message::Volumes(Err(e)) => {
+                if self.refresh_error.as_ref() == Some(&e) {
+                    return false;
+                }
+                self.refresh_error = Some(e.clone());
+                self.error(e)
+            }
+            Message::VolumesChanged(Ok(report)) => self.show(Notice::info(report)),
+            Message::Removed(Ok(items)) => {
+                let lines: Vec<String> = items
+                    .iter()
+                    .map(|r| match r {
+                        RemovedImage::Untagged(t) => format!("Untagged: {t}"),
+                        RemovedImage::Deleted(d) => format!("Deleted: {d}"),
+                    })
+                    .collect();
+                self.show(Notice::info(lines.join("\n")))
+            }
+            Message::Pruned(Ok(r)) => self.show(Notice::info(format!(
+                "Pruned {} image(s), reclaimed {}",
+                r.removed.iter().filter(|x| matches!(x, RemovedImage::Deleted(_))).count(),
+                berth_engine::human::human_size(r.space_reclaimed)
+            ))),
+            Message::Committed(Ok((image, name))) => self.show(crate::dialogs::commit::committed(&image, &name)),
+            Message::Done(Ok(())) => false,
+            Message::VolumesChanged(Err(e))
+            | Message::Removed(Err(e))
+            | Message::Pruned(Err(e))
+            | Message::Done(Err(e))
+            | Message::Committed(Err(e)) => self.error(e),
+            Message::Stats { samples, now } => {
+                let chart = (self.detail.tab == Tab::Stats).then(|| self.detail.stats.window.secs());
+                // Stats are on screen with the containers list (CPU/MEM columns, the Stats tab).
+                self.containers.push_stats(ctx, samples, now, chart) && self.focus == Pane::Containers
+            }
+            Message::StatsError(e) => self.containers.stats_failed(e),
+            Message::Info(Ok(i)) => {
+                let changed = self.ctx.info.as_ref() != Some(&i);
+                self.ctx.info = Some(i);
+                changed
+            }
+            // The header falls back to counting the lists.
+            Message::Info(Err(_)) => false,
+            Message::Top { id, result } => {
+                selected(&self.containers, &id) && self.detail.top.update(id, result) && self.detail.tab == Tab::Top
+            }
+            Message::LogLines { id, lines } => self.detail.logs.push(&id, lines) && self.detail.tab == Tab::Logs,
+            Message::LogEnd { id, error } => self.detail.logs.end(&id, error) && self.detail.tab == Tab::Logs,
+            Message::Inspect { id, result } => self.detail.inspect.update(id, result),
+            Message::Changes { id, result } => {
+                selected(&self.containers, &id) && self.detail.changes.update(id, result) && self.detail.tab == Tab::Changes
+            }
+            Message::Pull(ev) => match &mut self.dialog {
+                Some(Dialog::Pull(p @ Pull::Pulling(_))) => p.apply(ev),
+                // The dialog was hidden: only a failure is worth showing.
+                _ => ev.err().is_some_and(|e| self.error(e)),
+            },
+            Message::History { image, result } => match result {
+                Ok(items) => self.show(History { image, items }),
+                Err(e) => self.error(e),
+            },
+            Message::Tick { now } => {
+                // Ages the dashboard computes itself ("3 days ago": images, history) change
+                // at most once a minute, and show only there. Container status texts come
+                // with the lists.
+                let shown = self.focus == Pane::Images || matches!(self.dialog, Some(Dialog::History(_)));
+                let dirty = now / 60 != self.ctx.now / 60 && shown;
+                self.ctx.now = now;
+                dirty
+            }
+            Message::Endpoints(list) => {
+                let changed = list != self.ctx.endpoints;
+                self.ctx.endpoints = list;
+                changed
+            }
+        }
+    }
+
+    fn show(&mut self, d: impl Into<Dialog>) -> bool {
+        self.dialog = Some(d.into());
+        true
+    }
+
+    fn error(&mut self, e: String) -> bool {
+        // A running pull shows its own error; anything else replaces a lesser dialog.
+        if let Some(Dialog::Pull(p)) = &mut self.dialog
+            && p.running()
+        {
+            return p.apply(Err(e));
+        }
+        self.show(Notice::error(e))
+    }
+
+    // ---- what the event loop asks ----
+
+    /// What the detail area needs a task for: the container and the tab in view.
+    pub fn watch(&self) -> Option<Watch> {
+        if self.focus != Pane::Containers {
+            return None;
+        }
+        let c = self.containers.selected_container(&self.ctx)?;
+        Some(Watch { id: c.id.clone(), tab: self.detail.tab, running: c.state == "running" })
+    }
+
+    /// Whether any container has stats to stream.
+    pub fn any_running(&self) -> bool {
+        self.containers.any_running()
+    }
+
+    /// What a typed `:` command does: Ok(Some(endpoint)) switches; Err is the message.
+    pub fn command(&mut self, line: &str) -> Result<Option<Option<String>>, String> {
+        let ctx = &self.ctx;
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some("q" | "quit" | "q!"), None, _) => {
+                self.quit = true;
+                Ok(None)
+            }
+            (Some("ctx" | "context" | "endpoint" | "endpoints"), arg, None) => {
+                if !ctx.multi() {
+                    return Err("only one endpoint: add [[endpoints]] to the config, or repeat -H, to see several".into());
+                }
+                match arg {
+                    None => {
+                        self.dialog = Some(Endpoints::new(ctx).into());
+                        Ok(None)
+                    }
+                    Some("all" | "-" | "*") => Ok(Some(None)),
+                    Some(name) if ctx.endpoints.iter().any(|e| e.name == name) => Ok(Some(Some(name.to_string()))),
+                    Some(name) => Err(format!(
+                        "no endpoint named {name:?} (there are: {})",
+                        ctx.endpoints.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+                    )),
+                }
+            }
+            _ => Err(format!("unknown command {:?} (try ctx, ctx NAME, ctx all, q)", line.trim())),
+        }
+    }
+
+    /// Show one endpoint (None: all), keeping the selections where they can stay.
+    pub fn set_endpoint(&mut self, e: Option<String>) {
+        let keep = self.containers.selected_container(&self.ctx).map(|c| c.id.clone());
+        self.ctx.endpoint = e;
+        let ctx = &self.ctx;
+        self.containers.reselect(ctx, keep);
+        self.containers.marked.retain(|id| ctx.in_view(id));
+        self.images.clamp(ctx);
+        self.volumes.clamp(ctx);
+    }
+
+    // ---- drawing ----
+
+    /// Draw a frame and keep where things went.
+    pub fn frame(&mut self, f: &mut Frame) {
+        let mut hits = HitMap::default();
+        self.draw(f, &mut hits);
+        self.hits = hits;
+    }
+
+    /// Draw every pane where the layout puts it; reads the state, writes only `hits`.
+    pub fn draw(&self, f: &mut Frame, hits: &mut HitMap) {
+        let ctx = &self.ctx;
+        let screen = f.area();
+        let a = layout::areas(screen);
+        header::draw(f, a.header, ctx, &self.containers, &self.images);
+        match self.focus {
+            Pane::Containers => self.containers.draw(f, a.list, ctx, !self.detail.focused && !self.terminal.focused, hits),
+            Pane::Images => self.images.draw(f, a.list, ctx, hits),
+            Pane::Volumes => self.volumes.draw(f, a.list, ctx, hits),
+        }
+        if let Some(d) = a.detail {
+            match self.focus {
+                Pane::Containers => self.detail.draw(f, d, ctx, &self.containers, hits),
+                Pane::Images => self.images.draw_detail(f, d, ctx),
+                Pane::Volumes => self.volumes.draw_detail(f, d, ctx),
+            }
+        }
+        footer::draw(f, a.footer, ctx, self.footer());
+        let term = layout::terminal_area(screen, self.terminal.maximized);
+        hits.terminal = Some(term);
+        if let Some(d) = &self.dialog {
+            d.draw(f, screen, ctx);
+        } else if self.terminal.visible {
+            f.render_widget(Clear, term);
+            self.terminal.draw(f, term, &ctx.cfg);
+            hits.push(term, Target::Terminal);
+        }
+    }
+
+    fn footer(&self) -> Footer<'_> {
+        let keys = &self.ctx.cfg.keys;
+        let filter = self.list_filter();
+        if filter.typing {
+            return Footer::Typing("filter", &filter.text);
+        }
+        if self.detail.typing() {
+            return Footer::Typing("search", &self.detail.logs.search.text);
+        }
+        if self.terminal.focused && self.terminal.visible {
+            return Footer::Only(Sessions::hints(keys));
+        }
+        Footer::Hints(match (self.focus, self.detail.focused) {
+            (Pane::Containers, false) => ContainersPane::hints(keys),
+            (Pane::Containers, true) => self.detail.hints(keys),
+            (Pane::Images, _) => ImagesPane::hints(keys),
+            (Pane::Volumes, _) => VolumesPane::hints(keys),
+        })
     }
 }

@@ -135,6 +135,8 @@ keymap!(
     history,
     timestamps,
     follow,
+    search_next,
+    search_prev,
     chart_window,
     refresh,
     terminal_prefix,
@@ -459,13 +461,25 @@ mod tests {
     #[test]
     fn every_action_has_a_key_and_no_key_means_two_things() {
         let c = Config::default_config();
+        // The logs search's own keys are read only while a search is applied in the logs
+        // tab with the detail focused, before any list key: there they may reuse a list's
+        // key (n runs a container elsewhere), but not a key of the detail.
+        let search = ["search_next", "search_prev"];
+        let detail = ["back", "up", "down", "page_up", "page_down", "top", "bottom", "filter", "timestamps", "follow", "quit"];
         let mut seen = std::collections::HashMap::new();
+        let mut in_search = std::collections::HashMap::new();
         for (action, keys) in c.keys.entries() {
             assert!(!keys.is_empty(), "{action} has no key");
             for k in keys {
-                if let Some(other) = seen.insert(*k, action) {
+                let (map, name) = if search.contains(&action) { (&mut in_search, action) } else { (&mut seen, action) };
+                if let Some(other) = map.insert(*k, name) {
                     panic!("{} is bound to both {other} and {action}", k.label());
                 }
+            }
+        }
+        for (k, action) in &in_search {
+            if let Some(other) = seen.get(k).filter(|o| detail.contains(o)) {
+                panic!("{} is bound to both {other} and {action}", k.label());
             }
         }
     }

@@ -12,7 +12,7 @@
 //! archives; it has no fd-relative unpacking, so [`untar`] is ours.
 pub mod tarwrite;
 pub mod untar;
-pub mod walk;
+pub(crate) mod walk;
 
 use std::path::{Component, Path, PathBuf};
 

@@ -10,20 +10,15 @@ use super::{DockerBackend, NotFound, describe, map_err};
 use crate::api::*;
 
 fn restart_policy(s: &str) -> Result<RestartPolicy> {
-    let (name, max) = match s.split_once(':') {
-        Some(("on-failure", n)) => {
-            ("on-failure", Some(n.parse::<i64>().map_err(|_| EngineError::InvalidArgument(format!("invalid restart policy {s:?}")))?))
-        }
-        Some(_) => return Err(EngineError::InvalidArgument(format!("invalid restart policy {s:?}"))),
-        None => (s, None),
+    use crate::store::containers::Restart;
+    let r = Restart::parse(s)?;
+    let name = match r {
+        Restart::No => RestartPolicyNameEnum::NO,
+        Restart::Always => RestartPolicyNameEnum::ALWAYS,
+        Restart::UnlessStopped => RestartPolicyNameEnum::UNLESS_STOPPED,
+        Restart::OnFailure { .. } => RestartPolicyNameEnum::ON_FAILURE,
     };
-    let name = match name {
-        "" | "no" => RestartPolicyNameEnum::NO,
-        "always" => RestartPolicyNameEnum::ALWAYS,
-        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
-        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-        _ => return Err(EngineError::InvalidArgument(format!("invalid restart policy {s:?}"))),
-    };
+    let max = matches!(r, Restart::OnFailure { .. } if s.contains(':')).then(|| r.max_retries().into());
     Ok(RestartPolicy { name: Some(name), maximum_retry_count: max })
 }
 
@@ -64,6 +59,7 @@ pub(super) async fn create(d: &DockerBackend, o: &ContainerCreate) -> Result<Str
         hostname: o.hostname.clone(),
         tty: Some(o.tty),
         open_stdin: Some(o.open_stdin),
+        stdin_once: Some(o.stdin_once),
         attach_stdin: Some(o.open_stdin),
         attach_stdout: Some(true),
         attach_stderr: Some(true),

@@ -34,15 +34,24 @@ pub(super) async fn list(d: &DockerBackend, opts: &ImageListOptions) -> Result<V
     }
     let o = ListImagesOptionsBuilder::default().all(opts.all).filters(&filters).build();
     let list = d.client.list_images(Some(o)).await.map_err(other)?;
+    // dockerd reports -1 here (it counts only for `system df`): count the containers, as
+    // `system df -v` does, from the container list.
+    let mut users: HashMap<String, i64> = HashMap::new();
+    if list.iter().any(|i| i.containers < 0) {
+        let all = bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).build();
+        for c in d.client.list_containers(Some(all)).await.map_err(other)? {
+            *users.entry(c.image_id.unwrap_or_default()).or_default() += 1;
+        }
+    }
     Ok(list
         .into_iter()
         .map(|i| ImageSummary {
+            containers: if i.containers < 0 { users.get(&i.id).copied().unwrap_or(0) } else { i.containers },
             id: i.id,
             repo_tags: i.repo_tags.into_iter().filter(|t| t != "<none>:<none>").collect(),
             repo_digests: i.repo_digests.into_iter().filter(|t| t != "<none>@<none>").collect(),
             created: i.created,
             size: i.size.max(0) as u64,
-            containers: i.containers,
         })
         .collect())
 }

@@ -85,7 +85,7 @@ pub fn context_endpoint(name: &str) -> Option<String> {
 fn named_context_host(name: &str) -> Option<String> {
     // Contexts live in contexts/meta/<sha256(name)>/meta.json.
     let dir = docker_config_dir()?;
-    let hash = crate::image::digest::Digest::of(name.as_bytes());
+    let hash = crate::store::digest::Digest::of(name.as_bytes());
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("contexts/meta").join(hash.hex()).join("meta.json")).ok()?).ok()?;
     meta.pointer("/Endpoints/docker/Host")?.as_str().map(String::from)
@@ -316,10 +316,7 @@ impl ContainerBackend for DockerBackend {
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {
-        self.client
-            .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
-            .await
-            .map_err(map_err(id, NotFound::Container))
+        start(self, id).await
     }
 
     async fn stop_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
@@ -394,8 +391,16 @@ impl ContainerBackend for DockerBackend {
         session::attach(self, id, size).await
     }
 
+    async fn attach_and_start(&self, id: &str, opts: AttachOptions) -> Result<Session> {
+        session::attach_and_start(self, id, opts).await
+    }
+
     async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session> {
         session::exec(self, id, opts).await
+    }
+
+    async fn exec_detached(&self, id: &str, opts: ExecOptions) -> Result<()> {
+        session::exec_detached(self, id, opts).await
     }
 
     async fn shell(&self, id: &str) -> Result<Vec<String>> {
@@ -444,6 +449,17 @@ impl ContainerBackend for DockerBackend {
     async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
         volumes::prune(self, all).await
     }
+}
+
+/// Start a container; a process the runtime could not start is [`EngineError::StartFailed`]
+/// with the exit code the docker CLI gives it (127 not found, 126 not executable).
+async fn start(d: &DockerBackend, id: &str) -> Result<()> {
+    d.client.start_container(id, None::<bollard::query_parameters::StartContainerOptions>).await.map_err(|e| match &e {
+        BollardError::DockerResponseServerError { message, .. } if message.contains("OCI runtime") => {
+            EngineError::StartFailed { code: crate::monitor::start_failure_code(message), message: message.clone() }
+        }
+        _ => map_err(id, NotFound::Container)(e),
+    })
 }
 
 /// Unix nanoseconds as docker's `SECONDS.NANOS` timestamp parameter.

@@ -52,7 +52,7 @@ fn demux(src: BoxStream<'static, std::result::Result<bollard::container::LogOutp
         let _ = done_tx.send(());
     });
     let stream = |rx: mpsc::Receiver<Result<Bytes>>| {
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }).boxed()
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }).fuse().boxed()
     };
     (stream(o_rx), split.then(|| stream(e_rx)), done_rx)
 }
@@ -69,15 +69,12 @@ fn spawn_input(mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>, 
     });
 }
 
-pub(super) async fn attach(d: &DockerBackend, id: &str, size: Option<(u16, u16)>) -> Result<Session> {
-    let info = d.client.inspect_container(id, None).await.map_err(map_err(id, NotFound::Container))?;
-    // A created container may be attached before it starts (that is how `run` gets all
-    // of its output); an exited one has nothing to attach to.
-    let st = info.state.as_ref();
-    let created = st.and_then(|s| s.status).map(|s| s.to_string() == "created").unwrap_or(false);
-    if !created && !st.and_then(|s| s.running).unwrap_or(false) {
-        return Err(EngineError::Conflict(format!("container {id} is not running")));
-    }
+/// A hijacked attach of `id` (as `info` describes it) and the signal that its stream ended.
+async fn hijack(
+    d: &DockerBackend,
+    id: &str,
+    info: &bollard::models::ContainerInspectResponse,
+) -> Result<(Session, tokio::sync::oneshot::Receiver<()>)> {
     let mut opts = AttachContainerOptionsBuilder::default().stream(true).stdin(true).stdout(true).stderr(true);
     if let Some(k) = &d.detach_keys {
         opts = opts.detach_keys(k);
@@ -95,30 +92,105 @@ pub(super) async fn attach(d: &DockerBackend, id: &str, size: Option<(u16, u16)>
             let _ = client.resize_container_tty(&cid, o).await;
         }
     });
-    // The first size is set before the session is handed out, so the first command typed
-    // already sees it.
-    if let Some((rows, cols)) = size {
-        let o = ResizeContainerTTYOptionsBuilder::default().h(rows as i32).w(cols as i32).build();
-        let _ = d.client.resize_container_tty(id, o).await;
-    }
     let tty = info.config.as_ref().and_then(|c| c.tty).unwrap_or(false);
     let (output, stderr, done_rx) = demux(r.output, !tty);
+    let exit = Box::pin(async { Ok(None) });
+    Ok((Session { output, stderr, input: in_tx, resize: rs_tx, exit }, done_rx))
+}
+
+/// Set a container's TTY size, retrying while its process is still starting (as the docker
+/// CLI does: the first resize after a start can come too early).
+async fn resize_tty(d: &DockerBackend, id: &str, (rows, cols): (u16, u16), tries: u32) {
+    for _ in 0..tries {
+        let o = ResizeContainerTTYOptionsBuilder::default().h(rows as i32).w(cols as i32).build();
+        if d.client.resize_container_tty(id, o).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+pub(super) async fn attach(d: &DockerBackend, id: &str, size: Option<(u16, u16)>) -> Result<Session> {
+    let info = d.client.inspect_container(id, None).await.map_err(map_err(id, NotFound::Container))?;
+    // A created container may be attached before it starts (that is how `run` gets all
+    // of its output); an exited one has nothing to attach to.
+    let st = info.state.as_ref();
+    let created = st.and_then(|s| s.status).map(|s| s.to_string() == "created").unwrap_or(false);
+    if !created && !st.and_then(|s| s.running).unwrap_or(false) {
+        return Err(EngineError::Conflict(format!("container {id} is not running")));
+    }
+    let (mut s, done_rx) = hijack(d, id, &info).await?;
+    // The first size is set before the session is handed out, so the first command typed
+    // already sees it.
+    if let Some(sz) = size {
+        resize_tty(d, id, sz, 1).await;
+    }
     let client = d.client.clone();
     let cid = id.to_string();
-    let exit = Box::pin(async move {
+    s.exit = Box::pin(async move {
         let _ = done_rx.await;
         let i = client.inspect_container(&cid, None).await.map_err(map_err(&cid, NotFound::Container))?;
         let st = i.state.unwrap_or_default();
         Ok(if st.running.unwrap_or(false) { None } else { st.exit_code })
     });
-    Ok(Session { output, stderr, input: in_tx, resize: rs_tx, exit })
+    Ok(s)
 }
 
-pub(super) async fn exec(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<Session> {
-    let cfg = ExecConfig {
-        attach_stdin: Some(true),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
+/// `run`/`start -a` over the API, as the docker CLI does it: attach to the created
+/// container, start it, then set the TTY size. The exit code comes from `wait` once the
+/// stream ends; a `--rm` container may be gone by then (the daemon removes it), so its code
+/// is read from its `die` event, which the daemon replays from the container's creation.
+pub(super) async fn attach_and_start(d: &DockerBackend, id: &str, o: AttachOptions) -> Result<Session> {
+    let info = d.client.inspect_container(id, None).await.map_err(map_err(id, NotFound::Container))?;
+    if info.state.as_ref().and_then(|s| s.running).unwrap_or(false) {
+        return Err(EngineError::Conflict(format!("container {id} is already running")));
+    }
+    let cid = info.id.clone().unwrap_or_else(|| id.to_string());
+    let (mut s, done_rx) = hijack(d, &cid, &info).await?;
+    super::start(d, &cid).await?;
+    let tty = info.config.as_ref().and_then(|c| c.tty).unwrap_or(false);
+    if let (true, Some(sz)) = (tty, o.size) {
+        resize_tty(d, &cid, sz, 10).await;
+    }
+    let auto_remove = info.host_config.as_ref().and_then(|h| h.auto_remove).unwrap_or(false);
+    let created = info.created.as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).and_then(|t| t.timestamp_nanos_opt());
+    let d = d.clone();
+    s.exit = Box::pin(async move {
+        let _ = done_rx.await;
+        if !auto_remove {
+            return super::containers::wait(&d, &cid).await.map(Some);
+        }
+        let filters = [("container", vec![cid.clone()]), ("event", vec!["die".into(), "destroy".into()])]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let mut events = super::events(&d, EventOptions { since: created.map(|t| t - 1_000_000_000), until: None, filters });
+        let mut code = None;
+        // The code is on `die`; `destroy` follows once the container is gone (`docker run
+        // --rm` returns only then), unless the removal fails.
+        loop {
+            let next = match code {
+                None => events.next().await,
+                Some(_) => tokio::time::timeout(std::time::Duration::from_secs(10), events.next()).await.unwrap_or(None),
+            };
+            let Some(e) = next else { break };
+            let e = e?;
+            if e.action == "die" {
+                code = e.attributes.get("exitCode").and_then(|c| c.parse().ok()).or(Some(0));
+            } else if e.action == "destroy" {
+                break;
+            }
+        }
+        Ok(code)
+    });
+    Ok(s)
+}
+
+fn exec_config(d: &DockerBackend, o: &ExecOptions, attach: bool) -> ExecConfig {
+    ExecConfig {
+        attach_stdin: Some(attach),
+        attach_stdout: Some(attach),
+        attach_stderr: Some(attach),
         tty: Some(o.tty),
         env: (!o.env.is_empty()).then(|| o.env.clone()),
         cmd: Some(o.cmd.clone()),
@@ -127,8 +199,19 @@ pub(super) async fn exec(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<
         console_size: o.size.map(|(r, c)| vec![r as usize, c as usize]),
         detach_keys: d.detach_keys.clone(),
         ..Default::default()
-    };
-    let created = d.client.create_exec(id, cfg).await.map_err(map_err(id, NotFound::Container))?;
+    }
+}
+
+/// `exec -d`: the daemon starts the process and nobody attaches.
+pub(super) async fn exec_detached(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<()> {
+    let created = d.client.create_exec(id, exec_config(d, &o, false)).await.map_err(map_err(id, NotFound::Container))?;
+    let start = bollard::exec::StartExecOptions { detach: true, tty: o.tty, output_capacity: None };
+    d.client.start_exec(&created.id, Some(start)).await.map_err(|e| EngineError::Other(describe(&e)))?;
+    Ok(())
+}
+
+pub(super) async fn exec(d: &DockerBackend, id: &str, o: ExecOptions) -> Result<Session> {
+    let created = d.client.create_exec(id, exec_config(d, &o, true)).await.map_err(map_err(id, NotFound::Container))?;
     let start = bollard::exec::StartExecOptions { detach: false, tty: o.tty, output_capacity: None };
     let (out, input) = match d.client.start_exec(&created.id, Some(start)).await.map_err(|e| EngineError::Other(describe(&e)))? {
         bollard::exec::StartExecResults::Attached { output, input } => (output, input),

@@ -18,16 +18,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use tokio_util::io::SyncIoBridge;
 
-use crate::api::{ByteReader, ByteWriter, EngineError, Result};
-use crate::error::IoResultExt;
+use crate::error::{EngineError, IoResultExt, Result};
+use crate::image::commit::{NewImage, commit_image};
 use crate::image::compression::{Compression, decompress};
 use crate::image::config::ImageConfig;
-use crate::image::digest::{Digest, HashingReader, HashingWriter};
+use crate::image::layer::ensure_layer;
 use crate::image::reference::{Reference, familiar_tagged};
-use crate::local::{Inner, LocalEngine};
-use crate::store::images::{ImageRecord, ImageStore, NewImage};
+use crate::image::resolve::resolve_or_hello;
+use crate::store::digest::{Digest, HashingReader, HashingWriter};
+use crate::store::images::{ImageRecord, ImageStore, Rollback};
 
 /// JSON files of an archive (manifest.json, index.json, configs, manifests) are read into
 /// memory; anything larger than this is not a real one.
@@ -60,16 +60,12 @@ pub(crate) fn tar_error(what: &str, e: &io::Error) -> EngineError {
 
 // ------------------------------------------------------------------------------------ load
 
-/// Load every image of a docker-archive or OCI-layout tar (optionally gzip/zstd compressed).
-/// Returns familiar `name:tag` for each tag loaded, or `sha256:…` for an untagged image.
-pub async fn load(engine: &LocalEngine, input: ByteReader) -> Result<Vec<String>> {
-    let reader = SyncIoBridge::new(input);
-    engine.blocking(move |inner| load_blocking(inner, reader)).await
-}
-
-fn load_blocking(inner: &Inner, reader: impl Read) -> Result<Vec<String>> {
-    let store = &inner.images;
-    let staging = Staging::create(&inner.root.join("ingest"))?;
+/// Load every image of a docker-archive or OCI-layout tar (optionally gzip/zstd compressed),
+/// staging it in a fresh directory under `staging` (the content store's ingest directory,
+/// so that a killed load is cleaned by the next process). Returns familiar `name:tag` for
+/// each tag loaded, or `sha256:…` for an untagged image.
+pub fn load(store: &ImageStore, staging: &Path, reader: impl Read) -> Result<Vec<String>> {
+    let staging = Staging::create(staging)?;
     let (_, plain) = decompress(reader, "the archive")?;
     let files = staging.receive(plain)?;
     let plan = if files.has("manifest.json") {
@@ -529,7 +525,7 @@ fn commit(store: &ImageStore, plan: &[Planned]) -> Result<Vec<String>> {
                     c.docker_layer_media_type().to_string()
                 }
             };
-            store.ensure_layer(&l.file.digest, &media_type, Some(&l.diff_id))?;
+            ensure_layer(store, &l.file.digest, &media_type, Some(&l.diff_id))?;
             if !existed {
                 rb.layers.push(l.diff_id.clone());
             }
@@ -543,7 +539,7 @@ fn commit(store: &ImageStore, plan: &[Planned]) -> Result<Vec<String>> {
     for p in plan {
         let manifest = p.manifest.as_ref().map(|(_, d, mt)| (d.clone(), mt.clone()));
         let id =
-            store.commit_image(&NewImage { config_digest: p.config_digest.clone(), manifest, tags: p.tags.clone(), repo_digest: None })?;
+            commit_image(store, &NewImage { config_digest: p.config_digest.clone(), manifest, tags: p.tags.clone(), repo_digest: None })?;
         if p.tags.is_empty() {
             out.push(id.to_string());
         }
@@ -553,61 +549,7 @@ fn commit(store: &ImageStore, plan: &[Planned]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Undo what a failed load or import added to the store: layers it unpacked and blobs it
-/// committed, as long as no image uses them.
-pub(crate) struct Rollback<'a> {
-    store: &'a ImageStore,
-    pub blobs: Vec<Digest>,
-    pub layers: Vec<Digest>,
-    armed: bool,
-}
-
-impl<'a> Rollback<'a> {
-    pub fn new(store: &'a ImageStore) -> Self {
-        Self { store, blobs: Vec::new(), layers: Vec::new(), armed: true }
-    }
-    pub fn disarm(&mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for Rollback<'_> {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let s = self.store;
-        let used = |sql: &str, d: &Digest| s.db().query_opt(sql, [d.as_str()], |r| r.get::<_, i64>(0)).ok().flatten().is_some();
-        for d in &self.layers {
-            if used("SELECT 1 FROM image_layers WHERE diff_id = ?1 LIMIT 1", d) {
-                continue;
-            }
-            if let Ok(Some(l)) = s.layer(d) {
-                let _ = s.snapshots.remove(&l.snapshot);
-            }
-            let _ = s.db().write(|tx| {
-                tx.execute("DELETE FROM layers WHERE diff_id = ?1", [d.as_str()])?;
-                tx.execute("DELETE FROM layer_blobs WHERE diff_id = ?1", [d.as_str()])
-            });
-        }
-        for b in &self.blobs {
-            let q =
-                "SELECT 1 FROM layer_blobs WHERE digest = ?1 UNION ALL SELECT 1 FROM images WHERE id = ?1 OR manifest_digest = ?1 LIMIT 1";
-            if !used(q, b) {
-                let _ = s.content.delete(b);
-            }
-        }
-    }
-}
-
 // ------------------------------------------------------------------------------------ save
-
-/// Write a docker-archive of the named images to `output`.
-pub async fn save(engine: &LocalEngine, names: &[String], output: ByteWriter) -> Result<()> {
-    let names = names.to_vec();
-    let writer = SyncIoBridge::new(output);
-    engine.blocking(move |inner| save_blocking(inner, &names, writer)).await
-}
 
 /// An image to save and the familiar tags to record for it.
 struct Selected {
@@ -617,7 +559,7 @@ struct Selected {
 
 /// Resolve names as `docker save` does: `name:tag` keeps that tag; a bare repository name
 /// saves every tag of it; an ID (or `name@digest`) saves the image without tags.
-fn select(inner: &Inner, names: &[String]) -> Result<Vec<Selected>> {
+fn select(store: &ImageStore, names: &[String]) -> Result<Vec<Selected>> {
     let mut out: Vec<Selected> = Vec::new();
     let mut add = |rec: ImageRecord, tag: Option<String>| match out.iter_mut().find(|s| s.rec.id == rec.id) {
         Some(s) => {
@@ -636,7 +578,7 @@ fn select(inner: &Inner, names: &[String]) -> Result<Vec<Selected>> {
         if name_only && let Some(r) = &reference {
             let prefix = format!("{}:", r.name());
             let mut found = false;
-            for rec in inner.images.list()? {
+            for rec in store.list()? {
                 let tags: Vec<String> = rec.tags.iter().filter(|t| t.starts_with(&prefix)).cloned().collect();
                 for t in tags {
                     found = true;
@@ -647,7 +589,7 @@ fn select(inner: &Inner, names: &[String]) -> Result<Vec<Selected>> {
                 continue;
             }
         }
-        let rec = inner.resolve_image(name)?;
+        let rec = resolve_or_hello(store, name)?;
         let tag = reference.and_then(|r| if r.digest.is_none() { r.tagged_name() } else { None }).filter(|t| rec.tags.contains(t));
         add(rec, tag.map(|t| familiar_tagged(&t)));
     }
@@ -690,9 +632,10 @@ fn header(kind: tar::EntryType, size: u64, mode: u32, mtime: i64) -> tar::Header
     h
 }
 
-fn save_blocking(inner: &Inner, names: &[String], writer: SyncIoBridge<ByteWriter>) -> Result<()> {
-    let store = &inner.images;
-    let selected = select(inner, names)?;
+/// Write a docker-archive of the named images to `writer` (flushed, not closed). Every name
+/// is resolved and every layer checked before the first byte is written.
+pub fn save(store: &ImageStore, names: &[String], writer: impl Write) -> Result<()> {
+    let selected = select(store, names)?;
     // Everything is resolved and checked before the first byte goes out.
     let mut sources: HashMap<Digest, LayerSource> = HashMap::new();
     let mut configs = Vec::new();
@@ -749,16 +692,14 @@ fn save_blocking(inner: &Inner, names: &[String], writer: SyncIoBridge<ByteWrite
             "Layers": layer_paths,
         }));
     }
-    let manifest = serde_json::to_vec(&manifest).map_err(|e| EngineError::Other(format!("encoding manifest.json: {e}")))?;
+    let manifest = serde_json::to_vec(&manifest).map_err(|e| EngineError::Json { what: "encoding manifest.json".into(), source: e })?;
     tar.append_data(&mut header(tar::EntryType::Regular, manifest.len() as u64, 0o644, 0), "manifest.json", &manifest[..]).map_err(werr)?;
     if !repositories.is_empty() {
-        let repos = serde_json::to_vec(&repositories).map_err(|e| EngineError::Other(format!("encoding repositories: {e}")))?;
+        let repos = serde_json::to_vec(&repositories).map_err(|e| EngineError::Json { what: "encoding repositories".into(), source: e })?;
         tar.append_data(&mut header(tar::EntryType::Regular, repos.len() as u64, 0o644, 0), "repositories", &repos[..]).map_err(werr)?;
     }
     let mut w = tar.into_inner().map_err(werr)?;
-    w.flush().map_err(werr)?;
-    w.shutdown().map_err(werr)?;
-    Ok(())
+    w.flush().map_err(werr)
 }
 
 #[cfg(test)]
@@ -773,55 +714,5 @@ mod tests {
         assert_eq!(normalize("", "../etc/passwd"), None);
         assert_eq!(normalize("a", "../../x"), None);
         assert_eq!(normalize("", "./").as_deref(), Some(""));
-    }
-
-    fn small_layer(name: &str) -> Vec<u8> {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(3);
-        h.set_mode(0o644);
-        let mut b = tar::Builder::new(Vec::new());
-        b.append_data(&mut h, name, &b"abc"[..]).unwrap();
-        b.into_inner().unwrap()
-    }
-
-    #[test]
-    fn rollback_removes_only_what_no_image_uses() {
-        let t = tempfile::tempdir().unwrap();
-        let store = ImageStore::open(t.path()).unwrap();
-        let hello = crate::image::hello::create(&store).unwrap();
-        let hello_layer = store.get(&hello).unwrap().unwrap().layers[0].clone();
-        let mt = "application/vnd.oci.image.layer.v1.tar";
-
-        let layer = small_layer("x");
-        let blob = store.content.put_bytes(&layer).unwrap();
-        let diff = Digest::of(&layer);
-        {
-            let mut rb = Rollback::new(&store);
-            rb.blobs.push(blob.clone());
-            store.ensure_layer(&blob, mt, Some(&diff)).unwrap();
-            rb.layers.push(diff.clone());
-            // Named by mistake: an image uses these, so they must survive.
-            rb.layers.push(hello_layer.clone());
-            rb.blobs.extend([hello_layer.clone(), hello.clone()]);
-        }
-        assert!(store.layer(&diff).unwrap().is_none());
-        assert!(!store.content.contains(&blob));
-        assert!(store.layer_blobs(&diff).unwrap().is_empty());
-        assert!(store.layer(&hello_layer).unwrap().is_some());
-        assert!(store.content.contains(&hello_layer) && store.content.contains(&hello));
-
-        // Disarmed, it keeps everything.
-        let layer = small_layer("y");
-        let blob = store.content.put_bytes(&layer).unwrap();
-        let diff = Digest::of(&layer);
-        {
-            let mut rb = Rollback::new(&store);
-            rb.blobs.push(blob.clone());
-            store.ensure_layer(&blob, mt, Some(&diff)).unwrap();
-            rb.layers.push(diff.clone());
-            rb.disarm();
-        }
-        assert!(store.layer(&diff).unwrap().is_some());
-        assert!(store.content.contains(&blob));
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
-use crate::image::digest::Digest;
+use crate::store::digest::Digest;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]

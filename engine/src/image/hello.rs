@@ -5,9 +5,11 @@
 use serde_json::json;
 
 use crate::error::Result;
-use crate::image::digest::Digest;
+use crate::image::commit::{NewImage, commit_image};
+use crate::image::layer::ensure_layer;
 use crate::image::reference::Reference;
-use crate::store::images::{ImageStore, NewImage};
+use crate::store::digest::Digest;
+use crate::store::images::ImageStore;
 
 /// The static hello program.
 pub const BINARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hello"));
@@ -83,9 +85,9 @@ pub fn create(store: &ImageStore) -> Result<Digest> {
     if !store.content.contains(&diff_id) {
         store.content.put_bytes(&layer)?;
     }
-    store.ensure_layer(&diff_id, LAYER_MEDIA_TYPE, Some(&diff_id))?;
+    ensure_layer(store, &diff_id, LAYER_MEDIA_TYPE, Some(&diff_id))?;
     let config_digest = store.content.put_bytes(&config_json(&diff_id))?;
-    store.commit_image(&NewImage { config_digest, manifest: None, tags: vec![Reference::parse(TAG)?], repo_digest: None })
+    commit_image(store, &NewImage { config_digest, manifest: None, tags: vec![Reference::parse(TAG)?], repo_digest: None })
 }
 
 #[cfg(test)]
@@ -114,7 +116,7 @@ mod tests {
         let a = create(&store).unwrap();
         let b = create(&store).unwrap();
         assert_eq!(a, b);
-        let rec = store.resolve("hello").unwrap();
+        let rec = crate::image::resolve::resolve(&store, "hello").unwrap();
         assert_eq!(rec.id, a);
         assert_eq!(rec.tags, ["docker.io/library/hello:latest"]);
     }

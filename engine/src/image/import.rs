@@ -1,38 +1,29 @@
 //! `import`: a plain rootfs tar (optionally gzip/zstd compressed) becomes a one-layer image
 //! with a fresh config, as `docker import` makes. The input is staged in `ingest/` and
 //! checked to be a tar before anything enters the store, so garbage changes nothing.
+//! Also the `--change` instructions that `import` and `commit` apply to a config.
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read};
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
-use tokio_util::io::SyncIoBridge;
 
-use crate::api::{ByteReader, EngineError, Result};
-use crate::error::IoResultExt;
-use crate::image::archive::{Rollback, tar_error};
+use crate::error::{EngineError, IoResultExt, Result};
+use crate::image::archive::tar_error;
+use crate::image::commit::{NewImage, commit_image};
 use crate::image::compression::{Compression, decompress};
-use crate::image::digest::{Digest, HashingReader, HashingWriter};
+use crate::image::layer::ensure_layer;
 use crate::image::reference::Reference;
-use crate::local::{Inner, LocalEngine};
-use crate::store::images::NewImage;
+use crate::store::digest::{Digest, HashingReader, HashingWriter};
+use crate::store::images::{ImageStore, Rollback};
 
-/// Import `input` as an image; returns its ID (`sha256:…`).
-pub async fn import(
-    engine: &LocalEngine,
-    input: ByteReader,
-    reference: Option<String>,
-    changes: Vec<String>,
-    message: Option<String>,
-) -> Result<String> {
-    // Bad arguments are refused before a byte is read.
-    let tag = reference.as_deref().map(Reference::parse_tagged).transpose()?;
+/// `--change`s applied to an empty container config, checked before a byte is read.
+pub fn parse_changes(changes: &[String]) -> Result<Map<String, Value>> {
     let mut config = Map::new();
-    for c in &changes {
+    for c in changes {
         apply_change(&mut config, c)?;
     }
-    let reader = SyncIoBridge::new(input);
-    engine.blocking(move |inner| import_blocking(inner, reader, tag, config, message)).await
+    Ok(config)
 }
 
 /// A staged input file, removed unless committed.
@@ -48,14 +39,15 @@ fn bad(msg: impl Into<String>) -> EngineError {
     EngineError::InvalidArchive(msg.into())
 }
 
-fn import_blocking(
-    inner: &Inner,
+/// Import `reader` as an image with container config `config` (see [`parse_changes`]),
+/// tagged `tag`; returns its ID (`sha256:…`).
+pub fn import(
+    store: &ImageStore,
     mut reader: impl Read,
     tag: Option<Reference>,
     config: Map<String, Value>,
     message: Option<String>,
 ) -> Result<String> {
-    let store = &inner.images;
     let staged = StagedFile(store.content.ingest_path());
     let f = File::create(&staged.0).at(&staged.0)?;
     let mut w = HashingWriter::new(BufWriter::with_capacity(256 * 1024, f));
@@ -85,14 +77,14 @@ fn import_blocking(
         rb.blobs.push(blob.clone());
     }
     let existed = store.layer(&diff_id)?.is_some();
-    store.ensure_layer(&blob, compression.oci_layer_media_type(), Some(&diff_id))?;
+    ensure_layer(store, &blob, compression.oci_layer_media_type(), Some(&diff_id))?;
     if !existed {
         rb.layers.push(diff_id.clone());
     }
     let config = config_json(config, &diff_id, message.as_deref());
     let config_digest = store.content.put_bytes(&config)?;
     rb.blobs.push(config_digest.clone());
-    let id = store.commit_image(&NewImage { config_digest, manifest: None, tags: tag.into_iter().collect(), repo_digest: None })?;
+    let id = commit_image(store, &NewImage { config_digest, manifest: None, tags: tag.into_iter().collect(), repo_digest: None })?;
     rb.disarm();
     Ok(id.to_string())
 }
@@ -156,24 +148,25 @@ pub fn apply_change(cfg: &mut Map<String, Value>, change: &str) -> Result<()> {
         }
         "ENV" => {
             for (k, v) in key_values(rest).map_err(|e| err(&e))? {
-                let env = cfg.entry("Env").or_insert_with(|| json!([])).as_array_mut().expect("Env is an array");
-                env.retain(|e| e.as_str().is_none_or(|s| s.split_once('=').map(|x| x.0) != Some(k.as_str())));
-                env.push(json!(format!("{k}={v}")));
+                with_array(cfg, "Env", |env| {
+                    env.retain(|e| e.as_str().is_none_or(|s| s.split_once('=').map(|x| x.0) != Some(k.as_str())));
+                    env.push(json!(format!("{k}={v}")));
+                });
             }
         }
         "LABEL" => {
             for (k, v) in key_values(rest).map_err(|e| err(&e))? {
-                cfg.entry("Labels").or_insert_with(|| json!({})).as_object_mut().expect("Labels is an object").insert(k, json!(v));
+                with_object(cfg, "Labels", |m| {
+                    m.insert(k, json!(v));
+                });
             }
         }
         "EXPOSE" => {
             for w in words(rest).map_err(|e| err(&e))? {
                 for p in expose_ports(&w).ok_or_else(|| err(&format!("invalid port {w:?}")))? {
-                    cfg.entry("ExposedPorts")
-                        .or_insert_with(|| json!({}))
-                        .as_object_mut()
-                        .expect("ExposedPorts is an object")
-                        .insert(p, json!({}));
+                    with_object(cfg, "ExposedPorts", |m| {
+                        m.insert(p, json!({}));
+                    });
                 }
             }
         }
@@ -187,7 +180,9 @@ pub fn apply_change(cfg: &mut Map<String, Value>, change: &str) -> Result<()> {
                 if v.is_empty() {
                     return Err(err("empty volume path"));
                 }
-                cfg.entry("Volumes").or_insert_with(|| json!({})).as_object_mut().expect("Volumes is an object").insert(v, json!({}));
+                with_object(cfg, "Volumes", |m| {
+                    m.insert(v, json!({}));
+                });
             }
         }
         "WORKDIR" | "USER" | "STOPSIGNAL" => {
@@ -195,16 +190,60 @@ pub fn apply_change(cfg: &mut Map<String, Value>, change: &str) -> Result<()> {
             if w.len() != 1 {
                 return Err(err(&format!("{kw} takes exactly one argument")));
             }
-            let key = match kw.as_str() {
-                "WORKDIR" => "WorkingDir",
-                "USER" => "User",
-                _ => "StopSignal",
+            let (key, value) = match kw.as_str() {
+                // Relative to the current one, as docker's commit and import take it.
+                "WORKDIR" => ("WorkingDir", workdir(cfg.get("WorkingDir").and_then(Value::as_str).unwrap_or(""), &w[0])),
+                "USER" => ("User", w.remove(0)),
+                _ => ("StopSignal", w.remove(0)),
             };
-            cfg.insert(key.to_string(), json!(w.remove(0)));
+            cfg.insert(key.to_string(), json!(value));
         }
         _ => return Err(err(&format!("{kw} is not supported (use one of {SUPPORTED})"))),
     }
     Ok(())
+}
+
+/// Edit the object at `key`, made one if it is missing or not an object (images committed
+/// by docker carry `"Labels": null`, `"Volumes": null`, `"ExposedPorts": null`).
+fn with_object(cfg: &mut Map<String, Value>, key: &str, edit: impl FnOnce(&mut Map<String, Value>)) {
+    let v = cfg.entry(key).or_insert(Value::Null);
+    if !v.is_object() {
+        *v = Value::Object(Map::new());
+    }
+    if let Value::Object(m) = v {
+        edit(m);
+    }
+}
+
+/// Edit the array at `key`, made one if it is missing or not an array (`"Env": null`).
+fn with_array(cfg: &mut Map<String, Value>, key: &str, edit: impl FnOnce(&mut Vec<Value>)) {
+    let v = cfg.entry(key).or_insert(Value::Null);
+    if !v.is_array() {
+        *v = Value::Array(Vec::new());
+    }
+    if let Value::Array(a) = v {
+        edit(a);
+    }
+}
+
+/// docker's `WORKDIR` for commit and import changes: an absolute path as given, a relative
+/// one joined to the current working directory (`/` when there is none), cleaned lexically.
+fn workdir(current: &str, requested: &str) -> String {
+    if requested.starts_with('/') {
+        return requested.to_string();
+    }
+    let joined = format!("{current}/{requested}");
+    let mut parts: Vec<&str> = Vec::new();
+    for c in joined.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// `k=v k2="v 2"` pairs, or the legacy `key value with spaces` form.
@@ -328,6 +367,48 @@ mod tests {
         assert_eq!(v["WorkingDir"], json!("/srv"));
         assert_eq!(v["User"], json!("1000:1000"));
         assert_eq!(v["StopSignal"], json!("SIGINT"));
+    }
+
+    #[test]
+    fn changes_replace_nulls_as_docker_committed_images_carry_them() {
+        // A docker-committed image's config: nulls where docker has nothing.
+        let base = json!({"Env": null, "Labels": null, "Volumes": null, "ExposedPorts": null, "WorkingDir": "/srv", "Cmd": null});
+        for (change, key, want) in [
+            ("LABEL a=b", "Labels", json!({"a": "b"})),
+            ("VOLUME /v", "Volumes", json!({"/v": {}})),
+            ("EXPOSE 80", "ExposedPorts", json!({"80/tcp": {}})),
+            ("ENV X=1", "Env", json!(["X=1"])),
+            ("CMD sh", "Cmd", json!(["/bin/sh", "-c", "sh"])),
+            ("USER 1", "User", json!("1")),
+            ("STOPSIGNAL SIGINT", "StopSignal", json!("SIGINT")),
+            ("ENTRYPOINT [\"/x\"]", "Entrypoint", json!(["/x"])),
+        ] {
+            let mut m = base.as_object().unwrap().clone();
+            apply_change(&mut m, change).unwrap();
+            assert_eq!(m[key], want, "{change}");
+        }
+        // Any other shape where an object or list belongs is replaced, never a panic.
+        let mut odd = json!({"Labels": "x", "Env": {"a": 1}, "Volumes": [1]}).as_object().unwrap().clone();
+        for c in ["LABEL a=b", "ENV A=1", "VOLUME /v"] {
+            apply_change(&mut odd, c).unwrap();
+        }
+        assert_eq!(Value::Object(odd), json!({"Labels": {"a": "b"}, "Env": ["A=1"], "Volumes": {"/v": {}}}));
+    }
+
+    #[test]
+    fn a_relative_workdir_is_joined_to_the_current_one_as_docker_does() {
+        // dockerd 20.10: `commit -c 'WORKDIR rel'` on a container in /srv gives /srv/rel,
+        // `import -c 'WORKDIR rel'` gives /rel; `..` is cleaned.
+        let mut m = json!({"WorkingDir": "/srv"}).as_object().unwrap().clone();
+        apply_change(&mut m, "WORKDIR rel").unwrap();
+        assert_eq!(m["WorkingDir"], "/srv/rel");
+        apply_change(&mut m, "WORKDIR ../x").unwrap();
+        assert_eq!(m["WorkingDir"], "/srv/x");
+        apply_change(&mut m, "WORKDIR /abs/./y/").unwrap();
+        assert_eq!(m["WorkingDir"], "/abs/./y/");
+        assert_eq!(apply(&["WORKDIR rel"]).unwrap()["WorkingDir"], "/rel");
+        assert_eq!(apply(&["WORKDIR ../../up"]).unwrap()["WorkingDir"], "/up");
+        assert_eq!(workdir("", "."), "/");
     }
 
     #[test]

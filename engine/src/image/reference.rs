@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::error::{EngineError, Result};
-use crate::image::digest::Digest;
+use crate::store::digest::Digest;
 
 pub const DEFAULT_REGISTRY: &str = "docker.io";
 pub const DEFAULT_TAG: &str = "latest";

@@ -10,11 +10,11 @@ use std::path::Path;
 
 use crate::api::Result;
 use crate::local::Inner;
-use crate::local::containers;
 use crate::monitor;
 use crate::runtime::bundle::Paths;
+use crate::runtime::process::alive;
 use crate::runtime::rootfs;
-use crate::runtime::state::{self, State, alive};
+use crate::store::containers::{self, ContainerRecord, State};
 
 /// What boot did to one container.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct BootItem {
 pub(crate) fn boot(i: &Inner, exe: &Path) -> Result<Vec<BootItem>> {
     let mut out = Vec::new();
     // (Not in the `for` head: the database guard would live through the loop.)
-    let recs = state::list(&i.images.db())?;
+    let recs = containers::list(&i.images.db())?;
     for rec in recs {
         if alive(rec.monitor_pid, rec.monitor_start) {
             continue;
@@ -56,25 +56,20 @@ pub(crate) fn boot(i: &Inner, exe: &Path) -> Result<Vec<BootItem>> {
         rootfs::unmount_rootfs(&paths)?;
         if was_active {
             let mut db = i.images.db();
-            state::set_exited(&mut db, &rec.id, 255, false, "the host or the container's monitor went down")?;
-            state::clear_monitor(&mut db, &rec.id)?;
+            containers::set_exited(&mut db, &rec.id, 255, false, "the host or the container's monitor went down")?;
+            containers::clear_monitor(&mut db, &rec.id)?;
         }
         let item = |action| BootItem { id: rec.id.clone(), name: rec.name.clone(), action };
         if rec.config.auto_remove {
             if was_active {
-                containers::remove(i, &rec.id, true, true)?;
+                super::containers::remove(i, &rec.id, true, true)?;
                 out.push(item(BootAction::Removed));
             }
             continue;
         }
-        let manual = state::manual_stop(&i.images.db(), &rec.id)?.unwrap_or(false);
-        let restart = match rec.config.restart.as_str() {
-            "always" => true,
-            "unless-stopped" => !manual,
-            _ => false,
-        };
-        if restart {
-            match containers::start(i, exe, &rec.id, false) {
+        let manual = containers::manual_stop(&i.images.db(), &rec.id)?.unwrap_or(false);
+        if rec.config.restart.starts_at_boot(manual) {
+            match super::containers::start(i, exe, &rec.id, false) {
                 Ok(_) => out.push(item(BootAction::Started)),
                 Err(e) => out.push(item(BootAction::Failed(e.to_string()))),
             }
@@ -85,7 +80,7 @@ pub(crate) fn boot(i: &Inner, exe: &Path) -> Result<Vec<BootItem>> {
     Ok(out)
 }
 
-fn has_runtime_state(root: &Path, rec: &state::ContainerRecord) -> bool {
+fn has_runtime_state(root: &Path, rec: &ContainerRecord) -> bool {
     let dir = if rec.runtime.is_empty() { monitor::runtime_root(root) } else { monitor::external::state_root(root) };
     dir.join(&rec.id).exists()
 }

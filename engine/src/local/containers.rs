@@ -16,7 +16,9 @@ use crate::local::Inner;
 use crate::monitor::{self, log::Entry};
 use crate::runtime::bundle::Paths;
 use crate::runtime::names::{random_name, valid_name};
-use crate::runtime::state::{self, ContainerRecord, RunConfig, State, alive, new_id, now_nanos};
+use crate::runtime::process::alive;
+use crate::store::containers::{self as state, ContainerRecord, Restart, RunConfig, State, new_id, now_nanos};
+use crate::store::volumes;
 
 /// `HostConfig.Runtime` of a container on the built-in runtime (youki's libcontainer).
 pub const DEFAULT_RUNTIME: &str = "berth";
@@ -36,9 +38,8 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         Some("host") => "host",
         Some(n) => return Err(EngineError::InvalidArgument(format!("network {n} not found"))),
     };
-    let restart = o.restart.clone().unwrap_or_else(|| "no".into());
-    validate_restart(&restart)?;
-    if o.auto_remove && restart != "no" {
+    let restart = o.restart.as_deref().map(Restart::parse).transpose()?.unwrap_or_default();
+    if o.auto_remove && restart != Restart::No {
         return Err(EngineError::InvalidArgument("conflicting options: cannot specify both --restart and --rm".into()));
     }
     if let Some(m) = o.memory
@@ -61,7 +62,7 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         Some(r) => monitor::external::resolve(r).map_err(|e| EngineError::InvalidArgument(e.to_string()))?.display().to_string(),
     };
     let img = i.resolve_image(&o.image)?;
-    let (_, ic) = i.images.config(&img.id)?;
+    let (_, ic) = crate::image::commit::read_config(&i.images, &img.id)?;
     i.images.image_layers(&img)?;
     let cc = ic.config.unwrap_or_default();
     let entrypoint = match &o.entrypoint {
@@ -146,15 +147,15 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
     // The log exists from the start, so `run` can open it before the container can end.
     let log = paths.log(&id);
     std::fs::File::create(&log).map_err(|e| EngineError::io(&log, e))?;
-    let inserted = state::insert(&mut i.images.db(), &rec, o.name.is_some());
+    let inserted = state::insert(&mut i.images.db(), &rec, o.name.is_some(), random_name);
     match inserted {
         Ok(name) => {
             let mut rec = rec;
             rec.name = name;
             if let Err(e) = attach_volumes(i, &rec) {
-                let anon = crate::volume::anonymous_of(&i.images.db(), &rec.id).unwrap_or_default();
+                let anon = volumes::anonymous_of(&i.images.db(), &rec.id).unwrap_or_default();
                 let _ = state::delete(&mut i.images.db(), &rec.id);
-                crate::volume::remove_unused(&mut i.images.db(), &i.root, &anon);
+                volumes::remove_unused(&mut i.images.db(), &i.root, &anon);
                 let _ = std::fs::remove_dir_all(&paths.dir);
                 return Err(e);
             }
@@ -197,8 +198,9 @@ fn validate_tmpfs(t: &str) -> Result<String> {
 fn plan_mounts(
     specs: &[String],
     image_volumes: Option<&serde_json::Map<String, serde_json::Value>>,
-) -> Result<(Vec<(String, String)>, Vec<crate::volume::VolumeMount>)> {
-    use crate::volume::{MountSpec, VolumeMount, anonymous_name, parse_spec};
+) -> Result<(Vec<(String, String)>, Vec<volumes::VolumeMount>)> {
+    use crate::volume::{MountSpec, parse_spec};
+    use volumes::{VolumeMount, anonymous_name};
     let mut binds = Vec::new();
     let mut vols = Vec::new();
     let mut seen: Vec<String> = Vec::new();
@@ -233,18 +235,9 @@ fn attach_volumes(i: &Inner, rec: &ContainerRecord) -> Result<()> {
     let none = BTreeMap::new();
     let mut db = i.images.db();
     for v in &rec.config.volumes {
-        crate::volume::create(&mut db, &i.root, &v.name, v.anonymous, &none)?;
+        volumes::create(&mut db, &i.root, &v.name, v.anonymous, &none)?;
     }
-    crate::volume::link(&mut db, &rec.id, &rec.config.volumes)
-}
-
-fn validate_restart(r: &str) -> Result<()> {
-    let ok = match r.split_once(':') {
-        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
-        Some(_) => false,
-        None => matches!(r, "no" | "always" | "unless-stopped" | "on-failure"),
-    };
-    if ok { Ok(()) } else { Err(EngineError::InvalidArgument(format!("invalid restart policy: {r}"))) }
+    volumes::link(&mut db, &rec.id, &rec.config.volumes)
 }
 
 /// The record, with a running state corrected if its monitor died without recording.
@@ -318,7 +311,7 @@ fn signal(i: &Inner, rec: &ContainerRecord, sig: Signal) -> Result<()> {
     if !rec.runtime.is_empty() {
         return monitor::external::Runtime::new(&rec.runtime, &i.root)
             .kill(&rec.id, sig as i32)
-            .map_err(|e| EngineError::Other(format!("signalling container {}: {e}", &rec.id[..12])));
+            .map_err(|e| EngineError::Runtime { container: rec.id[..12].to_string(), source: e.into() });
     }
     nix::sys::signal::kill(Pid::from_raw(rec.pid), sig)
         .map_err(|e| EngineError::io_ctx(format!("signalling container {}", &rec.id[..12]), e.into()))
@@ -402,9 +395,9 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool, volumes: bool) -> Result<
     monitor::delete_runtime_state(&i.root, &rec);
     let paths = Paths::new(&i.root, &rec.id);
     monitor::remove_container_files(&paths)?;
-    let anon = if volumes { crate::volume::anonymous_of(&i.images.db(), &rec.id)? } else { vec![] };
+    let anon = if volumes { self::volumes::anonymous_of(&i.images.db(), &rec.id)? } else { vec![] };
     state::delete(&mut i.images.db(), &rec.id)?;
-    crate::volume::remove_unused(&mut i.images.db(), &i.root, &anon);
+    self::volumes::remove_unused(&mut i.images.db(), &i.root, &anon);
     state::event(&mut i.images.db(), &rec, "destroy", &[]);
     Ok(())
 }
@@ -422,14 +415,15 @@ pub(crate) fn pause(i: &Inner, id: &str, pause: bool) -> Result<()> {
         _ => {}
     }
     if rec.runtime.is_empty() {
-        let mut c = libcontainer::container::Container::load(monitor::runtime_root(&i.root).join(&rec.id))
-            .map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+        let refused =
+            |e: libcontainer::error::LibcontainerError| EngineError::Runtime { container: rec.id[..12].to_string(), source: e.into() };
+        let mut c = libcontainer::container::Container::load(monitor::runtime_root(&i.root).join(&rec.id)).map_err(refused)?;
         let r = if pause { c.pause() } else { c.resume() };
-        r.map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+        r.map_err(refused)?;
     } else {
         monitor::external::Runtime::new(&rec.runtime, &i.root)
             .pause(&rec.id, pause)
-            .map_err(|e| EngineError::Other(format!("container {}: {e}", &rec.id[..12])))?;
+            .map_err(|e| EngineError::Runtime { container: rec.id[..12].to_string(), source: e.into() })?;
     }
     state::set_paused(&mut i.images.db(), &rec.id, pause)?;
     state::event(&mut i.images.db(), &rec, if pause { "pause" } else { "unpause" }, &[]);
@@ -590,10 +584,6 @@ fn network_mode(c: &RunConfig) -> &str {
 }
 
 fn host_config(c: &RunConfig) -> HostConfig {
-    let (name, max) = match c.restart.split_once(':') {
-        Some((n, m)) => (n.to_string(), m.parse().unwrap_or(0)),
-        None => (c.restart.clone(), 0),
-    };
     HostConfig {
         memory: c.memory.unwrap_or(0),
         memory_swap: c.memory_swap.unwrap_or(0),
@@ -602,7 +592,7 @@ fn host_config(c: &RunConfig) -> HostConfig {
         pids_limit: c.pids_limit.filter(|&p| p > 0),
         privileged: c.privileged,
         network_mode: network_mode(c).into(),
-        restart_policy: RestartPolicy { name, maximum_retry_count: max },
+        restart_policy: RestartPolicy { name: c.restart.name().into(), maximum_retry_count: c.restart.max_retries().into() },
         auto_remove: c.auto_remove,
         readonly_rootfs: c.read_only,
         // Docker writes null, not [], for an empty list.
@@ -642,7 +632,7 @@ fn mounts(root: &Path, c: &RunConfig) -> Vec<MountPoint> {
         out.push(MountPoint {
             kind: "volume".into(),
             name: v.name.clone(),
-            source: crate::volume::data_dir(root, &v.name).display().to_string(),
+            source: volumes::data_dir(root, &v.name).display().to_string(),
             destination: v.destination.clone(),
             driver: "local".into(),
             mode: match (v.rw, v.anonymous) {
@@ -720,6 +710,12 @@ pub(crate) fn follow_logs(
         return;
     }
     loop {
+        // The reader went away (a closed logs tab, a quitting dashboard): stop now, not at
+        // the next line. A silent container may print nothing for ever, and the runtime's
+        // shutdown waits for this blocking thread to return.
+        if tx.is_closed() {
+            return;
+        }
         let cur = state::get(&i.images.db(), &rec.id);
         let done = match cur {
             Ok(Some(r)) => refresh(i, r).map(|r| !matches!(r.state, State::Running | State::Paused)).unwrap_or(true),
@@ -737,9 +733,4 @@ pub(crate) fn follow_logs(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// Whether any container uses the image.
-pub(crate) fn image_in_use(i: &Inner, image_id: &str) -> bool {
-    i.images.db().query_opt("SELECT 1 FROM containers WHERE image_id = ?1 LIMIT 1", [image_id], |_| Ok(())).ok().flatten().is_some()
 }

@@ -23,15 +23,17 @@ use crate::ctrfs::untar::{Owner, extract};
 use crate::ctrfs::walk::{Next, Node, list, walk};
 use crate::ctrfs::{clean, pathrs_io};
 use crate::error::IoResultExt;
-use crate::image::archive::Rollback;
-use crate::image::digest::{Digest, HashingWriter};
+use crate::image::commit::{NewImage, commit_image, read_config};
+use crate::image::layer::ensure_layer;
 use crate::image::reference::Reference;
 use crate::local::Inner;
 use crate::local::containers::{is_running, lookup};
 use crate::runtime::bundle::Paths;
+use crate::runtime::process::alive;
 use crate::runtime::rootfs::is_mounted;
-use crate::runtime::state::{ContainerRecord, State};
-use crate::store::images::NewImage;
+use crate::store::containers::{ContainerRecord, State};
+use crate::store::digest::{Digest, HashingWriter};
+use crate::store::images::{ImageStore, Rollback};
 
 /// The lock `start` and a copy on a stopped container both take, so a container never
 /// starts on (or loses) an overlay mounted for a copy.
@@ -93,11 +95,7 @@ fn rooted(i: &Inner, id: &str, live: bool) -> Result<Rooted> {
 
 /// The image's layer directories, topmost first.
 fn lower_dirs(i: &Inner, rec: &ContainerRecord) -> Result<Vec<PathBuf>> {
-    let links: Vec<String> = i.images.db().query_all(
-        "SELECT l.link FROM image_layers il JOIN layers l ON l.diff_id = il.diff_id WHERE il.image_id = ?1 ORDER BY il.idx DESC",
-        [&rec.image_id],
-        |r| r.get(0),
-    )?;
+    let links = ImageStore::layer_links(&i.images.db(), &rec.image_id)?;
     let l = i.images.snapshots.root().join("l");
     Ok(links.iter().map(|x| l.join(x)).collect())
 }
@@ -132,7 +130,7 @@ fn open_root(r: &Rooted) -> Result<pathrs::Root> {
         .map_err(|e| EngineError::io(&r.path, e.into()))?;
     // The pid was checked before the open: make sure it is still the container's init (not
     // a reused pid), now that the fd pins whatever root it pointed to.
-    if r.path.starts_with("/proc") && !crate::runtime::state::alive(r.rec.pid, r.rec.pid_start) {
+    if r.path.starts_with("/proc") && !alive(r.rec.pid, r.rec.pid_start) {
         return Err(EngineError::Conflict(format!("container {} stopped during the copy, try again", &r.rec.id[..12])));
     }
     Ok(pathrs::Root::from_fd(fd))
@@ -351,7 +349,7 @@ pub(crate) fn commit(i: &Inner, id: &str, o: &CommitOptions) -> Result<String> {
     }
     let rec = lookup(i, id)?;
     let base_id = Digest::parse(&rec.image_id)?;
-    let (base_bytes, _) = i.images.config(&base_id)?;
+    let (base_bytes, _) = read_config(&i.images, &base_id)?;
     let mut cfg: Value = serde_json::from_slice(&base_bytes).map_err(|e| EngineError::InvalidImage(format!("{}: {e}", rec.image_id)))?;
     let paths = Paths::new(&i.root, &rec.id);
     let lowers = lower_dirs(i, &rec)?;
@@ -392,14 +390,14 @@ pub(crate) fn commit(i: &Inner, id: &str, o: &CommitOptions) -> Result<String> {
         rb.blobs.push(blob.clone());
     }
     let existed = store.layer(&diff_id)?.is_some();
-    store.ensure_layer(&blob, crate::image::compression::Compression::Gzip.oci_layer_media_type(), Some(&diff_id))?;
+    ensure_layer(store, &blob, crate::image::compression::Compression::Gzip.oci_layer_media_type(), Some(&diff_id))?;
     if !existed {
         rb.layers.push(diff_id.clone());
     }
     let config = commit_config(&mut cfg, &rec, o, &diff_id)?;
     let config_digest = store.content.put_bytes(&config)?;
     rb.blobs.push(config_digest.clone());
-    let new = store.commit_image(&NewImage { config_digest, manifest: None, tags: tag.into_iter().collect(), repo_digest: None })?;
+    let new = commit_image(store, &NewImage { config_digest, manifest: None, tags: tag.into_iter().collect(), repo_digest: None })?;
     rb.disarm();
     Ok(new.to_string())
 }
@@ -463,5 +461,5 @@ fn commit_config(cfg: &mut Value, rec: &ContainerRecord, o: &CommitOptions, diff
             obj.insert("history".into(), json!([h]));
         }
     }
-    serde_json::to_vec(cfg).map_err(|e| EngineError::Other(format!("serialising the image config: {e}")))
+    serde_json::to_vec(cfg).map_err(|e| EngineError::Json { what: "encoding the image config".into(), source: e })
 }

@@ -1,11 +1,20 @@
-//! Image queries and small edits for `LocalEngine`: list, inspect, history, tag.
+//! Images for `LocalEngine`: list, inspect, history and tag over the store, and the async
+//! wrappers of the blocking image and registry code (load, save, import, pull, push), which
+//! run it off the runtime here so that `crate::image` and `crate::registry` stay plain
+//! functions over the store.
 use std::collections::BTreeMap;
 
+use tokio_util::io::SyncIoBridge;
+
 use crate::api::*;
+use crate::image::commit::read_config;
 use crate::image::reference::{Reference, familiar_tagged};
 use crate::local::{Inner, LocalEngine, summary};
+use crate::registry::Offload;
+use crate::registry::pull::Target;
 
 pub(crate) fn list(i: &Inner, opts: &ImageListOptions) -> Result<Vec<ImageSummary>> {
+    let users = crate::store::containers::count_by_image(&i.images.db())?;
     let mut out = Vec::new();
     for rec in i.images.list()? {
         let dangling = rec.tags.is_empty();
@@ -24,8 +33,8 @@ pub(crate) fn list(i: &Inner, opts: &ImageListOptions) -> Result<Vec<ImageSummar
                 continue;
             }
         }
-        let used = if LocalEngine::image_in_use(i, &rec.id) { 1 } else { 0 };
-        out.push(summary(&rec, used));
+        let used = users.get(rec.id.as_str()).copied().unwrap_or(0);
+        out.push(summary(&rec, used as i64));
     }
     Ok(out)
 }
@@ -58,7 +67,7 @@ fn rfc3339(secs: i64) -> String {
 
 pub(crate) fn inspect(i: &Inner, name: &str) -> Result<ImageInspect> {
     let rec = i.resolve_image(name)?;
-    let (_, cfg) = i.images.config(&rec.id)?;
+    let (_, cfg) = read_config(&i.images, &rec.id)?;
     let layers = i.images.image_layers(&rec)?;
     let snaps = i.images.snapshots.root();
     let lower: Vec<String> = layers.iter().rev().skip(1).map(|l| snaps.join(&l.snapshot).join("fs").display().to_string()).collect();
@@ -91,7 +100,7 @@ pub(crate) fn inspect(i: &Inner, name: &str) -> Result<ImageInspect> {
 
 pub(crate) fn history(i: &Inner, name: &str) -> Result<Vec<HistoryItem>> {
     let rec = i.resolve_image(name)?;
-    let (_, cfg) = i.images.config(&rec.id)?;
+    let (_, cfg) = read_config(&i.images, &rec.id)?;
     let layers = i.images.image_layers(&rec)?;
     let mut sizes = layers.iter().map(|l| l.size);
     let hist = cfg.history.clone().unwrap_or_default();
@@ -131,6 +140,42 @@ pub(crate) fn history(i: &Inner, name: &str) -> Result<Vec<HistoryItem>> {
 
 pub(crate) fn tag(i: &Inner, source: &str, target: &str) -> Result<()> {
     let target = Reference::parse_tagged(target)?;
+    let name = target.tagged_name().ok_or_else(|| EngineError::InvalidArgument(format!("{target} has no tag")))?;
     let rec = i.resolve_image(source)?;
-    i.images.tag(&rec.id, &target)
+    i.images.tag(&rec.id, &name)
+}
+
+/// The store pull and push work on, with blocking work on tokio's blocking pool.
+pub(crate) fn registry_target(engine: &LocalEngine) -> Target {
+    Target { store: engine.inner.images.clone(), offload: Offload::new(tokio::task::spawn_blocking) }
+}
+
+pub(crate) async fn load(engine: &LocalEngine, input: ByteReader) -> Result<Vec<String>> {
+    let reader = SyncIoBridge::new(input);
+    engine.blocking(move |i| crate::image::archive::load(&i.images, i.images.content.ingest_dir(), reader)).await
+}
+
+pub(crate) async fn save(engine: &LocalEngine, names: &[String], output: ByteWriter) -> Result<()> {
+    let names = names.to_vec();
+    let mut writer = SyncIoBridge::new(output);
+    engine
+        .blocking(move |i| {
+            crate::image::archive::save(&i.images, &names, &mut writer)?;
+            writer.shutdown().map_err(|e| EngineError::io_ctx("writing the archive", e))
+        })
+        .await
+}
+
+pub(crate) async fn import(
+    engine: &LocalEngine,
+    input: ByteReader,
+    reference: Option<String>,
+    changes: Vec<String>,
+    message: Option<String>,
+) -> Result<String> {
+    // Bad arguments are refused before a byte is read.
+    let tag = reference.as_deref().map(Reference::parse_tagged).transpose()?;
+    let config = crate::image::import::parse_changes(&changes)?;
+    let reader = SyncIoBridge::new(input);
+    engine.blocking(move |i| crate::image::import::import(&i.images, reader, tag, config, message)).await
 }

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 
 use crate::api::*;
-use crate::image::digest::Digest;
-use crate::store::images::{ImageRecord, ImageStore, Removed};
+use crate::image::remove::Removed;
+use crate::store::images::{ImageRecord, ImageStore};
 
 mod boot;
 mod containers;
@@ -19,7 +19,6 @@ mod volumes;
 pub mod watch;
 
 pub use boot::{BootAction, BootItem};
-pub use containers::read_entries as read_log_entries;
 
 /// Default state root when running as root.
 pub const DEFAULT_ROOT: &str = "/var/lib/berth";
@@ -33,13 +32,13 @@ pub struct LocalEngine {
 
 pub(crate) struct Inner {
     pub root: PathBuf,
-    pub images: ImageStore,
+    pub images: Arc<ImageStore>,
 }
 
 impl LocalEngine {
     /// Open (creating if needed) the engine state under `root`.
     pub fn open(root: &Path) -> Result<Self> {
-        let images = ImageStore::open(root)?;
+        let images = Arc::new(ImageStore::open(root)?);
         Ok(Self { inner: Arc::new(Inner { root: root.to_path_buf(), images }), monitor_exe: None })
     }
 
@@ -54,18 +53,15 @@ impl LocalEngine {
     /// Run blocking store work off the async runtime.
     pub(crate) async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Inner) -> Result<T> + Send + 'static) -> Result<T> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || f(&inner)).await.map_err(|e| EngineError::Other(format!("engine task failed: {e}")))?
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|source| EngineError::Task { what: "an engine task".into(), source })?
     }
 
     /// Resolve what a user typed to an image, creating the built-in `hello` image on first
     /// use when the name means it and nothing else does (blocking: call from `blocking`).
     pub fn resolve_image(&self, name: &str) -> Result<ImageRecord> {
         self.inner.resolve_image(name)
-    }
-
-    /// Whether a container uses this image.
-    pub(crate) fn image_in_use(inner: &Inner, id: &Digest) -> bool {
-        containers::image_in_use(inner, id.as_str())
     }
 
     /// Run monitors from `exe` (a `berth` binary) instead of this executable: for
@@ -83,59 +79,15 @@ impl LocalEngine {
         }
     }
 
-    /// Start a container and keep its monitor's status pipe: `wait_exit()` on it yields the
-    /// exit code even for `--rm` containers. None if it was already running.
-    pub async fn start_attached(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
-        let id = id.to_string();
-        let exe = self.monitor_exe()?;
-        self.blocking(move |i| containers::start(i, &exe, &id, false)).await
-    }
-
-    /// Like [`Self::start_attached`], but the monitor waits for a client on the attach
-    /// socket before the container starts (`run -i/-t`): connect, then `wait_running()`.
-    pub async fn start_interactive(&self, id: &str) -> Result<Option<crate::monitor::Started>> {
-        let id = id.to_string();
-        let exe = self.monitor_exe()?;
-        self.blocking(move |i| containers::start(i, &exe, &id, true)).await
-    }
-
-    /// `pause` (true) or `unpause` (false).
-    pub async fn pause_container(&self, id: &str, pause: bool) -> Result<()> {
-        let id = id.to_string();
-        self.blocking(move |i| containers::pause(i, &id, pause)).await
-    }
-
-    pub async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
-        let (id, name) = (id.to_string(), name.to_string());
-        self.blocking(move |i| containers::rename(i, &id, &name)).await
-    }
-
     /// Container events after sequence number `after` and not before `since` (unix ns).
-    pub async fn events_after(&self, after: i64, since: i64) -> Result<Vec<crate::runtime::state::EventRecord>> {
-        self.blocking(move |i| crate::runtime::state::events_after(&i.images.db(), after, since)).await
-    }
-
-    /// The newest event's sequence number.
-    pub async fn last_event_seq(&self) -> Result<i64> {
-        self.blocking(|i| crate::runtime::state::last_event_seq(&i.images.db())).await
-    }
-
-    /// Path of a container's json-file log (and its full ID).
-    pub async fn container_log_path(&self, id: &str) -> Result<(String, PathBuf)> {
-        let id = id.to_string();
-        self.blocking(move |i| containers::log_path(i, &id).map(|(r, p)| (r.id, p))).await
+    pub(crate) async fn events_after(&self, after: i64, since: i64) -> Result<Vec<crate::store::events::EventRecord>> {
+        self.blocking(move |i| crate::store::events::after(&i.images.db(), after, since)).await
     }
 }
 
 impl Inner {
     pub(crate) fn resolve_image(&self, name: &str) -> Result<ImageRecord> {
-        match self.images.resolve(name) {
-            Err(EngineError::ImageNotFound(_)) if crate::image::hello::is_hello_name(name) => {
-                crate::image::hello::create(&self.images)?;
-                self.images.resolve(name)
-            }
-            r => r,
-        }
+        crate::image::resolve::resolve_or_hello(&self.images, name)
     }
 }
 
@@ -183,11 +135,11 @@ impl ContainerBackend for LocalEngine {
     }
 
     fn pull_image(&self, reference: &str, opts: PullOptions) -> BoxStream<'static, Result<ProgressEvent>> {
-        crate::registry::pull::pull(self.clone(), reference.to_string(), opts)
+        crate::registry::pull::pull(images::registry_target(self), reference.to_string(), opts)
     }
 
     fn push_image(&self, reference: &str) -> BoxStream<'static, Result<ProgressEvent>> {
-        crate::registry::push::push(self.clone(), reference.to_string())
+        crate::registry::push::push(images::registry_target(self), reference.to_string())
     }
 
     async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
@@ -197,24 +149,23 @@ impl ContainerBackend for LocalEngine {
 
     async fn remove_image(&self, name: &str, force: bool) -> Result<Vec<RemovedImage>> {
         let name = name.to_string();
-        self.blocking(move |i| Ok(i.images.remove(&name, force, &|d| LocalEngine::image_in_use(i, d))?.into_iter().map(removed).collect()))
-            .await
+        self.blocking(move |i| Ok(crate::image::remove::remove(&i.images, &name, force)?.into_iter().map(removed).collect())).await
     }
 
     async fn prune_images(&self, all: bool) -> Result<PruneReport> {
         self.blocking(move |i| {
-            let (r, freed) = i.images.prune(all, &|d| LocalEngine::image_in_use(i, d))?;
+            let (r, freed) = crate::image::remove::prune(&i.images, all)?;
             Ok(PruneReport { removed: r.into_iter().map(removed).collect(), space_reclaimed: freed })
         })
         .await
     }
 
     async fn load_images(&self, input: ByteReader) -> Result<Vec<String>> {
-        crate::image::archive::load(self, input).await
+        images::load(self, input).await
     }
 
     async fn save_images(&self, names: &[String], output: ByteWriter) -> Result<()> {
-        crate::image::archive::save(self, names, output).await
+        images::save(self, names, output).await
     }
 
     async fn import_image(
@@ -224,7 +175,7 @@ impl ContainerBackend for LocalEngine {
         changes: Vec<String>,
         message: Option<String>,
     ) -> Result<String> {
-        crate::image::import::import(self, input, reference, changes, message).await
+        images::import(self, input, reference, changes, message).await
     }
 
     async fn login(&self, registry: &str, creds: &Credentials) -> Result<String> {
@@ -237,7 +188,9 @@ impl ContainerBackend for LocalEngine {
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {
-        self.start_attached(id).await.map(|_| ())
+        let id = id.to_string();
+        let exe = self.monitor_exe()?;
+        self.blocking(move |i| containers::start(i, &exe, &id, false)).await.map(|_| ())
     }
 
     async fn stop_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
@@ -298,25 +251,36 @@ impl ContainerBackend for LocalEngine {
         self.blocking(watch::disk_usage).await
     }
     async fn pause_container(&self, id: &str) -> Result<()> {
-        LocalEngine::pause_container(self, id, true).await
+        let id = id.to_string();
+        self.blocking(move |i| containers::pause(i, &id, true)).await
     }
     async fn unpause_container(&self, id: &str) -> Result<()> {
-        LocalEngine::pause_container(self, id, false).await
+        let id = id.to_string();
+        self.blocking(move |i| containers::pause(i, &id, false)).await
     }
     async fn restart_container(&self, id: &str, timeout: Option<u32>) -> Result<()> {
         ContainerBackend::stop_container(self, id, timeout).await?;
         ContainerBackend::start_container(self, id).await
     }
     async fn rename_container(&self, id: &str, new_name: &str) -> Result<()> {
-        LocalEngine::rename_container(self, id, new_name).await
+        let (id, name) = (id.to_string(), new_name.to_string());
+        self.blocking(move |i| containers::rename(i, &id, &name)).await
     }
 
     async fn attach_session(&self, id: &str, size: Option<(u16, u16)>) -> Result<Session> {
         session::attach(self, id, size).await
     }
 
+    async fn attach_and_start(&self, id: &str, opts: AttachOptions) -> Result<Session> {
+        session::attach_and_start(self, id, opts).await
+    }
+
     async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session> {
         session::exec(self, id, opts).await
+    }
+
+    async fn exec_detached(&self, id: &str, opts: ExecOptions) -> Result<()> {
+        session::exec_detached(self, id, opts).await
     }
 
     async fn shell(&self, id: &str) -> Result<Vec<String>> {

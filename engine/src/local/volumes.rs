@@ -1,8 +1,8 @@
-//! Volumes for `LocalEngine`: the trait's volume verbs over [`crate::volume`], with docker's
-//! shapes and errors.
+//! Volumes for `LocalEngine`: the trait's volume verbs over the store's volume records
+//! ([`crate::store::volumes`]), with docker's shapes and errors.
 use crate::api::*;
 use crate::local::Inner;
-use crate::volume::{self as vol, VolumeRecord};
+use crate::store::volumes::{self as vol, VolumeRecord};
 
 fn view(i: &Inner, r: &VolumeRecord) -> Volume {
     let secs = r.created.div_euclid(1_000_000_000);
@@ -30,11 +30,7 @@ pub(crate) fn list(i: &Inner, o: &VolumeListOptions) -> Result<Vec<Volume>> {
             continue;
         }
         let mut v = view(i, &r);
-        v.users = Some(db.query_all(
-            "SELECT c.name FROM container_volumes cv JOIN containers c ON c.id = cv.container_id WHERE cv.volume = ?1 ORDER BY c.name",
-            [&r.name],
-            |row| row.get(0),
-        )?);
+        v.users = Some(vol::user_names(&db, &r.name)?);
         out.push(v);
     }
     Ok(out)

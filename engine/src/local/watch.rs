@@ -11,9 +11,10 @@ use futures_util::stream::BoxStream;
 use crate::api::*;
 use crate::local::{Inner, LocalEngine, containers};
 use crate::runtime::bundle::Paths;
-use crate::runtime::state::{self, ContainerRecord, State};
 use crate::stats::sampler::{Sampler, Target, host_memory};
 use crate::stats::{CgroupPaths, top as ptop};
+use crate::store::containers::{self as records, ContainerRecord, State};
+use crate::store::events::EventRecord;
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
@@ -36,14 +37,13 @@ pub fn cgroup_of(id: &str, pid: i32) -> CgroupPaths {
     from_proc(pid, v2).unwrap_or(cg)
 }
 
-/// Parse `/proc/<pid>/cgroup`: the `0::/path` line on v2, the `pids` controller's on v1.
+/// The process's cgroup from `/proc/<pid>/cgroup` (procfs): the unified hierarchy's on v2,
+/// the `pids` controller's on v1.
 fn from_proc(pid: i32, v2: bool) -> Option<CgroupPaths> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let rel = text.lines().find_map(|l| {
-        let mut it = l.splitn(3, ':');
-        let (_, ctrl, path) = (it.next()?, it.next()?, it.next()?);
-        let hit = if v2 { ctrl.is_empty() } else { ctrl.split(',').any(|c| c == "pids") };
-        hit.then(|| path.to_string())
+    let groups = procfs::process::Process::new(pid).ok()?.cgroups().ok()?;
+    let rel = groups.into_iter().find_map(|g| {
+        let hit = if v2 { g.controllers.is_empty() } else { g.controllers.iter().any(|c| c == "pids") };
+        hit.then_some(g.pathname)
     })?;
     Some(CgroupPaths::under(Path::new(CGROUP_ROOT), &rel, v2))
 }
@@ -54,7 +54,7 @@ fn running(r: &ContainerRecord) -> bool {
 
 /// The targets of one sampling round: running containers, restricted to `only` if given.
 fn targets(i: &Inner, only: &Option<HashSet<String>>) -> Result<Vec<Target>> {
-    let recs = state::list(&i.images.db())?;
+    let recs = records::list(&i.images.db())?;
     Ok(recs
         .into_iter()
         .filter(|r| running(r) && only.as_ref().is_none_or(|s| s.contains(&r.id)))
@@ -113,7 +113,7 @@ pub(crate) fn stats(engine: &LocalEngine, ids: Vec<String>, interval: Duration) 
                 Some((Ok(batch), Some(st)))
             }
             Ok(Err(e)) => Some((Err(e), None)),
-            Err(e) => Some((Err(EngineError::Other(format!("stats task failed: {e}"))), None)),
+            Err(source) => Some((Err(EngineError::Task { what: "the stats task".into(), source }), None)),
         }
     }))
 }
@@ -162,22 +162,18 @@ pub fn filter_ps(text: &str, pids: &[i32]) -> Result<TopResult> {
     Ok(TopResult { titles, processes })
 }
 
-fn read_trim(p: &str) -> String {
-    std::fs::read_to_string(p).map(|s| s.trim().to_string()).unwrap_or_default()
-}
-
 /// `PRETTY_NAME` of /etc/os-release.
 pub fn os_name(text: &str) -> String {
     text.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())).unwrap_or_else(|| "Linux".into())
 }
 
 pub(crate) fn system_info(i: &Inner) -> Result<SystemInfo> {
-    let recs = state::list(&i.images.db())?;
+    let recs = records::list(&i.images.db())?;
     let mut s = SystemInfo {
         engine: "berth".into(),
         server_version: env!("CARGO_PKG_VERSION").into(),
-        hostname: read_trim("/proc/sys/kernel/hostname"),
-        kernel_version: read_trim("/proc/sys/kernel/osrelease"),
+        hostname: sysinfo::System::host_name().unwrap_or_default(),
+        kernel_version: sysinfo::System::kernel_version().unwrap_or_default(),
         operating_system: os_name(&std::fs::read_to_string("/etc/os-release").unwrap_or_default()),
         architecture: std::env::consts::ARCH.into(),
         cpus: std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1),
@@ -221,7 +217,7 @@ pub fn dir_size(dir: &Path) -> u64 {
 }
 
 pub(crate) fn disk_usage(i: &Inner) -> Result<DiskUsage> {
-    let recs = state::list(&i.images.db())?;
+    let recs = records::list(&i.images.db())?;
     let images = i.images.list()?;
     let mut users: HashMap<&str, u64> = HashMap::new();
     for r in &recs {
@@ -253,7 +249,7 @@ pub(crate) fn disk_usage(i: &Inner) -> Result<DiskUsage> {
             containers: users.get(img.id.as_str()).copied().unwrap_or(0),
         })
         .collect();
-    let now = state::now_nanos();
+    let now = records::now_nanos();
     let out_containers = recs
         .iter()
         .map(|r| ContainerUsage {
@@ -272,7 +268,7 @@ pub(crate) fn disk_usage(i: &Inner) -> Result<DiskUsage> {
 /// The filters the embedded engine's events understand.
 const EVENT_FILTERS: [&str; 3] = ["event", "container", "type"];
 
-fn event_passes(e: &state::EventRecord, filters: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
+fn event_passes(e: &EventRecord, filters: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
     filters.iter().all(|(k, vs)| {
         vs.iter().any(|v| match k.as_str() {
             "event" => e.action == *v,
@@ -295,12 +291,12 @@ pub(crate) fn events(engine: &LocalEngine, opts: EventOptions) -> BoxStream<'sta
         engine: LocalEngine,
         opts: EventOptions,
         after: Option<i64>,
-        queue: std::collections::VecDeque<state::EventRecord>,
+        queue: std::collections::VecDeque<EventRecord>,
         done: bool,
     }
     // Without --since: what happens from this call on (not from the first poll).
     let mut opts = opts;
-    opts.since = Some(opts.since.unwrap_or_else(state::now_nanos));
+    opts.since = Some(opts.since.unwrap_or_else(records::now_nanos));
     let st = St { engine: engine.clone(), opts, after: None, queue: Default::default(), done: false };
     futures_util::stream::unfold(st, |mut st| async move {
         loop {
@@ -317,7 +313,7 @@ pub(crate) fn events(engine: &LocalEngine, opts: EventOptions) -> BoxStream<'sta
                 let ev = EngineEvent { kind: e.kind, action: e.action, actor: e.actor, attributes: e.attributes, time: e.time };
                 return Some((Ok(ev), st));
             }
-            let now = state::now_nanos();
+            let now = records::now_nanos();
             if st.after.is_some() {
                 if st.opts.until.is_some_and(|u| now > u) {
                     return None;
@@ -375,6 +371,12 @@ mod tests {
         assert!(c.mounts.is_empty() && c.network_settings.ports.is_empty());
         assert_eq!(c.network_settings.networks["bridge"].ip_prefix_len, 16);
         assert!(c.config.attach_stdout);
+    }
+
+    #[test]
+    fn our_own_cgroup_is_found_from_proc() {
+        let cg = from_proc(std::process::id() as i32, cgroup_v2()).expect("our own cgroup");
+        assert!(cg.exists(), "{:?}", cg.procs_dir());
     }
 
     #[test]

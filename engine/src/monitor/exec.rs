@@ -65,7 +65,7 @@ impl ExecSpec {
 pub fn run(root: &Path, id: &str, spec: &ExecSpec) -> i32 {
     let paths = Paths::new(root, id);
     let runtime = crate::store::db::Db::open(root)
-        .and_then(|db| crate::runtime::state::get(&db, id))
+        .and_then(|db| crate::store::containers::get(&db, id))
         .ok()
         .flatten()
         .map(|r| r.runtime)

@@ -21,15 +21,18 @@ use nix::unistd::Pid;
 
 use crate::error::{EngineError, Result};
 use crate::runtime::bundle::{self, Paths};
+use crate::runtime::process::proc_start_time;
 use crate::runtime::rootfs;
-use crate::runtime::state::{self, ContainerRecord, now_nanos};
+use crate::store::containers::{self, ContainerRecord, now_nanos};
 use crate::store::db::Db;
+use crate::store::images::ImageStore;
+use crate::store::volumes;
 
 pub mod attach;
 pub mod exec;
-pub mod external;
-pub mod log;
-pub mod memory;
+pub(crate) mod external;
+pub(crate) mod log;
+pub(crate) mod memory;
 
 /// The runtime side of a created container: libcontainer's handle, or an external OCI
 /// runtime binary (`--runtime`) that knows it by id.
@@ -227,22 +230,14 @@ pub(crate) fn start_failure_code(msg: &str) -> i32 {
 impl Monitor {
     fn new(root: &Path, id: &str) -> Result<Self> {
         let db = Db::open(root)?;
-        let rec = state::get(&db, id)?.ok_or_else(|| EngineError::ContainerNotFound(id.to_string()))?;
+        let rec = containers::get(&db, id)?.ok_or_else(|| EngineError::ContainerNotFound(id.to_string()))?;
         let paths = Paths::new(root, id);
         Ok(Self { root: root.to_path_buf(), db, rec, paths, input: None, pty: None, attach: None, clients: Vec::new() })
     }
 
-    fn layer_links(&self) -> Result<Vec<String>> {
-        self.db.query_all(
-            "SELECT l.link FROM image_layers il JOIN layers l ON l.diff_id = il.diff_id WHERE il.image_id = ?1 ORDER BY il.idx DESC",
-            [&self.rec.image_id],
-            |r| r.get(0),
-        )
-    }
-
     fn run(&mut self, status: &mut std::fs::File, wait_attach: bool) -> i32 {
         let me = std::process::id() as i32;
-        let _ = state::set_monitor(&mut self.db, &self.rec.id, me, state::proc_start_time(me).unwrap_or(0));
+        let _ = containers::set_monitor(&mut self.db, &self.rec.id, me, proc_start_time(me).unwrap_or(0));
         let mut first = true;
         let mut delay = std::time::Duration::from_millis(100);
         // The loop ends with the exit code and what is left to clean (None: already clean).
@@ -254,10 +249,10 @@ impl Monitor {
                     if first {
                         let _ = writeln!(status, "error {code} {}", one_line(&msg));
                     }
-                    let _ = state::set_exited(&mut self.db, &self.rec.id, code, false, &msg);
+                    let _ = containers::set_exited(&mut self.db, &self.rec.id, code, false, &msg);
                     if first {
                         self.cleanup(None, true);
-                        let _ = state::clear_monitor(&mut self.db, &self.rec.id);
+                        let _ = containers::clear_monitor(&mut self.db, &self.rec.id);
                         return 1;
                     }
                     break (code, Some(None));
@@ -265,8 +260,8 @@ impl Monitor {
             };
             let (container, pid) = container;
             let started = std::time::Instant::now();
-            let _ = state::set_running(&mut self.db, &self.rec.id, pid, state::proc_start_time(pid).unwrap_or(0), now_nanos());
-            state::event(&mut self.db, &self.rec, if first { "start" } else { "restart" }, &[]);
+            let _ = containers::set_running(&mut self.db, &self.rec.id, pid, proc_start_time(pid).unwrap_or(0), now_nanos());
+            containers::event(&mut self.db, &self.rec, if first { "start" } else { "restart" }, &[]);
             if first {
                 let _ = writeln!(status, "ok {pid}");
             }
@@ -274,28 +269,28 @@ impl Monitor {
             let code = self.supervise(pid, streams);
             tracing::debug!(code, "container exited");
             let oom = oom_killed(&self.rec.id);
-            let _ = state::set_exited(&mut self.db, &self.rec.id, code, oom, "");
+            let _ = containers::set_exited(&mut self.db, &self.rec.id, code, oom, "");
             if oom {
-                state::event(&mut self.db, &self.rec, "oom", &[]);
+                containers::event(&mut self.db, &self.rec, "oom", &[]);
             }
-            state::event(&mut self.db, &self.rec, "die", &[("exitCode", code.to_string())]);
+            containers::event(&mut self.db, &self.rec, "die", &[("exitCode", code.to_string())]);
             if !self.should_restart(code) {
                 break (code, Some(Some(container)));
             }
             // Restart policy: docker's back-off, doubling from 100 ms, reset after 10 s of running.
             self.cleanup(Some(container), false);
-            let _ = state::set_restarting(&mut self.db, &self.rec.id);
+            let _ = containers::set_restarting(&mut self.db, &self.rec.id);
             if started.elapsed() > std::time::Duration::from_secs(10) {
                 delay = std::time::Duration::from_millis(100);
             }
             std::thread::sleep(delay);
             delay = (delay * 2).min(std::time::Duration::from_secs(60));
             // Stopped or removed while we waited?
-            if !matches!(state::manual_stop(&self.db, &self.rec.id), Ok(Some(false))) {
-                let _ = state::set_exited(&mut self.db, &self.rec.id, code, oom, "");
+            if !matches!(containers::manual_stop(&self.db, &self.rec.id), Ok(Some(false))) {
+                let _ = containers::set_exited(&mut self.db, &self.rec.id, code, oom, "");
                 break (code, Some(None));
             }
-            if let Ok(Some(r)) = state::get(&self.db, &self.rec.id) {
+            if let Ok(Some(r)) = containers::get(&self.db, &self.rec.id) {
                 self.rec = r;
             }
         };
@@ -312,7 +307,7 @@ impl Monitor {
     fn finish(&mut self, container: Option<Handle>, code: i32, status: &mut std::fs::File) {
         if !self.rec.config.auto_remove {
             self.cleanup(container, true);
-            let _ = state::clear_monitor(&mut self.db, &self.rec.id);
+            let _ = containers::clear_monitor(&mut self.db, &self.rec.id);
             let _ = writeln!(status, "exit {code}");
             return;
         }
@@ -320,35 +315,28 @@ impl Monitor {
         let trash = self.root.join("trash").join(format!("{}-{:016x}", self.rec.id, fastrand::u64(..)));
         let moved = std::fs::create_dir_all(self.root.join("trash")).is_ok() && std::fs::rename(&self.paths.dir, &trash).is_ok();
         // --rm takes the anonymous volumes with it (named ones stay), as docker's does.
-        let anon = crate::volume::anonymous_of(&self.db, &self.rec.id).unwrap_or_default();
-        let _ = state::delete(&mut self.db, &self.rec.id);
-        let volumes = crate::volume::remove_unused_later(&mut self.db, &self.root, &anon);
-        state::event(&mut self.db, &self.rec, "destroy", &[]);
+        let anon = volumes::anonymous_of(&self.db, &self.rec.id).unwrap_or_default();
+        let _ = containers::delete(&mut self.db, &self.rec.id);
+        let trashed = volumes::remove_unused_later(&mut self.db, &self.root, &anon);
+        containers::event(&mut self.db, &self.rec, "destroy", &[]);
         let _ = writeln!(status, "exit {code}");
         self.cleanup(container, true);
         if moved {
             let _ = crate::store::snapshots::remove_tree(&trash);
         }
-        for v in volumes {
+        for v in trashed {
             let _ = crate::store::snapshots::remove_tree(&v);
         }
     }
 
     /// Whether the restart policy starts the container again after it exited with `code`.
     fn should_restart(&self, code: i32) -> bool {
-        let Ok(Some(manual)) = state::manual_stop(&self.db, &self.rec.id) else { return false };
+        let Ok(Some(manual)) = containers::manual_stop(&self.db, &self.rec.id) else { return false };
         if manual {
             return false;
         }
-        let count = state::get(&self.db, &self.rec.id).ok().flatten().map(|r| r.restart_count).unwrap_or(0);
-        match self.rec.config.restart.split_once(':') {
-            Some(("on-failure", n)) => code != 0 && n.parse::<i64>().map(|n| n == 0 || count < n).unwrap_or(true),
-            _ => match self.rec.config.restart.as_str() {
-                "always" | "unless-stopped" => true,
-                "on-failure" => code != 0,
-                _ => false,
-            },
-        }
+        let count = containers::get(&self.db, &self.rec.id).ok().flatten().map(|r| r.restart_count).unwrap_or(0);
+        self.rec.config.restart.restarts_after(code, count)
     }
 
     /// Mount, write the bundle, build and start the container. Errors are one line.
@@ -358,11 +346,11 @@ impl Monitor {
         status: &mut std::fs::File,
         wait_attach: bool,
     ) -> std::result::Result<((Handle, i32), Vec<(OwnedFd, &'static str)>), String> {
-        let links = self.layer_links().map_err(|e| e.to_string())?;
+        let links = ImageStore::layer_links(&self.db, &self.rec.image_id).map_err(|e| e.to_string())?;
         let snapshots = self.root.join("snapshots");
         rootfs::mount_rootfs(&snapshots, &links, &self.paths).map_err(|e| e.to_string())?;
         for v in &self.rec.config.volumes {
-            crate::volume::copy_up(&self.paths.rootfs(), &v.destination, &crate::volume::data_dir(&self.root, &v.name))
+            crate::volume::copy_up(&self.paths.rootfs(), &v.destination, &volumes::data_dir(&self.root, &v.name))
                 .map_err(|e| e.to_string())?;
         }
         bundle::write_bundle(&self.rec, &self.paths).map_err(|e| e.to_string())?;
@@ -710,9 +698,9 @@ impl Monitor {
         if last && self.rec.config.auto_remove {
             let _ = remove_container_files(&self.paths);
             tracing::debug!("cleanup: files removed");
-            let anon = crate::volume::anonymous_of(&self.db, &self.rec.id).unwrap_or_default();
-            let _ = state::delete(&mut self.db, &self.rec.id);
-            crate::volume::remove_unused(&mut self.db, &self.root, &anon);
+            let anon = volumes::anonymous_of(&self.db, &self.rec.id).unwrap_or_default();
+            let _ = containers::delete(&mut self.db, &self.rec.id);
+            volumes::remove_unused(&mut self.db, &self.root, &anon);
             tracing::debug!("cleanup: row deleted");
         }
     }

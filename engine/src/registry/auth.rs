@@ -13,8 +13,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value};
 
-use crate::api::{Credentials, EngineError, Result};
+use crate::api::Credentials;
 use crate::error::IoResultExt;
+use crate::error::{EngineError, Result};
 use crate::image::reference::{DEFAULT_REGISTRY, is_loopback_registry};
 
 /// The key docker uses for Docker Hub.

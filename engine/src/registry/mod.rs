@@ -12,10 +12,10 @@ use crate::error::EngineError;
 use crate::image::reference::Reference;
 
 pub mod auth;
-pub mod manifest;
-pub mod platform;
-pub mod pull;
-pub mod push;
+pub(crate) mod manifest;
+pub(crate) mod platform;
+pub(crate) mod pull;
+pub(crate) mod push;
 
 /// Layers fetched or uploaded at once (docker's default is 3 as well).
 pub const MAX_CONCURRENT: usize = 3;
@@ -173,7 +173,7 @@ fn one_line(s: &str) -> String {
 /// The sending half of a progress stream. Sends never fail: when the consumer has gone,
 /// the task is being aborted anyway.
 #[derive(Clone)]
-pub(crate) struct Progress(tokio::sync::mpsc::Sender<crate::api::Result<crate::api::ProgressEvent>>);
+pub(crate) struct Progress(tokio::sync::mpsc::Sender<crate::error::Result<crate::api::ProgressEvent>>);
 
 impl Progress {
     pub async fn send(&self, ev: crate::api::ProgressEvent) {
@@ -191,6 +191,36 @@ impl Progress {
     }
 }
 
+/// A job for [`Offload`].
+pub type BlockingJob = Box<dyn FnOnce() + Send>;
+
+/// How pull and push run their blocking store work (unpacking, fsync, SQLite) off the async
+/// runtime. `crate::local` provides it, so spawning blocking tasks stays in one layer and
+/// this module is plain code over `&ImageStore`.
+#[derive(Clone)]
+pub struct Offload(std::sync::Arc<dyn Fn(BlockingJob) -> tokio::task::JoinHandle<()> + Send + Sync>);
+
+impl Offload {
+    pub fn new(spawn: impl Fn(BlockingJob) -> tokio::task::JoinHandle<()> + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(spawn))
+    }
+
+    /// Start `job` now (not when the future is first polled) and resolve to its result.
+    pub fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
+    ) -> impl std::future::Future<Output = crate::error::Result<T>> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handle = (self.0)(Box::new(move || {
+            let _ = tx.send(job());
+        }));
+        async move {
+            handle.await.map_err(|source| EngineError::Task { what: "a blocking store task".into(), source })?;
+            rx.await.unwrap_or_else(|_| Err(EngineError::Other("a blocking store task ended without a result".into())))
+        }
+    }
+}
+
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
@@ -201,16 +231,16 @@ impl Drop for AbortOnDrop {
 
 /// Run `job` as a task on first poll and stream what it reports; its error, if any, is the
 /// last item. Dropping the stream aborts the job (a dropped ingest writer removes its file).
-pub(crate) fn spawn_stream<F, Fut>(job: F) -> futures_util::stream::BoxStream<'static, crate::api::Result<crate::api::ProgressEvent>>
+pub(crate) fn spawn_stream<F, Fut>(job: F) -> futures_util::stream::BoxStream<'static, crate::error::Result<crate::api::ProgressEvent>>
 where
     F: FnOnce(Progress) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = crate::api::Result<()>> + Send + 'static,
+    Fut: std::future::Future<Output = crate::error::Result<()>> + Send + 'static,
 {
     use futures_util::StreamExt;
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     struct State<F> {
-        job: Option<(F, tokio::sync::mpsc::Sender<crate::api::Result<crate::api::ProgressEvent>>)>,
-        rx: tokio::sync::mpsc::Receiver<crate::api::Result<crate::api::ProgressEvent>>,
+        job: Option<(F, tokio::sync::mpsc::Sender<crate::error::Result<crate::api::ProgressEvent>>)>,
+        rx: tokio::sync::mpsc::Receiver<crate::error::Result<crate::api::ProgressEvent>>,
         _task: Option<AbortOnDrop>,
     }
     let st = State { job: Some((job, tx)), rx, _task: None };

@@ -80,7 +80,7 @@ impl fmt::Display for Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::digest::Digest;
+    use crate::store::digest::Digest;
 
     fn entry(n: u8, arch: &str, variant: Option<&str>) -> Descriptor {
         Descriptor {

@@ -5,25 +5,37 @@
 //! The image row is written last, so a failed or killed pull leaves no image behind; blobs
 //! and layers that did complete are reused by the next attempt.
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::api::{EngineError, LayerStatus, ProgressEvent, PullOptions, Result};
+use crate::api::{LayerStatus, ProgressEvent, PullOptions};
+use crate::error::{EngineError, Result};
+use crate::image::commit::{NewImage, commit_image};
 use crate::image::config::ImageConfig;
-use crate::image::digest::Digest;
+use crate::image::layer::ensure_layer;
 use crate::image::reference::Reference;
-use crate::local::LocalEngine;
+use crate::image::resolve::resolve;
 use crate::registry::manifest::{ACCEPTED, Descriptor, ImageManifest, Manifest, media_type_of};
 use crate::registry::platform::Platform;
-use crate::registry::{MAX_CONCURRENT, Progress, Session, is_not_found, spawn_stream};
-use crate::store::images::NewImage;
+use crate::registry::{MAX_CONCURRENT, Offload, Progress, Session, is_not_found, spawn_stream};
+use crate::store::digest::Digest;
+use crate::store::images::ImageStore;
+
+/// The store a pull or push works on, and how it runs blocking work.
+#[derive(Clone)]
+pub struct Target {
+    pub store: Arc<ImageStore>,
+    pub offload: Offload,
+}
 
 /// Largest manifest or config we accept (real ones are a few kB).
 const MAX_DOC: u64 = 8 << 20;
 
-pub fn pull(engine: LocalEngine, reference: String, opts: PullOptions) -> BoxStream<'static, Result<ProgressEvent>> {
-    spawn_stream(move |p| run(engine, reference, opts, p))
+/// Pull `reference` into the store, reporting progress as docker does.
+pub fn pull(target: Target, reference: String, opts: PullOptions) -> BoxStream<'static, Result<ProgressEvent>> {
+    spawn_stream(move |p| run(target, reference, opts, p))
 }
 
 /// Whether the user typed neither tag nor digest (docker then says "Using default tag").
@@ -32,7 +44,7 @@ fn typed_no_tag(s: &str) -> bool {
     !s.contains('@') && !last.contains(':')
 }
 
-async fn run(engine: LocalEngine, reference: String, opts: PullOptions, p: Progress) -> Result<()> {
+async fn run(t: Target, reference: String, opts: PullOptions, p: Progress) -> Result<()> {
     let r = Reference::parse(&reference)?;
     let platform = match opts.platform.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Platform::parse(s)?,
@@ -78,8 +90,8 @@ async fn run(engine: LocalEngine, reference: String, opts: PullOptions, p: Progr
         }
     };
 
-    let store = engine.image_store();
-    let cfg_bytes = fetch_config(&s, &engine, &manifest).await?;
+    let store = &t.store;
+    let cfg_bytes = fetch_config(&s, &t, &manifest).await?;
     let cfg = ImageConfig::parse(&cfg_bytes)?;
     let diff_ids = cfg.diff_ids()?;
     if diff_ids.len() != manifest.layers.len() {
@@ -104,7 +116,7 @@ async fn run(engine: LocalEngine, reference: String, opts: PullOptions, p: Progr
         }
     }
     let downloaded = !jobs.is_empty();
-    stream::iter(jobs.into_iter().map(|(desc, diff)| fetch_layer(&s, &engine, desc, diff, &p)))
+    stream::iter(jobs.into_iter().map(|(desc, diff)| fetch_layer(&s, &t, desc, diff, &p)))
         .buffer_unordered(MAX_CONCURRENT)
         .try_collect::<Vec<()>>()
         .await?;
@@ -113,19 +125,17 @@ async fn run(engine: LocalEngine, reference: String, opts: PullOptions, p: Progr
     let repo_digest = format!("{}@{}", r.name(), top_digest);
     let config_digest = manifest.config.digest.clone();
     let name = r.to_string();
-    let (id, up_to_date) = engine
-        .blocking(move |i| {
-            let before = i.images.resolve(&name).ok().map(|x| x.id);
-            let m = i.images.content.put_bytes(&bytes)?;
+    let store = t.store.clone();
+    let (id, up_to_date) = t
+        .offload
+        .run(move || {
+            let before = resolve(&store, &name).ok().map(|x| x.id);
+            let m = store.content.put_bytes(&bytes)?;
             if m != digest {
                 return Err(EngineError::DigestMismatch { what: "manifest".into(), expected: digest.to_string(), actual: m.to_string() });
             }
-            let id = i.images.commit_image(&NewImage {
-                config_digest,
-                manifest: Some((m, media_type)),
-                tags,
-                repo_digest: Some(repo_digest),
-            })?;
+            let id =
+                commit_image(&store, &NewImage { config_digest, manifest: Some((m, media_type)), tags, repo_digest: Some(repo_digest) })?;
             Ok((id.clone(), before.as_ref() == Some(&id)))
         })
         .await?;
@@ -159,9 +169,9 @@ fn check_digest(bytes: &[u8], want: &Digest, what: &str) -> Result<()> {
     Ok(())
 }
 
-async fn fetch_config(s: &Session, engine: &LocalEngine, m: &ImageManifest) -> Result<Vec<u8>> {
+async fn fetch_config(s: &Session, t: &Target, m: &ImageManifest) -> Result<Vec<u8>> {
     let d = m.config.digest.clone();
-    let content = &engine.image_store().content;
+    let content = &t.store.content;
     if content.contains(&d) {
         let bytes = content.read(&d)?;
         if Digest::of(&bytes) == d {
@@ -175,39 +185,41 @@ async fn fetch_config(s: &Session, engine: &LocalEngine, m: &ImageManifest) -> R
     s.client.pull_blob(&s.oci_ref, d.as_str(), &mut buf).await.map_err(|e| s.err(e))?;
     check_digest(&buf, &d, "image config")?;
     let bytes = buf.clone();
-    engine.blocking(move |i| i.images.content.put_bytes(&buf).map(|_| ())).await?;
+    let store = t.store.clone();
+    t.offload.run(move || store.content.put_bytes(&buf).map(|_| ())).await?;
     Ok(bytes)
 }
 
-async fn fetch_layer(s: &Session, engine: &LocalEngine, desc: Descriptor, diff_id: Digest, p: &Progress) -> Result<()> {
+async fn fetch_layer(s: &Session, t: &Target, desc: Descriptor, diff_id: Digest, p: &Progress) -> Result<()> {
     let id = desc.digest.short().to_string();
-    let content = &engine.image_store().content;
+    let content = &t.store.content;
     let have = content.contains(&desc.digest) && content.size(&desc.digest).ok() == Some(desc.size);
     if !have {
-        download(s, engine, &desc, p).await?;
+        download(s, t, &desc, p).await?;
     }
     p.layer(&id, LayerStatus::DownloadComplete, desc.size, Some(desc.size)).await;
     p.layer(&id, LayerStatus::Extracting, 0, Some(desc.size)).await;
     let (blob, mt) = (desc.digest.clone(), desc.media_type.clone());
-    engine.blocking(move |i| i.images.ensure_layer(&blob, &mt, Some(&diff_id)).map(|_| ())).await?;
+    let store = t.store.clone();
+    t.offload.run(move || ensure_layer(&store, &blob, &mt, Some(&diff_id)).map(|_| ())).await?;
     p.layer(&id, LayerStatus::PullComplete, desc.size, Some(desc.size)).await;
     Ok(())
 }
 
 /// Stream one blob into the content store: network chunks go over a bounded channel to a
 /// blocking writer (hashing, fsync and the rename happen there), never whole in memory.
-async fn download(s: &Session, engine: &LocalEngine, desc: &Descriptor, p: &Progress) -> Result<()> {
+async fn download(s: &Session, t: &Target, desc: &Descriptor, p: &Progress) -> Result<()> {
     let id = desc.digest.short().to_string();
     let interrupted =
         |cause: String| EngineError::Registry { registry: s.registry.clone(), message: format!("download of layer {id} failed: {cause}") };
     let mut body = s.client.pull_blob_stream(&s.oci_ref, desc.digest.as_str()).await.map_err(|e| s.err(e))?;
-    let writer =
-        engine.image_store().content.writer(Some(desc.digest.clone()), Some(desc.size))?.describe(format!("layer {}", desc.digest));
+    let writer = t.store.content.writer(Some(desc.digest.clone()), Some(desc.size))?.describe(format!("layer {}", desc.digest));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(64);
-    let sink = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+    let what = format!("writing layer {}", desc.digest);
+    let sink = t.offload.run(move || {
         let mut w = writer;
         while let Some(chunk) = rx.blocking_recv() {
-            w.write_all(&chunk)?;
+            w.write_all(&chunk).map_err(|e| EngineError::io_ctx(what.clone(), e))?;
         }
         Ok(w)
     });
@@ -241,8 +253,7 @@ async fn download(s: &Session, engine: &LocalEngine, desc: &Descriptor, p: &Prog
         }
     }
     drop(tx);
-    let written = sink.await.map_err(|e| EngineError::Other(format!("layer writer failed: {e}")))?;
-    let w = written.map_err(|e| EngineError::io_ctx(format!("writing layer {}", desc.digest), e))?;
+    let w = sink.await?;
     if let Some(f) = failure {
         drop(w);
         return Err(f);
@@ -253,8 +264,5 @@ async fn download(s: &Session, engine: &LocalEngine, desc: &Descriptor, p: &Prog
     }
     p.layer(&id, LayerStatus::Downloading, got, Some(desc.size)).await;
     p.layer(&id, LayerStatus::Verifying, got, Some(desc.size)).await;
-    tokio::task::spawn_blocking(move || w.commit().map(|_| ()))
-        .await
-        .map_err(|e| EngineError::Other(format!("layer writer failed: {e}")))??;
-    Ok(())
+    t.offload.run(move || w.commit().map(|_| ())).await
 }

@@ -9,17 +9,21 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::api::{EngineError, LayerStatus, ProgressEvent, Result};
+use crate::api::{LayerStatus, ProgressEvent};
+use crate::error::{EngineError, Result};
+use crate::image::commit::{NewImage, commit_image};
 use crate::image::compression::{Compression, decompress};
-use crate::image::digest::Digest;
 use crate::image::reference::Reference;
-use crate::local::{Inner, LocalEngine};
+use crate::image::resolve::resolve;
 use crate::registry::manifest::{DOCKER_CONFIG, DOCKER_LIST, DOCKER_MANIFEST, Descriptor, ImageManifest, OCI_INDEX, media_type_of};
+use crate::registry::pull::Target;
 use crate::registry::{MAX_CONCURRENT, Progress, Session, spawn_stream};
-use crate::store::images::{ImageRecord, LayerBlob, NewImage};
+use crate::store::digest::Digest;
+use crate::store::images::{ImageRecord, ImageStore, LayerBlob};
 
-pub fn push(engine: LocalEngine, reference: String) -> BoxStream<'static, Result<ProgressEvent>> {
-    spawn_stream(move |p| run(engine, reference, p))
+/// Push the image tagged `reference` to its registry, reporting progress as docker does.
+pub fn push(target: Target, reference: String) -> BoxStream<'static, Result<ProgressEvent>> {
+    spawn_stream(move |p| run(target, reference, p))
 }
 
 /// What goes to the registry: blobs (layers bottom first, then the config) and the manifest.
@@ -29,11 +33,13 @@ struct Plan {
     media_type: String,
 }
 
-async fn run(engine: LocalEngine, reference: String, p: Progress) -> Result<()> {
+async fn run(t: Target, reference: String, p: Progress) -> Result<()> {
     let r = Reference::parse_tagged(&reference)?;
     let name = r.to_string();
-    let rec = engine
-        .blocking(move |i| match i.images.resolve(&name) {
+    let store = t.store.clone();
+    let rec = t
+        .offload
+        .run(move || match resolve(&store, &name) {
             Err(EngineError::ImageNotFound(_)) => {
                 Err(EngineError::ImageNotFound(format!("{name} (an image does not exist locally with this tag)")))
             }
@@ -42,8 +48,8 @@ async fn run(engine: LocalEngine, reference: String, p: Progress) -> Result<()> 
         .await?;
     p.message(format!("The push refers to repository [{}]", r.name())).await;
     let plan = {
-        let rec = rec.clone();
-        engine.blocking(move |i| plan(i, &rec)).await?
+        let (rec, store) = (rec.clone(), t.store.clone());
+        t.offload.run(move || plan(&store, &rec)).await?
     };
     let s = Session::new(&r);
     s.client.store_auth_if_needed(s.oci_ref.resolve_registry(), &s.auth).await;
@@ -52,9 +58,9 @@ async fn run(engine: LocalEngine, reference: String, p: Progress) -> Result<()> 
     }
     let (layers, config) = plan.blobs.split_at(plan.blobs.len() - 1);
     let sources = mount_sources(&r, &rec);
-    let uploads: Vec<_> = layers.iter().map(|b| futures_util::FutureExt::boxed(upload(&s, &engine, b, &p, &sources, true))).collect();
+    let uploads: Vec<_> = layers.iter().map(|b| futures_util::FutureExt::boxed(upload(&s, &t.store, b, &p, &sources, true))).collect();
     stream::iter(uploads).buffer_unordered(MAX_CONCURRENT).try_collect::<Vec<()>>().await?;
-    upload(&s, &engine, &config[0], &p, &[], false).await?;
+    upload(&s, &t.store, &config[0], &p, &[], false).await?;
 
     let header = reqwest::header::HeaderValue::from_str(&plan.media_type)
         .map_err(|_| EngineError::InvalidImage(format!("bad manifest media type {:?}", plan.media_type)))?;
@@ -63,10 +69,11 @@ async fn run(engine: LocalEngine, reference: String, p: Progress) -> Result<()> 
     let size = plan.manifest.len() as u64;
     {
         let (id, bytes, mt, rd) = (rec.id.clone(), plan.manifest, plan.media_type, format!("{}@{}", r.name(), digest));
-        engine
-            .blocking(move |i| {
-                let m = i.images.content.put_bytes(&bytes)?;
-                i.images.commit_image(&NewImage { config_digest: id, manifest: Some((m, mt)), tags: Vec::new(), repo_digest: Some(rd) })?;
+        let store = t.store.clone();
+        t.offload
+            .run(move || {
+                let m = store.content.put_bytes(&bytes)?;
+                commit_image(&store, &NewImage { config_digest: id, manifest: Some((m, mt)), tags: Vec::new(), repo_digest: Some(rd) })?;
                 Ok(())
             })
             .await?;
@@ -76,8 +83,8 @@ async fn run(engine: LocalEngine, reference: String, p: Progress) -> Result<()> 
 }
 
 /// The image's own manifest when we hold it and every blob it names; else a new one.
-fn plan(i: &Inner, rec: &ImageRecord) -> Result<Plan> {
-    let content = &i.images.content;
+fn plan(store: &ImageStore, rec: &ImageRecord) -> Result<Plan> {
+    let content = &store.content;
     if let Some(md) = &rec.manifest_digest
         && content.contains(md)
     {
@@ -96,7 +103,7 @@ fn plan(i: &Inner, rec: &ImageRecord) -> Result<Plan> {
     }
     let mut layers = Vec::new();
     for diff in &rec.layers {
-        layers.push(gzip_blob(i, diff)?);
+        layers.push(gzip_blob(store, diff)?);
     }
     let config = Descriptor {
         media_type: DOCKER_CONFIG.to_string(),
@@ -107,25 +114,25 @@ fn plan(i: &Inner, rec: &ImageRecord) -> Result<Plan> {
     };
     let m =
         ImageManifest { schema_version: 2, media_type: Some(DOCKER_MANIFEST.to_string()), config: config.clone(), layers: layers.clone() };
-    let bytes = serde_json::to_vec_pretty(&m).map_err(|e| EngineError::Other(format!("cannot encode manifest: {e}")))?;
+    let bytes = serde_json::to_vec_pretty(&m).map_err(|e| EngineError::Json { what: "encoding the manifest".into(), source: e })?;
     let mut blobs = layers;
     blobs.push(config);
     Ok(Plan { blobs, manifest: bytes, media_type: DOCKER_MANIFEST.to_string() })
 }
 
-fn sniff(i: &Inner, d: &Digest) -> Result<Compression> {
+fn sniff(store: &ImageStore, d: &Digest) -> Result<Compression> {
     let mut head = [0u8; 4];
-    let mut f = i.images.content.open_blob(d)?;
-    let n = f.read(&mut head).map_err(|e| EngineError::io(i.images.content.path(d), e))?;
+    let mut f = store.content.open_blob(d)?;
+    let n = f.read(&mut head).map_err(|e| EngineError::io(store.content.path(d), e))?;
     Ok(Compression::sniff(&head[..n]))
 }
 
 /// A gzip blob of layer `diff`, made (and recorded) from whatever form we hold if needed.
-fn gzip_blob(i: &Inner, diff: &Digest) -> Result<Descriptor> {
+fn gzip_blob(store: &ImageStore, diff: &Digest) -> Result<Descriptor> {
     const GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-    let blobs = i.images.layer_blobs(diff)?;
+    let blobs = store.layer_blobs(diff)?;
     for b in &blobs {
-        if sniff(i, &b.digest)? == Compression::Gzip {
+        if sniff(store, &b.digest)? == Compression::Gzip {
             return Ok(Descriptor { media_type: GZIP.to_string(), digest: b.digest.clone(), size: b.size, platform: None, urls: None });
         }
     }
@@ -133,14 +140,14 @@ fn gzip_blob(i: &Inner, diff: &Digest) -> Result<Descriptor> {
         EngineError::InvalidImage(format!("layer {diff} has no blob in the content store to push (pull or load the image again)"))
     })?;
     let what = format!("layer {}", src.digest);
-    let (_, mut plain) = decompress(i.images.content.open_blob(&src.digest)?, &what)?;
-    let w = i.images.content.writer(None, None)?;
+    let (_, mut plain) = decompress(store.content.open_blob(&src.digest)?, &what)?;
+    let w = store.content.writer(None, None)?;
     let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
     std::io::copy(&mut plain, &mut gz).map_err(|e| EngineError::io_ctx(format!("compressing {what}"), e))?;
     let mut w = gz.finish().map_err(|e| EngineError::io_ctx(format!("compressing {what}"), e))?;
     w.flush().map_err(|e| EngineError::io_ctx(format!("compressing {what}"), e))?;
     let (digest, size) = w.commit()?;
-    i.images.add_layer_blob(&LayerBlob { digest: digest.clone(), diff_id: diff.clone(), media_type: GZIP.to_string(), size })?;
+    store.add_layer_blob(&LayerBlob { digest: digest.clone(), diff_id: diff.clone(), media_type: GZIP.to_string(), size })?;
     Ok(Descriptor { media_type: GZIP.to_string(), digest, size, platform: None, urls: None })
 }
 
@@ -161,7 +168,7 @@ fn mount_sources(r: &Reference, rec: &ImageRecord) -> Vec<oci_client::Reference>
 /// shows no progress line (`show`), as in docker.
 async fn upload(
     s: &Session,
-    engine: &LocalEngine,
+    store: &ImageStore,
     b: &Descriptor,
     p: &Progress,
     sources: &[oci_client::Reference],
@@ -182,7 +189,7 @@ async fn upload(
             return Ok(());
         }
     }
-    let path = engine.image_store().content.path(&b.digest);
+    let path = store.content.path(&b.digest);
     let file = tokio::fs::File::open(&path).await.map_err(|e| EngineError::io(&path, e))?;
     let (total, pp, sid) = (b.size, p.clone(), id.clone());
     let mut sent = 0u64;

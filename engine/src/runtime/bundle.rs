@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Spec;
 use serde_json::{Value, json};
 
-use super::state::{ContainerRecord, RunConfig};
 use crate::error::{EngineError, IoResultExt, Result};
+use crate::store::containers::{ContainerRecord, RunConfig};
 
 /// Docker's default capability set (`CapEff` 00000000a80425fb).
 pub const DEFAULT_CAPS: [&str; 14] = [
@@ -100,11 +100,7 @@ pub fn effective_caps(cfg: &RunConfig) -> Vec<String> {
 /// Every capability we can hand out (for `--privileged`): those in our own bounding set, as
 /// asking for more makes capset fail (this machine's root lacks CAP_SYS_RESOURCE).
 fn all_caps() -> Vec<String> {
-    let bnd = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string())))
-        .and_then(|v| u64::from_str_radix(&v, 16).ok())
-        .unwrap_or(u64::MAX);
+    let bnd = procfs::process::Process::myself().and_then(|p| p.status()).ok().and_then(|s| s.capbnd).unwrap_or(u64::MAX);
     KNOWN_CAPS.iter().enumerate().filter(|(i, _)| bnd & (1 << i) != 0).map(|(_, n)| format!("CAP_{n}")).collect()
 }
 
@@ -331,7 +327,7 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
             if !v.rw {
                 o.push("ro");
             }
-            let src = crate::volume::data_dir(root, &v.name);
+            let src = crate::store::volumes::data_dir(root, &v.name);
             mounts.push(json!({"destination": v.destination, "type": "bind", "source": src, "options": o}));
         }
     }
@@ -409,7 +405,7 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
         "mounts": mounts,
         "linux": linux,
     });
-    serde_json::from_value(spec).map_err(|e| EngineError::Other(format!("building the runtime spec: {e}")))
+    serde_json::from_value(spec).map_err(|e| EngineError::Json { what: "building the runtime spec".into(), source: e })
 }
 
 fn swap_accounted() -> bool {
@@ -422,10 +418,10 @@ pub fn write_bundle(rec: &ContainerRecord, paths: &Paths) -> Result<()> {
     let spec = build_spec(rec, paths)?;
     let p = paths.dir.join("config.json");
     if rec.runtime.is_empty() {
-        return spec.save(&p).map_err(|e| EngineError::Other(format!("{}: {e}", p.display())));
+        return spec.save(&p).map_err(|e| EngineError::Spec { path: p.clone(), source: e });
     }
     // An external runtime reads the seccomp arguments as the profile means them.
-    let mut v = serde_json::to_value(&spec).map_err(|e| EngineError::Other(format!("{}: {e}", p.display())))?;
+    let mut v = serde_json::to_value(&spec).map_err(|e| EngineError::Json { what: p.display().to_string(), source: e })?;
     super::seccomp::unswap_masked_eq(&mut v["linux"]["seccomp"]);
     std::fs::write(&p, v.to_string()).map_err(|e| EngineError::io(&p, e))
 }
@@ -433,7 +429,7 @@ pub fn write_bundle(rec: &ContainerRecord, paths: &Paths) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::state::ContainerRecord;
+    use crate::store::containers::ContainerRecord;
 
     fn record(cfg: RunConfig) -> ContainerRecord {
         ContainerRecord::created("ab".repeat(32), "t".into(), String::new(), String::new(), cfg, 0)

@@ -110,7 +110,8 @@ fn libcontainer_arg(a: &Value) -> Value {
 
 /// The `linux.seccomp` JSON for a container holding `caps` (names like `CAP_CHOWN`).
 pub fn default_profile(caps: &[String]) -> Result<Value> {
-    let p: Profile = serde_json::from_str(PROFILE).map_err(|e| EngineError::Other(format!("built-in seccomp profile: {e}")))?;
+    let p: Profile =
+        serde_json::from_str(PROFILE).map_err(|e| EngineError::Json { what: "the built-in seccomp profile".into(), source: e })?;
     let (native, arches) = host_arches();
     let mut architectures = Vec::new();
     if let Some(m) = p.arch_map.iter().find(|m| m.architecture == native) {

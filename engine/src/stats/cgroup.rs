@@ -14,7 +14,6 @@ pub mod files {
     pub const V1_BLKIO_BYTES: &str = "blkio.throttle.io_service_bytes";
     pub const V1_BLKIO_BYTES_RECURSIVE: &str = "blkio.throttle.io_service_bytes_recursive";
     pub const PIDS_CURRENT: &str = "pids.current";
-    pub const PIDS_MAX: &str = "pids.max";
     pub const CGROUP_PROCS: &str = "cgroup.procs";
     pub const V2_CPU_STAT: &str = "cpu.stat";
     pub const V2_MEMORY_CURRENT: &str = "memory.current";

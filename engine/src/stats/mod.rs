@@ -5,11 +5,11 @@
 //!
 //! Hand-written rather than libcgroups' stats: those read fixed paths, allocate per
 //! field and do not report what docker reports (usage minus inactive file cache).
-pub mod cgroup;
-pub mod cpu;
-pub mod net;
+pub(crate) mod cgroup;
+pub(crate) mod cpu;
+pub(crate) mod net;
 pub mod sampler;
-pub mod top;
+pub(crate) mod top;
 
 pub use cgroup::{CgroupPaths, CgroupSample};
 pub use cpu::{SystemCpu, cpu_percent};

@@ -1,6 +1,5 @@
 //! Network counters of a container: `/proc/<pid>/net/dev` shows the interfaces of the
 //! process's network namespace. Loopback is excluded, as docker does.
-use std::io;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetSample {
@@ -23,11 +22,6 @@ pub fn parse_net_dev(text: &str) -> NetSample {
         }
     }
     s
-}
-
-/// Read the counters of `pid`'s network namespace.
-pub fn read(pid: i32) -> io::Result<NetSample> {
-    Ok(parse_net_dev(&std::fs::read_to_string(format!("/proc/{pid}/net/dev"))?))
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! `top`: the processes of a container from procfs, as `ps -ef` would print them
 //! (UID PID PPID C STIME TTY TIME CMD), PIDs as seen from the host like docker.
 use std::collections::HashMap;
-use std::fs;
-use std::io;
 
 /// One process.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,77 +21,57 @@ pub struct ProcInfo {
     pub cmd: String,
 }
 
-/// Fields of `/proc/<pid>/stat` after the `(comm)`: index 0 is `state`.
-fn stat_fields(stat: &str) -> Option<(String, Vec<&str>)> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat[open + 1..close].to_string();
-    Some((comm, stat[close + 1..].split_whitespace().collect()))
-}
-
-fn tty_name(tty_nr: u64) -> String {
-    if tty_nr == 0 {
-        return "?".into();
-    }
-    let major = ((tty_nr >> 8) & 0xfff) as u32;
-    let minor = ((tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00)) as u32;
+/// ps's TTY column from a `(major, minor)` device number: `pts/N`, `ttyN`, or `?`.
+fn tty_name((major, minor): (i32, i32)) -> String {
     match major {
+        0 => "?".into(),
         136..=143 => format!("pts/{}", minor + (major - 136) * 256),
         4 => format!("tty{minor}"),
         _ => "?".into(),
     }
 }
 
-/// Host user names by uid (ps on the host prints the host's names, as docker top does).
-pub fn host_users() -> HashMap<u32, String> {
-    fs::read_to_string("/etc/passwd")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let mut it = l.split(':');
-            let name = it.next()?;
-            let uid = it.nth(1)?.parse().ok()?;
-            Some((uid, name.to_string()))
-        })
-        .collect()
+/// Host user names by uid (ps on the host prints the host's names, as docker top does),
+/// looked up once per uid.
+#[derive(Default)]
+pub struct Users(HashMap<u32, String>);
+
+impl Users {
+    pub fn name(&mut self, uid: u32) -> String {
+        self.0
+            .entry(uid)
+            .or_insert_with(|| match nix::unistd::User::from_uid(uid.into()) {
+                Ok(Some(u)) => u.name,
+                _ => uid.to_string(),
+            })
+            .clone()
+    }
 }
 
-/// Boot time (unix seconds) and clock ticks per second.
-fn clock() -> (i64, u64) {
-    let btime = fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok())))
-        .unwrap_or(0);
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (btime, if hz > 0 { hz as u64 } else { 100 })
-}
-
-/// Read one process; None if it is gone.
-pub fn read_proc(pid: i32, users: &HashMap<u32, String>, now: i64) -> Option<ProcInfo> {
-    let (btime, hz) = clock();
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (comm, f) = stat_fields(&stat)?;
-    let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    let ppid = num(1) as i32;
-    let tty = tty_name(num(4));
-    let cpu_ticks = num(11) + num(12);
-    let start = btime + (num(19) / hz) as i64;
-    let rss = num(21) * 4096;
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:").and_then(|v| v.split_whitespace().next()?.parse().ok())).unwrap_or(0);
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let cmd =
-        if cmdline.is_empty() { format!("[{comm}]") } else { String::from_utf8_lossy(&cmdline).trim_end_matches('\0').replace('\0', " ") };
+/// Read one process with procfs; None if it is gone.
+pub fn read_proc(pid: i32, users: &mut Users, now: i64) -> Option<ProcInfo> {
+    let p = procfs::process::Process::new(pid).ok()?;
+    let stat = p.stat().ok()?;
+    let uid = p.status().ok()?.euid;
+    let hz = procfs::ticks_per_second().max(1);
+    let btime = procfs::boot_time_secs().unwrap_or(0) as i64;
+    let cpu_ticks = stat.utime + stat.stime;
+    let start = btime + (stat.starttime / hz) as i64;
+    // Kernel threads have no command line: ps shows their name in brackets.
+    let cmd = match p.cmdline() {
+        Ok(args) if !args.is_empty() => args.join(" "),
+        _ => format!("[{}]", stat.comm),
+    };
     let elapsed = (now - start).max(1) as f64;
     Some(ProcInfo {
         pid,
-        ppid,
+        ppid: stat.ppid,
         uid,
-        user: users.get(&uid).cloned().unwrap_or_else(|| uid.to_string()),
+        user: users.name(uid),
         cpu_percent: (cpu_ticks as f64 / hz as f64) / elapsed * 100.0,
-        rss,
+        rss: stat.rss * procfs::page_size(),
         start,
-        tty,
+        tty: tty_name(stat.tty_nr()),
         cpu_time: cpu_ticks / hz,
         cmd,
     })
@@ -101,9 +79,9 @@ pub fn read_proc(pid: i32, users: &HashMap<u32, String>, now: i64) -> Option<Pro
 
 /// Read all of `pids` that still exist.
 pub fn processes(pids: &[i32]) -> Vec<ProcInfo> {
-    let users = host_users();
+    let mut users = Users::default();
     let now = crate::human::now_unix();
-    pids.iter().filter_map(|&p| read_proc(p, &users, now)).collect()
+    pids.iter().filter_map(|&p| read_proc(p, &mut users, now)).collect()
 }
 
 /// ps's TIME column: `[DD-]HH:MM:SS`.
@@ -141,23 +119,17 @@ pub fn ps_ef(procs: &[ProcInfo]) -> (Vec<String>, Vec<Vec<String>>) {
     (titles, rows)
 }
 
-/// Reads this process's own entry (used by tests and as a sanity check).
-pub fn read_self() -> io::Result<ProcInfo> {
-    let pid = std::process::id() as i32;
-    read_proc(pid, &host_users(), crate::human::now_unix()).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "own /proc entry"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_stat_with_spaces_in_comm() {
-        let (comm, f) = stat_fields("42 (my (odd) proc) S 1 42 42 34816 42 4194560 100 0 0 0 7 3 0 0 20 0 1 0 12345 1000 250").unwrap();
-        assert_eq!(comm, "my (odd) proc");
-        assert_eq!(f[0], "S");
-        assert_eq!(f[1], "1");
-        assert_eq!(tty_name(f[4].parse().unwrap()), "pts/0");
+    fn tty_names_like_ps() {
+        assert_eq!(tty_name((136, 0)), "pts/0");
+        assert_eq!(tty_name((137, 3)), "pts/259");
+        assert_eq!(tty_name((4, 1)), "tty1");
+        assert_eq!(tty_name((0, 0)), "?");
+        assert_eq!(tty_name((5, 1)), "?");
     }
 
     #[test]
@@ -165,14 +137,33 @@ mod tests {
         assert_eq!(format_cpu_time(0), "00:00:00");
         assert_eq!(format_cpu_time(3723), "01:02:03");
         assert_eq!(format_cpu_time(90000), "1-01:00:00");
-        assert_eq!(tty_name(0), "?");
     }
 
     #[test]
-    fn reads_own_process() {
-        let me = read_self().unwrap();
-        assert_eq!(me.pid, std::process::id() as i32);
-        assert!(me.cmd.contains("berth_engine") || !me.cmd.is_empty());
+    fn reads_a_process_as_ps_shows_it() {
+        // A child of ours, so its parent, user and start time are known.
+        let mut child = std::process::Command::new("sleep").arg("100").spawn().unwrap();
+        let pid = child.id() as i32;
+        // Until it has exec'd, the child has no command line of its own.
+        let t0 = std::time::Instant::now();
+        while std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default() != b"sleep\x00100\x00" {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(10), "sleep never started");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let procs = processes(&[pid, -1]);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(procs.len(), 1, "a pid that does not exist is skipped");
+        let me = &procs[0];
+        assert_eq!((me.pid, me.ppid), (pid, std::process::id() as i32));
+        assert_eq!(me.cmd, "sleep 100");
+        assert_eq!(me.user, "root");
         assert!(me.rss > 0);
+        let now = crate::human::now_unix();
+        assert!((now - me.start).abs() <= 2, "started {} s from now", now - me.start);
+        let ps = std::process::Command::new("ps").args(["-o", "tty=", "-p", &std::process::id().to_string()]).output().unwrap();
+        let my_tty = String::from_utf8_lossy(&ps.stdout).trim().to_string();
+        let mine = processes(&[std::process::id() as i32]);
+        assert_eq!(mine[0].tty, my_tty, "our own TTY as ps prints it");
     }
 }

@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{EngineError, IoResultExt, Result};
-use crate::image::digest::{Digest, HashingWriter};
+use crate::store::digest::{Digest, HashingWriter};
 
 #[derive(Clone, Debug)]
 pub struct ContentStore {
@@ -41,7 +41,7 @@ impl ContentStore {
     pub fn open_blob(&self, digest: &Digest) -> Result<File> {
         let p = self.path(digest);
         File::open(&p).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => EngineError::Other(format!("blob {digest} is missing from the content store")),
+            io::ErrorKind::NotFound => EngineError::BlobMissing { digest: digest.to_string(), source: e },
             _ => EngineError::io(&p, e),
         })
     }
@@ -71,6 +71,12 @@ impl ContentStore {
             expected_size,
             what: None,
         })
+    }
+
+    /// The ingest directory: staging for writes that are not blobs yet (a load's archive).
+    /// Names starting with `<pid>-` are removed once that process is gone.
+    pub fn ingest_dir(&self) -> &Path {
+        &self.ingest
     }
 
     /// A fresh path in `ingest/` for callers that write a file by other means (then

@@ -1,22 +1,22 @@
 //! The image store: images, tags and layers in the database, their blobs in the content
-//! store and their unpacked layers in snapshots. Pull, load, import and build all end in
-//! [`ImageStore::ensure_layer`] and [`ImageStore::commit_image`]; the image row is written
-//! last, in one transaction, so an image is visible only when everything it needs is there.
+//! store and their unpacked layers in snapshots. Pull, load, import, commit and build all
+//! end in [`ImageStore::record_layer`] (through `image::layer::ensure_layer`, which unpacks)
+//! and [`ImageStore::insert_image`] (through `image::commit::commit_image`, which reads the
+//! config); the image row is written last, in one transaction, so an image is visible only
+//! when everything it needs is there. A failed producer undoes its part with [`Rollback`].
+//!
+//! Names here are canonical strings (`docker.io/library/alpine:latest`); parsing what a
+//! user typed and docker's rules for `rmi` and `prune` are `crate::image`'s.
 use std::collections::{BTreeMap, HashSet};
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::params;
 
 use crate::error::{EngineError, IoResultExt, Result};
-use crate::image::compression::decompress;
-use crate::image::config::ImageConfig;
-use crate::image::digest::{Digest, HashingReader};
-use crate::image::reference::Reference;
-use crate::image::unpack::unpack_layer;
 use crate::store::content::ContentStore;
 use crate::store::db::Db;
+use crate::store::digest::Digest;
 use crate::store::snapshots::Snapshots;
 
 /// One image as stored.
@@ -54,21 +54,21 @@ pub struct LayerBlob {
     pub size: u64,
 }
 
-/// What a producer (pull, load, import) hands to [`ImageStore::commit_image`]. The config
-/// (and manifest, if any) must already be in the content store and every layer ensured.
+/// An image to record, read from its config by the caller: the config (and manifest, if
+/// any) must already be in the content store and every layer recorded.
 #[derive(Clone, Debug)]
-pub struct NewImage {
-    pub config_digest: Digest,
+pub struct NewImageRecord {
+    /// The config's digest.
+    pub id: Digest,
     pub manifest: Option<(Digest, String)>,
-    pub tags: Vec<Reference>,
+    /// Unix seconds, from the config.
+    pub created: i64,
+    /// The config's diff_ids, bottom layer first.
+    pub diff_ids: Vec<Digest>,
+    /// Canonical tagged names to point here.
+    pub tags: Vec<String>,
+    /// Canonical `name@sha256:…` to point here.
     pub repo_digest: Option<String>,
-}
-
-/// What `rmi` did, in docker's words.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Removed {
-    Untagged(String),
-    Deleted(Digest),
 }
 
 pub struct ImageStore {
@@ -145,43 +145,9 @@ impl ImageStore {
         Ok(())
     }
 
-    /// Make sure the layer in content-store blob `blob` is unpacked, verifying that its
-    /// uncompressed digest is `expected_diff_id` when given. Returns the layer.
-    pub fn ensure_layer(&self, blob: &Digest, media_type: &str, expected_diff_id: Option<&Digest>) -> Result<LayerRecord> {
-        if let Some(d) = expected_diff_id
-            && let Some(l) = self.layer(d)?
-        {
-            let size = self.content.size(blob)?;
-            self.add_layer_blob(&LayerBlob { digest: blob.clone(), diff_id: d.clone(), media_type: media_type.to_string(), size })?;
-            return Ok(l);
-        }
-        if expected_diff_id.is_none()
-            && let Some(l) = self.layer_for_blob(blob)?
-        {
-            return Ok(l);
-        }
-        let what = format!("layer {blob}");
-        let file = self.content.open_blob(blob)?;
-        let blob_size = file.metadata().at(self.content.path(blob))?.len();
-        let (_, plain) = decompress(file, &what)?;
-        let mut hr = HashingReader::new(plain);
-        let prepared = self.snapshots.prepare()?;
-        let stats = unpack_layer(&mut hr, &prepared.fs())?;
-        // The diff_id covers the whole stream, including padding after the end-of-archive.
-        io::copy(&mut hr, &mut io::sink()).ctx(|| format!("reading {what}"))?;
-        let (_, diff_id, _) = hr.finish();
-        if let Some(exp) = expected_diff_id
-            && *exp != diff_id
-        {
-            return Err(EngineError::DigestMismatch {
-                what: format!("uncompressed {what}"),
-                expected: exp.to_string(),
-                actual: diff_id.to_string(),
-            });
-        }
-        let snapshot = diff_id.hex().to_string();
-        let link = self.snapshots.commit(prepared, &snapshot)?;
-        let rec = LayerRecord { diff_id: diff_id.clone(), snapshot, link, size: stats.bytes };
+    /// Record layer `rec` (its snapshot committed) and that `blob`, `blob_size` bytes of
+    /// `media_type`, is a form of it.
+    pub fn record_layer(&self, rec: &LayerRecord, blob: &Digest, media_type: &str, blob_size: u64) -> Result<()> {
         self.db().write(|tx| {
             tx.execute(
                 "INSERT OR REPLACE INTO layers (diff_id, snapshot, link, size) VALUES (?1, ?2, ?3, ?4)",
@@ -192,23 +158,15 @@ impl ImageStore {
                 params![blob.as_str(), rec.diff_id.as_str(), media_type, blob_size as i64],
             )
         })?;
-        Ok(rec)
-    }
-
-    /// Read and parse an image's config from the content store.
-    pub fn config(&self, id: &Digest) -> Result<(Vec<u8>, ImageConfig)> {
-        let bytes = self.content.read(id)?;
-        let cfg = ImageConfig::parse(&bytes)?;
-        Ok((bytes, cfg))
+        Ok(())
     }
 
     /// Make an image visible: one transaction writes the image, its layers and its tags.
     /// Tags that pointed elsewhere move here (the old image may become dangling).
-    pub fn commit_image(&self, img: &NewImage) -> Result<Digest> {
-        let (_, cfg) = self.config(&img.config_digest)?;
-        let diff_ids = cfg.diff_ids()?;
+    pub fn insert_image(&self, img: &NewImageRecord) -> Result<Digest> {
+        let diff_ids = &img.diff_ids;
         let mut size = 0u64;
-        for d in &diff_ids {
+        for d in diff_ids {
             let l = self.layer(d)?.ok_or_else(|| EngineError::InvalidImage(format!("layer {d} is not unpacked")))?;
             size += l.size;
         }
@@ -217,8 +175,8 @@ impl ImageStore {
         {
             return Err(EngineError::InvalidImage(format!("manifest {m} is not in the content store")));
         }
-        let id = img.config_digest.clone();
-        let tags: Vec<String> = img.tags.iter().filter_map(|r| r.tagged_name()).collect();
+        let id = img.id.clone();
+        let tags = &img.tags;
         self.db().write(|tx| {
             let exists: bool = tx.query_row("SELECT COUNT(*) FROM images WHERE id = ?1", [id.as_str()], |r| r.get::<_, i64>(0))? > 0;
             if !exists {
@@ -228,7 +186,7 @@ impl ImageStore {
                         id.as_str(),
                         img.manifest.as_ref().map(|m| m.0.to_string()),
                         img.manifest.as_ref().map(|m| m.1.clone()),
-                        cfg.created_unix(),
+                        img.created,
                         size as i64,
                         now()
                     ],
@@ -245,7 +203,7 @@ impl ImageStore {
                     params![id.as_str(), m.as_str(), mt],
                 )?;
             }
-            for t in &tags {
+            for t in tags {
                 tx.execute("INSERT OR REPLACE INTO tags (name, image_id) VALUES (?1, ?2)", params![t, id.as_str()])?;
             }
             if let Some(rd) = &img.repo_digest {
@@ -256,10 +214,24 @@ impl ImageStore {
         Ok(id)
     }
 
-    /// Point `tag` at image `id`.
-    pub fn tag(&self, id: &Digest, tag: &Reference) -> Result<()> {
-        let name = tag.tagged_name().ok_or_else(|| EngineError::InvalidArgument(format!("{tag} has no tag")))?;
-        self.db().write(|tx| tx.execute("INSERT OR REPLACE INTO tags (name, image_id) VALUES (?1, ?2)", params![name, id.as_str()]))?;
+    /// Point the canonical tagged name `tag` at image `id`.
+    pub fn tag(&self, id: &Digest, tag: &str) -> Result<()> {
+        self.db().write(|tx| tx.execute("INSERT OR REPLACE INTO tags (name, image_id) VALUES (?1, ?2)", params![tag, id.as_str()]))?;
+        Ok(())
+    }
+
+    /// Remove one tag (a canonical tagged name).
+    pub fn untag(&self, tag: &str) -> Result<()> {
+        self.db().write(|tx| tx.execute("DELETE FROM tags WHERE name = ?1", [tag]))?;
+        Ok(())
+    }
+
+    /// Remove every tag and repo digest of image `id` (the image stays).
+    pub fn untag_all(&self, id: &Digest) -> Result<()> {
+        self.db().write(|tx| {
+            tx.execute("DELETE FROM tags WHERE image_id = ?1", [id.as_str()])?;
+            tx.execute("DELETE FROM repo_digests WHERE image_id = ?1", [id.as_str()])
+        })?;
         Ok(())
     }
 
@@ -317,91 +289,30 @@ impl ImageStore {
             .collect())
     }
 
-    /// Resolve what a user typed (name\[:tag\], name@digest, full or short ID) to an image,
-    /// in docker's order: a reference first, then an ID prefix. An ambiguous prefix is an error.
-    pub fn resolve(&self, s: &str) -> Result<ImageRecord> {
-        if let Ok(d) = Digest::parse(s) {
-            return self.get(&d)?.ok_or_else(|| EngineError::ImageNotFound(s.to_string()));
-        }
-        if let Ok(r) = Reference::parse(s) {
-            let db = self.db();
-            let id: Option<String> = if let Some(d) = &r.digest {
-                db.query_opt("SELECT image_id FROM repo_digests WHERE name = ?1", [format!("{}@{}", r.name(), d)], |x| x.get(0))?.or(db
-                    .query_opt(
-                        "SELECT image_id FROM tags WHERE name LIKE ?1 AND image_id = ?2",
-                        [format!("{}:%", r.name()), d.to_string()],
-                        |x| x.get(0),
-                    )?)
-            } else {
-                db.query_opt("SELECT image_id FROM tags WHERE name = ?1", [r.tagged_name().unwrap_or_default()], |x| x.get(0))?
-            };
-            drop(db);
-            if let Some(id) = id.and_then(|i| Digest::parse(&i).ok())
-                && let Some(rec) = self.get(&id)?
-            {
-                return Ok(rec);
-            }
-        }
-        let hex = s.strip_prefix("sha256:").unwrap_or(s);
-        if !hex.is_empty() && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            let ids: Vec<String> =
-                self.db().query_all("SELECT id FROM images WHERE id LIKE ?1", [format!("sha256:{hex}%")], |r| r.get(0))?;
-            match ids.len() {
-                0 => {}
-                1 => {
-                    let d = Digest::parse(&ids[0])?;
-                    return self.get(&d)?.ok_or_else(|| EngineError::ImageNotFound(s.to_string()));
-                }
-                _ => return Err(EngineError::Conflict(format!("image ID prefix {s:?} is ambiguous: it matches {} images", ids.len()))),
-            }
-        }
-        Err(EngineError::ImageNotFound(s.to_string()))
+    /// The image a canonical tagged name points to.
+    pub fn id_by_tag(&self, tag: &str) -> Result<Option<String>> {
+        self.db().query_opt("SELECT image_id FROM tags WHERE name = ?1", [tag], |x| x.get(0))
     }
 
-    /// docker rmi. `in_use` says whether a container uses an image: then only `force`
-    /// removes its names, and the image itself stays for the container.
-    pub fn remove(&self, s: &str, force: bool, in_use: &dyn Fn(&Digest) -> bool) -> Result<Vec<Removed>> {
-        use crate::image::reference::familiar_tagged;
-        let img = self.resolve(s)?;
-        let used = in_use(&img.id);
-        let by_tag = Reference::parse(s).ok().and_then(|r| r.tagged_name()).filter(|t| img.tags.contains(t));
-        if let Some(t) = by_tag {
-            if used && !force && img.tags.len() == 1 {
-                return Err(EngineError::Conflict(format!(
-                    "conflict: unable to remove repository reference {s:?} (must force) - a container is using its referenced image {}",
-                    img.id.short()
-                )));
-            }
-            if img.tags.len() > 1 || used {
-                self.db().write(|tx| tx.execute("DELETE FROM tags WHERE name = ?1", [&t]))?;
-                return Ok(vec![Removed::Untagged(familiar_tagged(&t))]);
-            }
-        } else if used && !force {
-            return Err(EngineError::Conflict(format!(
-                "conflict: unable to delete {} (must be forced) - image is being used by a container",
-                img.id.short()
-            )));
-        } else if img.tags.len() > 1 && !force {
-            return Err(EngineError::Conflict(format!(
-                "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
-                img.id.short()
-            )));
-        }
-        let mut out: Vec<Removed> = img.tags.iter().chain(&img.repo_digests).map(|t| Removed::Untagged(familiar_tagged(t))).collect();
-        if used {
-            self.db().write(|tx| {
-                tx.execute("DELETE FROM tags WHERE image_id = ?1", [img.id.as_str()])?;
-                tx.execute("DELETE FROM repo_digests WHERE image_id = ?1", [img.id.as_str()])
-            })?;
-            return Ok(out);
-        }
-        self.delete_image(&img)?;
-        out.push(Removed::Deleted(img.id.clone()));
-        Ok(out)
+    /// The image a canonical `name@digest` was pulled or pushed as.
+    pub fn id_by_repo_digest(&self, name: &str) -> Result<Option<String>> {
+        self.db().query_opt("SELECT image_id FROM repo_digests WHERE name = ?1", [name], |x| x.get(0))
+    }
+
+    /// `id` if some tag of repository `repo` (canonical, without tag) points to it.
+    pub fn id_tagged_in_repo(&self, repo: &str, id: &str) -> Result<Option<String>> {
+        self.db().query_opt("SELECT image_id FROM tags WHERE name LIKE ?1 AND image_id = ?2", [format!("{repo}:%"), id.to_string()], |x| {
+            x.get(0)
+        })
+    }
+
+    /// Image IDs starting with `sha256:<hex_prefix>`.
+    pub fn ids_with_prefix(&self, hex_prefix: &str) -> Result<Vec<String>> {
+        self.db().query_all("SELECT id FROM images WHERE id LIKE ?1", [format!("sha256:{hex_prefix}%")], |r| r.get(0))
     }
 
     /// Delete an image row and whatever only it referenced (layers, blobs, snapshots).
-    fn delete_image(&self, img: &ImageRecord) -> Result<()> {
+    pub fn delete_image(&self, img: &ImageRecord) -> Result<()> {
         let id = img.id.as_str().to_string();
         let orphan_layers: Vec<String> = self.db().write(|tx| {
             tx.execute("DELETE FROM images WHERE id = ?1", [&id])?;
@@ -453,27 +364,6 @@ impl ImageStore {
         Ok(v.iter().filter_map(|d| Digest::parse(d).ok()).collect())
     }
 
-    /// docker image prune: dangling images (no tags), or with `all` every image no container
-    /// uses. Also sweeps leftovers of interrupted pulls/loads. Returns what went and the bytes freed.
-    pub fn prune(&self, all: bool, in_use: &dyn Fn(&Digest) -> bool) -> Result<(Vec<Removed>, u64)> {
-        let mut out = Vec::new();
-        let mut freed = 0;
-        for img in self.list()? {
-            if in_use(&img.id) || (!all && !img.tags.is_empty()) {
-                continue;
-            }
-            let before = self.disk_usage();
-            for t in img.tags.iter().chain(&img.repo_digests) {
-                out.push(Removed::Untagged(crate::image::reference::familiar_tagged(t)));
-            }
-            self.delete_image(&img)?;
-            freed += before.saturating_sub(self.disk_usage());
-            out.push(Removed::Deleted(img.id));
-        }
-        freed += self.sweep()?;
-        Ok((out, freed))
-    }
-
     /// Remove layers and blobs that no image references and that are older than a few
     /// minutes (younger ones may belong to a pull in progress in another process).
     pub fn sweep(&self) -> Result<u64> {
@@ -511,7 +401,8 @@ impl ImageStore {
         Ok(freed)
     }
 
-    fn disk_usage(&self) -> u64 {
+    /// Bytes of blobs and unpacked layers.
+    pub fn disk_usage(&self) -> u64 {
         let blobs: u64 = self.content.list().unwrap_or_default().iter().filter_map(|d| self.content.size(d).ok()).sum();
         let layers: i64 = self.db().query_opt("SELECT COALESCE(SUM(size), 0) FROM layers", [], |r| r.get(0)).ok().flatten().unwrap_or(0);
         blobs + layers as u64
@@ -522,6 +413,16 @@ impl ImageStore {
         let rows: Vec<(String, i64)> =
             self.db().query_all("SELECT image_id, COUNT(*) FROM tags GROUP BY image_id", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.into_iter().map(|(k, v)| (k, v as usize)).collect())
+    }
+
+    /// The short links of an image's unpacked layers, topmost first (an overlay's lowerdir
+    /// order). Takes a database only: the monitor has no `ImageStore`.
+    pub fn layer_links(db: &Db, image_id: &str) -> Result<Vec<String>> {
+        db.query_all(
+            "SELECT l.link FROM image_layers il JOIN layers l ON l.diff_id = il.diff_id WHERE il.image_id = ?1 ORDER BY il.idx DESC",
+            [image_id],
+            |r| r.get(0),
+        )
     }
 
     /// Layers of an image, bottom first.
@@ -541,4 +442,108 @@ fn layer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LayerRecord> {
         link: r.get(2)?,
         size: r.get::<_, i64>(3)? as u64,
     })
+}
+
+/// Undo what a failed producer (load, import, commit, build) added to the store: layers it
+/// unpacked and blobs it committed, as long as no image uses them. Disarm it once the image
+/// is committed.
+pub struct Rollback<'a> {
+    store: &'a ImageStore,
+    pub blobs: Vec<Digest>,
+    pub layers: Vec<Digest>,
+    armed: bool,
+}
+
+impl<'a> Rollback<'a> {
+    pub fn new(store: &'a ImageStore) -> Self {
+        Self { store, blobs: Vec::new(), layers: Vec::new(), armed: true }
+    }
+    pub fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Rollback<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let s = self.store;
+        let used = |sql: &str, d: &Digest| s.db().query_opt(sql, [d.as_str()], |r| r.get::<_, i64>(0)).ok().flatten().is_some();
+        for d in &self.layers {
+            if used("SELECT 1 FROM image_layers WHERE diff_id = ?1 LIMIT 1", d) {
+                continue;
+            }
+            if let Ok(Some(l)) = s.layer(d) {
+                let _ = s.snapshots.remove(&l.snapshot);
+            }
+            let _ = s.db().write(|tx| {
+                tx.execute("DELETE FROM layers WHERE diff_id = ?1", [d.as_str()])?;
+                tx.execute("DELETE FROM layer_blobs WHERE diff_id = ?1", [d.as_str()])
+            });
+        }
+        for b in &self.blobs {
+            let q =
+                "SELECT 1 FROM layer_blobs WHERE digest = ?1 UNION ALL SELECT 1 FROM images WHERE id = ?1 OR manifest_digest = ?1 LIMIT 1";
+            if !used(q, b) {
+                let _ = s.content.delete(b);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::layer::ensure_layer;
+
+    fn small_layer(name: &str) -> Vec<u8> {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_mode(0o644);
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_data(&mut h, name, &b"abc"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn rollback_removes_only_what_no_image_uses() {
+        let t = tempfile::tempdir().unwrap();
+        let store = ImageStore::open(t.path()).unwrap();
+        let hello = crate::image::hello::create(&store).unwrap();
+        let hello_layer = store.get(&hello).unwrap().unwrap().layers[0].clone();
+        let mt = "application/vnd.oci.image.layer.v1.tar";
+
+        let layer = small_layer("x");
+        let blob = store.content.put_bytes(&layer).unwrap();
+        let diff = Digest::of(&layer);
+        {
+            let mut rb = Rollback::new(&store);
+            rb.blobs.push(blob.clone());
+            ensure_layer(&store, &blob, mt, Some(&diff)).unwrap();
+            rb.layers.push(diff.clone());
+            // Named by mistake: an image uses these, so they must survive.
+            rb.layers.push(hello_layer.clone());
+            rb.blobs.extend([hello_layer.clone(), hello.clone()]);
+        }
+        assert!(store.layer(&diff).unwrap().is_none());
+        assert!(!store.content.contains(&blob));
+        assert!(store.layer_blobs(&diff).unwrap().is_empty());
+        assert!(store.layer(&hello_layer).unwrap().is_some());
+        assert!(store.content.contains(&hello_layer) && store.content.contains(&hello));
+
+        // Disarmed, it keeps everything.
+        let layer = small_layer("y");
+        let blob = store.content.put_bytes(&layer).unwrap();
+        let diff = Digest::of(&layer);
+        {
+            let mut rb = Rollback::new(&store);
+            rb.blobs.push(blob.clone());
+            ensure_layer(&store, &blob, mt, Some(&diff)).unwrap();
+            rb.layers.push(diff.clone());
+            rb.disarm();
+        }
+        assert!(store.layer(&diff).unwrap().is_some());
+        assert!(store.content.contains(&blob));
+    }
 }

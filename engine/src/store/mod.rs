@@ -1,6 +1,13 @@
-//! On-disk state shared by every berth process: the SQLite database, the content store
-//! of blobs, the unpacked-layer snapshots, and the image store that ties them together.
-pub mod content;
+//! On-disk state shared by every berth process, and the only module that speaks SQL: the
+//! SQLite database ([`db`]) with container, event, volume and image records, the content
+//! store of blobs ([`content`], addressed by [`digest`]), the unpacked-layer snapshots
+//! ([`snapshots`]), and the image store that ties those together ([`images`]). Everything
+//! here is blocking and takes a handle or a `&Db`; callers above decide policy.
+pub(crate) mod containers;
+pub(crate) mod content;
 pub mod db;
+pub mod digest;
+pub(crate) mod events;
 pub mod images;
 pub mod snapshots;
+pub(crate) mod volumes;

@@ -1,39 +1,41 @@
-//! Terminal sessions inside the dashboard: several at once, one visible, keys routed to
-//! the focused one except the prefix chord (which returns focus without ending it), a
-//! maximise toggle, and the pane's size sent to the container's PTY on open and on every
-//! resize. Each session's I/O runs in its own task; output reaches the state as events.
+//! The terminal pane: shells and attached TTYs inside the dashboard, several at once, one
+//! visible, over the detail area (or the whole body, maximised). While it has focus every
+//! key goes to the session but the prefix chord, after which `esc` gives the keys back
+//! (the session lives on), n/p switch sessions, z maximises, x closes. The pane's size
+//! reaches the container's PTY on open and on every resize. Each session's I/O is a task
+//! ([`session`]); its output arrives as events, and a typed key costs no frame until its
+//! echo does.
+pub mod emulator;
+pub mod keys;
+pub mod session;
+
 use std::sync::Arc;
 
-use berth_engine::api::{ContainerBackend, ExecOptions};
+use berth_engine::api::ContainerBackend;
 use bytes::Bytes;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use futures_util::StreamExt;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::terminal::{TerminalPane, encode_key};
-
-/// What a session task reports.
-#[derive(Debug)]
-pub enum SessionEvent {
-    Output { id: u64, bytes: Bytes },
-    Ended { id: u64, code: Option<i64>, error: Option<String> },
-}
-
-/// How to open a session.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    /// A new shell (found from the image) via exec.
-    Shell,
-    /// The container's own TTY.
-    Attach,
-}
+use crate::ctx::{Ctx, host_of, is};
+use crate::handled::Handled;
+use crate::hit::HitMap;
+use crate::message::{Action, SessionKind};
+use emulator::TerminalPane;
+use session::{SessionEvent, Wiring};
 
 struct Live {
     id: u64,
     pane: TerminalPane,
     input: Option<mpsc::Sender<Bytes>>,
     resize: Option<mpsc::Sender<(u16, u16)>>,
+    task: Option<JoinHandle<()>>,
 }
 
 /// All open sessions.
@@ -52,10 +54,12 @@ pub struct Sessions {
     pub visible: bool,
 }
 
-/// What a key did.
+/// What a key did while the pane had focus.
 #[derive(Debug, PartialEq, Eq)]
 pub enum KeyOutcome {
-    /// Sent to the container (or otherwise handled): redraw may follow output.
+    /// Sent to the container: the screen changes when the echo arrives.
+    Sent,
+    /// A command of the pane (switch, maximise, close, scroll): redraw now.
     Consumed,
     /// Focus went back to the dashboard.
     Unfocused,
@@ -85,34 +89,43 @@ impl Sessions {
         self.list.iter().map(|l| l.pane.title.clone()).collect()
     }
 
+    /// Show a pane with no session behind it (a replay, a test); it becomes the active one.
+    pub fn push_pane(&mut self, pane: TerminalPane) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.list.push(Live { id, pane, input: None, resize: None, task: None });
+        self.active = self.list.len() - 1;
+        self.focused = true;
+        self.visible = true;
+        id
+    }
+
     /// Open a session; its task starts at once and reports through `events`.
     pub fn open(
         &mut self,
         backend: Arc<dyn ContainerBackend>,
         kind: SessionKind,
-        container_id: String,
-        name: String,
+        container: String,
+        title: String,
         size: (u16, u16),
         events: mpsc::Sender<SessionEvent>,
     ) {
-        let id = self.next_id;
-        self.next_id += 1;
-        let title = match kind {
-            SessionKind::Shell => format!("shell · {name}"),
-            SessionKind::Attach => format!("attach · {name}"),
-        };
-        let (in_tx, in_rx) = mpsc::channel::<Bytes>(256);
-        let (rs_tx, rs_rx) = mpsc::channel::<(u16, u16)>(8);
-        self.list.push(Live {
-            id,
-            pane: TerminalPane::new(title, container_id.clone(), size.0, size.1),
-            input: Some(in_tx),
-            resize: Some(rs_tx),
-        });
-        self.active = self.list.len() - 1;
-        self.focused = true;
-        self.visible = true;
-        tokio::spawn(run_session(backend, kind, container_id, size, in_rx, rs_rx, id, events));
+        let id = self.push_pane(TerminalPane::new(title, container.clone(), size.0, size.1));
+        let (in_tx, input) = mpsc::channel::<Bytes>(256);
+        let (rs_tx, resize) = mpsc::channel::<(u16, u16)>(8);
+        let live = self.list.last_mut().expect("just pushed");
+        live.input = Some(in_tx);
+        live.resize = Some(rs_tx);
+        live.task = Some(tokio::spawn(session::run(backend, kind, container, size, Wiring { id, input, resize, events })));
+    }
+
+    /// End every session's task (the dashboard quits: nothing waits for a container).
+    pub fn abort_all(&mut self) {
+        for l in &mut self.list {
+            if let Some(t) = l.task.take() {
+                t.abort();
+            }
+        }
     }
 
     /// Apply a session event; true when the visible pane changed.
@@ -140,7 +153,7 @@ impl Sessions {
     }
 
     /// The emulated screen size for a pane drawn in `area` (tab line and border off).
-    pub fn inner_size(area: ratatui::layout::Rect) -> (u16, u16) {
+    pub fn inner_size(area: Rect) -> (u16, u16) {
         (area.height.saturating_sub(3).max(1), area.width.saturating_sub(2).max(1))
     }
 
@@ -178,17 +191,17 @@ impl Sessions {
     }
 
     /// Route a key while the terminal has focus. After the prefix chord: `prefix` again
-    /// sends the chord itself; n/p switch sessions; z maximises; x closes; anything else
-    /// (or esc) just returns focus.
+    /// sends the chord itself; n/p switch sessions; z maximises; x closes; PgUp scrolls
+    /// back; anything else (esc) returns focus.
     pub fn handle_key(&mut self, k: &KeyEvent, cfg: &Config) -> KeyOutcome {
         if !self.focused || self.list.is_empty() {
             return KeyOutcome::Ignored;
         }
-        let is_prefix = cfg.keys.terminal_prefix.iter().any(|p| p.matches(k));
+        let is_prefix = is(&cfg.keys.terminal_prefix, k);
         if self.prefix_pending {
             self.prefix_pending = false;
             match k.code {
-                _ if is_prefix => self.send_key(k),
+                _ if is_prefix => return self.send_key(k),
                 KeyCode::Char('n') => self.cycle(1),
                 KeyCode::Char('p') => self.cycle(-1),
                 KeyCode::Char('z') => self.maximized = !self.maximized,
@@ -203,33 +216,36 @@ impl Sessions {
         }
         if is_prefix {
             self.prefix_pending = true;
-            return KeyOutcome::Consumed;
+            return KeyOutcome::Sent;
         }
         // Shift+PageUp/PageDown scroll the pane's own history, as in most terminals.
         if k.modifiers.contains(KeyModifiers::SHIFT) && matches!(k.code, KeyCode::PageUp | KeyCode::PageDown) {
             self.scroll(if k.code == KeyCode::PageUp { 10 } else { -10 });
             return KeyOutcome::Consumed;
         }
-        self.send_key(k);
-        KeyOutcome::Consumed
+        self.send_key(k)
     }
 
-    fn scroll(&mut self, delta: isize) {
+    /// Scroll the active session back (positive) or forward.
+    pub fn scroll(&mut self, delta: isize) {
         if let Some(l) = self.list.get_mut(self.active) {
             l.pane.scroll_by(delta);
         }
     }
 
-    fn send_key(&mut self, k: &KeyEvent) {
-        let Some(l) = self.list.get_mut(self.active) else { return };
-        let Some(bytes) = encode_key(k, l.pane.application_cursor()) else { return };
-        if l.pane.scroll > 0 {
+    fn send_key(&mut self, k: &KeyEvent) -> KeyOutcome {
+        let Some(l) = self.list.get_mut(self.active) else { return KeyOutcome::Sent };
+        let Some(bytes) = keys::encode_key(k, l.pane.application_cursor()) else { return KeyOutcome::Sent };
+        // Typing while scrolled back returns to the live screen at once.
+        let moved = l.pane.scroll > 0;
+        if moved {
             l.pane.follow();
         }
         if let Some(tx) = &l.input {
             // Never block the UI: a full queue (a stuck container) drops the key.
             let _ = tx.try_send(Bytes::from(bytes));
         }
+        if moved { KeyOutcome::Consumed } else { KeyOutcome::Sent }
     }
 
     /// Paste text into the active session.
@@ -239,10 +255,50 @@ impl Sessions {
         }
     }
 
-    pub fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, cfg: &Config) {
-        use ratatui::layout::{Constraint, Layout};
-        use ratatui::style::{Modifier, Style};
-        use ratatui::text::{Line, Span};
+    /// Keys of the pane while the dashboard has them: show and focus the pane, hide it,
+    /// or open a shell / attach on the selected container (`container`: its ID and name).
+    pub fn on_dashboard_key(&mut self, k: &KeyEvent, ctx: &Ctx, container: Option<(&str, &str)>, hits: &HitMap) -> Option<Handled> {
+        let keys = &ctx.cfg.keys;
+        if is(&keys.terminal, k) {
+            if self.list.is_empty() {
+                return None;
+            }
+            // Hidden → shown and focused; shown → focused.
+            self.visible = true;
+            self.focused = true;
+            return Handled::redraw();
+        }
+        if k.code == KeyCode::Esc && self.visible {
+            self.visible = false;
+            self.maximized = false;
+            return Handled::redraw();
+        }
+        let kind = if is(&keys.shell, k) {
+            SessionKind::Shell
+        } else if is(&keys.attach, k) {
+            SessionKind::Attach
+        } else {
+            return None;
+        };
+        let (id, name) = container?;
+        // Several endpoints: the pane's title says where the session runs.
+        let name = if ctx.multi() { format!("{name}@{}", host_of(id)) } else { name.to_string() };
+        let title = match kind {
+            SessionKind::Shell => format!("shell · {name}"),
+            SessionKind::Attach => format!("attach · {name}"),
+        };
+        let size = Self::inner_size(hits.terminal.unwrap_or_default());
+        Handled::redraw_and(Action::OpenSession { kind, id: id.to_string(), title, size })
+    }
+
+    /// The footer while the pane has the keys: the chords after the prefix.
+    pub fn hints(keys: &crate::config::KeyMap) -> Vec<(&[crate::config::Key], &'static str)> {
+        let p = &keys.terminal_prefix[..];
+        vec![(p, "esc dashboard"), (p, "n/p switch"), (p, "z zoom"), (p, "x close"), (p, "pgup scroll back")]
+    }
+
+    /// The session tabs and the active session's screen.
+    pub fn draw(&self, f: &mut Frame, area: Rect, cfg: &Config) {
         let Some(l) = self.list.get(self.active) else { return };
         let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
         let spans: Vec<Span> = self
@@ -262,72 +318,9 @@ impl Sessions {
                 [Span::styled(format!(" {}:{}{mark} ", i + 1, s.pane.title), st), Span::raw(" ")]
             })
             .collect();
-        f.render_widget(ratatui::widgets::Paragraph::new(Line::from(spans)), tabs);
+        f.render_widget(Paragraph::new(Line::from(spans)), tabs);
         l.pane.draw(f, body, self.focused, cfg);
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run_session(
-    backend: Arc<dyn ContainerBackend>,
-    kind: SessionKind,
-    container: String,
-    size: (u16, u16),
-    mut input: mpsc::Receiver<Bytes>,
-    mut resize: mpsc::Receiver<(u16, u16)>,
-    id: u64,
-    events: mpsc::Sender<SessionEvent>,
-) {
-    let session = match kind {
-        SessionKind::Attach => backend.attach_session(&container, Some(size)).await,
-        SessionKind::Shell => match backend.shell(&container).await {
-            Ok(cmd) => {
-                backend
-                    .exec_session(
-                        &container,
-                        ExecOptions { cmd, tty: true, size: Some(size), env: vec!["TERM=xterm-256color".into()], ..Default::default() },
-                    )
-                    .await
-            }
-            Err(e) => Err(e),
-        },
-    };
-    let mut s = match session {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = events.send(SessionEvent::Ended { id, code: None, error: Some(e.to_string()) }).await;
-            return;
-        }
-    };
-    // One pane shows both streams.
-    let mut output = match s.stderr.take() {
-        Some(err) => futures_util::stream::select(s.output, err).boxed(),
-        None => s.output,
-    };
-    loop {
-        tokio::select! {
-            out = output.next() => match out {
-                Some(Ok(bytes)) => {
-                    if events.send(SessionEvent::Output { id, bytes }).await.is_err() {
-                        return;
-                    }
-                }
-                Some(Err(e)) => {
-                    let _ = events.send(SessionEvent::Ended { id, code: None, error: Some(e.to_string()) }).await;
-                    return;
-                }
-                None => break,
-            },
-            k = input.recv() => match k {
-                Some(b) => { let _ = s.input.send(b).await; }
-                // The pane was closed: detach.
-                None => return,
-            },
-            Some(sz) = resize.recv() => { let _ = s.resize.send(sz).await; }
-        }
-    }
-    let code = s.exit.await.ok().flatten();
-    let _ = events.send(SessionEvent::Ended { id, code, error: None }).await;
 }
 
 #[cfg(test)]
@@ -338,15 +331,13 @@ mod tests {
     fn prefix_chord_returns_focus_and_commands_work() {
         let cfg = Config::default_config();
         let mut s = Sessions::default();
-        // A pane without a task: enough to test routing.
-        s.list.push(Live { id: 0, pane: TerminalPane::new("shell · a", "a", 10, 40), input: None, resize: None });
-        s.list.push(Live { id: 1, pane: TerminalPane::new("shell · b", "b", 10, 40), input: None, resize: None });
-        s.active = 1;
-        s.focused = true;
+        // Panes without a task: enough to test routing.
+        s.push_pane(TerminalPane::new("shell · a", "a", 10, 40));
+        s.push_pane(TerminalPane::new("shell · b", "b", 10, 40));
         let ctrl_b = KeyEvent::new(KeyCode::Char('b'), KeyModifiers::CONTROL);
         let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        assert_eq!(s.handle_key(&key('x'), &cfg), KeyOutcome::Consumed);
-        assert_eq!(s.handle_key(&ctrl_b, &cfg), KeyOutcome::Consumed);
+        assert_eq!(s.handle_key(&key('x'), &cfg), KeyOutcome::Sent, "typed: no frame until the echo");
+        assert_eq!(s.handle_key(&ctrl_b, &cfg), KeyOutcome::Sent);
         assert_eq!(s.handle_key(&key('n'), &cfg), KeyOutcome::Consumed);
         assert_eq!(s.active, 0);
         s.handle_key(&ctrl_b, &cfg);

@@ -2,13 +2,108 @@
 //! what the monitor observed (state, pid, exit code, OOM kill, times). The database is the
 //! single source of truth shared by every berth process; the monitor is the only writer of
 //! a running container's exit.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 use crate::store::db::Db;
+use crate::store::volumes::VolumeMount;
+
+/// `--restart`: parsed once when the container is created, stored as docker spells it
+/// (`no`, `always`, `unless-stopped`, `on-failure[:N]`), read back into this enum.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Restart {
+    #[default]
+    No,
+    Always,
+    UnlessStopped,
+    /// Restart after a non-zero exit, at most `max_retries` times (0: no limit).
+    OnFailure {
+        max_retries: u32,
+    },
+}
+
+impl Restart {
+    /// Parse docker's spelling; an empty string is `no`, as docker takes it.
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = || EngineError::InvalidArgument(format!("invalid restart policy: {s}"));
+        Ok(match s.split_once(':') {
+            Some(("on-failure", n)) => Restart::OnFailure { max_retries: n.parse().map_err(|_| bad())? },
+            Some(_) => return Err(bad()),
+            None => match s {
+                "" | "no" => Restart::No,
+                "always" => Restart::Always,
+                "unless-stopped" => Restart::UnlessStopped,
+                "on-failure" => Restart::OnFailure { max_retries: 0 },
+                _ => return Err(bad()),
+            },
+        })
+    }
+
+    /// docker's `HostConfig.RestartPolicy.Name`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Restart::No => "no",
+            Restart::Always => "always",
+            Restart::UnlessStopped => "unless-stopped",
+            Restart::OnFailure { .. } => "on-failure",
+        }
+    }
+
+    /// docker's `HostConfig.RestartPolicy.MaximumRetryCount`.
+    pub fn max_retries(self) -> u32 {
+        match self {
+            Restart::OnFailure { max_retries } => max_retries,
+            _ => 0,
+        }
+    }
+
+    /// Whether the monitor starts the container again after it exited with `code`, having
+    /// restarted it `restarts` times already (the user did not stop it).
+    pub fn restarts_after(self, code: i32, restarts: i64) -> bool {
+        match self {
+            Restart::No => false,
+            Restart::Always | Restart::UnlessStopped => true,
+            Restart::OnFailure { max_retries } => code != 0 && (max_retries == 0 || restarts < i64::from(max_retries)),
+        }
+    }
+
+    /// Whether `berth system boot` starts the container again (docker's rule when the
+    /// daemon comes up): `always`, and `unless-stopped` unless the user stopped it.
+    pub fn starts_at_boot(self, stopped_by_user: bool) -> bool {
+        match self {
+            Restart::Always => true,
+            Restart::UnlessStopped => !stopped_by_user,
+            Restart::No | Restart::OnFailure { .. } => false,
+        }
+    }
+}
+
+impl fmt::Display for Restart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Restart::OnFailure { max_retries } if *max_retries > 0 => write!(f, "on-failure:{max_retries}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl From<Restart> for String {
+    fn from(r: Restart) -> String {
+        r.to_string()
+    }
+}
+
+impl TryFrom<String> for Restart {
+    type Error = EngineError;
+    fn try_from(s: String) -> Result<Self> {
+        Restart::parse(&s)
+    }
+}
 
 /// Everything `create` decided about a container, stored as JSON.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -25,8 +120,7 @@ pub struct RunConfig {
     pub tty: bool,
     pub open_stdin: bool,
     pub labels: BTreeMap<String, String>,
-    /// `no`, `always`, `unless-stopped`, `on-failure[:N]`.
-    pub restart: String,
+    pub restart: Restart,
     pub auto_remove: bool,
     /// `default` (own namespace with loopback), `none`, `host`.
     pub network: String,
@@ -48,7 +142,7 @@ pub struct RunConfig {
     /// `-v HOST:CONTAINER[:ro]` bind mounts.
     pub binds: Vec<String>,
     /// Named and anonymous volumes (`volumes/<name>/_data`), in mount order.
-    pub volumes: Vec<crate::volume::VolumeMount>,
+    pub volumes: Vec<VolumeMount>,
     pub stop_signal: Option<String>,
 }
 
@@ -181,12 +275,14 @@ pub fn new_id() -> String {
     (0..4).map(|_| format!("{:016x}", fastrand::u64(..))).collect()
 }
 
-/// Insert a new container. With `name` None a random docker-style name is picked (retrying
-/// on collision); a taken explicit name is a Conflict, as docker reports it.
-pub fn insert(db: &mut Db, rec: &ContainerRecord, explicit_name: bool) -> Result<String> {
-    let cfg = serde_json::to_string(&rec.config).map_err(|e| EngineError::Other(format!("encoding container config: {e}")))?;
+/// Insert a new container. Unless the name is `explicit_name`, a taken one is replaced by
+/// `another_name()` (retrying on collision); a taken explicit name is a Conflict, as docker
+/// reports it.
+pub fn insert(db: &mut Db, rec: &ContainerRecord, explicit_name: bool, another_name: impl Fn() -> String) -> Result<String> {
+    let cfg =
+        serde_json::to_string(&rec.config).map_err(|e| EngineError::Json { what: "encoding the container config".into(), source: e })?;
     for attempt in 0..100 {
-        let name = if explicit_name || attempt == 0 { rec.name.clone() } else { super::names::random_name() };
+        let name = if explicit_name || attempt == 0 { rec.name.clone() } else { another_name() };
         let taken: Option<String> = db.query_opt("SELECT id FROM containers WHERE name = ?1", [&name], |r| r.get(0))?;
         if let Some(other) = taken {
             if explicit_name {
@@ -213,7 +309,7 @@ pub fn insert(db: &mut Db, rec: &ContainerRecord, explicit_name: bool) -> Result
             Err(e) => return Err(e),
         }
     }
-    Err(EngineError::Other("could not find a free container name".into()))
+    Err(EngineError::Conflict("could not find a free container name".into()))
 }
 
 pub fn get(db: &Db, id: &str) -> Result<Option<ContainerRecord>> {
@@ -304,54 +400,9 @@ pub fn rename(db: &mut Db, id: &str, name: &str) -> Result<()> {
 /// Record a container event (`berth events`); attributes get the container's name and image.
 /// Best effort: an event that cannot be written never fails the operation it describes.
 pub fn event(db: &mut Db, rec: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
-    let mut attrs = serde_json::Map::new();
-    attrs.insert("image".into(), rec.image_name.clone().into());
-    attrs.insert("name".into(), rec.name.clone().into());
-    for (k, v) in extra {
-        attrs.insert((*k).into(), v.clone().into());
-    }
-    let attrs = serde_json::Value::Object(attrs).to_string();
-    let _ = db.write(|tx| {
-        tx.execute(
-            "INSERT INTO events (time, type, action, actor, attributes) VALUES (?1, 'container', ?2, ?3, ?4)",
-            params![now_nanos(), action, rec.id, attrs],
-        )
-    });
-}
-
-/// One stored event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EventRecord {
-    pub seq: i64,
-    pub time: i64,
-    pub kind: String,
-    pub action: String,
-    pub actor: String,
-    pub attributes: BTreeMap<String, String>,
-}
-
-/// Events after `after_seq` (and at or after `since` nanoseconds), oldest first.
-pub fn events_after(db: &Db, after_seq: i64, since: i64) -> Result<Vec<EventRecord>> {
-    db.query_all(
-        "SELECT seq, time, type, action, actor, attributes FROM events WHERE seq > ?1 AND time >= ?2 ORDER BY seq",
-        params![after_seq, since],
-        |r| {
-            let a: String = r.get(5)?;
-            Ok(EventRecord {
-                seq: r.get(0)?,
-                time: r.get(1)?,
-                kind: r.get(2)?,
-                action: r.get(3)?,
-                actor: r.get(4)?,
-                attributes: serde_json::from_str(&a).unwrap_or_default(),
-            })
-        },
-    )
-}
-
-/// The newest sequence number (0 when there are none).
-pub fn last_event_seq(db: &Db) -> Result<i64> {
-    Ok(db.query_opt("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?.unwrap_or(0))
+    let mut attrs = vec![("image", rec.image_name.clone()), ("name", rec.name.clone())];
+    attrs.extend(extra.iter().cloned());
+    crate::store::events::record(db, "container", action, &rec.id, &attrs);
 }
 
 /// The monitor is done with the container.
@@ -377,30 +428,16 @@ pub fn set_exited(db: &mut Db, id: &str, exit_code: i32, oom: bool, error: &str)
     Ok(())
 }
 
-/// Whether `id` exists (for the monitor, which must not resurrect a removed container).
-pub fn exists(db: &Db, id: &str) -> Result<bool> {
-    Ok(db.conn().query_row("SELECT 1 FROM containers WHERE id = ?1", [id], |_| Ok(())).optional().map_err(|e| db.err(e))?.is_some())
+/// Whether any container uses the image.
+pub fn image_in_use(db: &Db, image_id: &str) -> bool {
+    db.query_opt("SELECT 1 FROM containers WHERE image_id = ?1 LIMIT 1", [image_id], |_| Ok(())).ok().flatten().is_some()
 }
 
-/// Start time of a process (field 22 of /proc/PID/stat), to tell a pid from a reused one.
-pub fn proc_start_time(pid: i32) -> Option<u64> {
-    if pid <= 0 {
-        return None;
-    }
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm may contain spaces and parens: fields start after the last ')'.
-    let rest = &s[s.rfind(')')? + 2..];
-    let mut f = rest.split_whitespace();
-    // A zombie is dead for our purposes (its parent may never reap it).
-    if matches!(f.next()?, "Z" | "X" | "x") {
-        return None;
-    }
-    f.nth(18)?.parse().ok()
-}
-
-/// Whether the process recorded as (`pid`, `start`) is still the same live process.
-pub fn alive(pid: i32, start: u64) -> bool {
-    pid > 0 && proc_start_time(pid).is_some_and(|s| s == start)
+/// How many containers (running or not) use each image, by image ID.
+pub fn count_by_image(db: &Db) -> Result<HashMap<String, u64>> {
+    let rows: Vec<(String, i64)> =
+        db.query_all("SELECT image_id, COUNT(*) FROM containers GROUP BY image_id", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.into_iter().map(|(k, v)| (k, v as u64)).collect())
 }
 
 #[cfg(test)]
@@ -417,20 +454,53 @@ mod tests {
         let mut db = Db::open(t.path()).unwrap();
         let a = format!("abc1{}", "0".repeat(60));
         let b = format!("abc2{}", "0".repeat(60));
-        insert(&mut db, &rec(&a, "web"), true).unwrap();
-        insert(&mut db, &rec(&b, "db"), true).unwrap();
+        let fresh = || new_id()[..8].to_string();
+        insert(&mut db, &rec(&a, "web"), true, fresh).unwrap();
+        insert(&mut db, &rec(&b, "db"), true, fresh).unwrap();
         assert_eq!(resolve(&db, "web").unwrap().id, a);
         assert_eq!(resolve(&db, "/db").unwrap().id, b);
         assert_eq!(resolve(&db, &a).unwrap().name, "web");
         assert_eq!(resolve(&db, "abc2").unwrap().name, "db");
         assert!(resolve(&db, "abc").unwrap_err().to_string().contains("multiple IDs"));
         assert!(matches!(resolve(&db, "nosuch"), Err(EngineError::ContainerNotFound(_))));
-        let err = insert(&mut db, &rec(&new_id(), "web"), true).unwrap_err();
+        let err = insert(&mut db, &rec(&new_id(), "web"), true, fresh).unwrap_err();
         assert!(err.to_string().contains("is already in use"), "{err}");
         // A random name that collides is replaced by another.
-        let n = insert(&mut db, &rec(&new_id(), "web"), false).unwrap();
+        let n = insert(&mut db, &rec(&new_id(), "web"), false, fresh).unwrap();
         assert_ne!(n, "web");
-        assert!(alive(std::process::id() as i32, proc_start_time(std::process::id() as i32).unwrap()));
-        assert!(!alive(std::process::id() as i32, 1));
+    }
+
+    #[test]
+    fn restart_policy_is_parsed_once_and_read_back() {
+        for (s, r) in [
+            ("no", Restart::No),
+            ("", Restart::No),
+            ("always", Restart::Always),
+            ("unless-stopped", Restart::UnlessStopped),
+            ("on-failure", Restart::OnFailure { max_retries: 0 }),
+            ("on-failure:3", Restart::OnFailure { max_retries: 3 }),
+        ] {
+            assert_eq!(Restart::parse(s).unwrap(), r, "{s:?}");
+        }
+        for bad in ["sometimes", "always:3", "on-failure:x", "on-failure:-1", "No"] {
+            let e = Restart::parse(bad).unwrap_err();
+            assert!(matches!(e, EngineError::InvalidArgument(_)) && e.to_string().contains("invalid restart policy"), "{bad}: {e}");
+        }
+        // Stored as docker spells it; rows written before the enum read back the same way.
+        let mut cfg = RunConfig { restart: Restart::OnFailure { max_retries: 2 }, ..Default::default() };
+        let json = serde_json::to_value(&cfg).unwrap();
+        assert_eq!(json["restart"], "on-failure:2");
+        cfg.restart = Restart::UnlessStopped;
+        let old: RunConfig = serde_json::from_str(r#"{"restart": "unless-stopped", "cmd": ["sh"]}"#).unwrap();
+        assert_eq!(old.restart, cfg.restart);
+        assert_eq!(serde_json::from_str::<RunConfig>("{}").unwrap().restart, Restart::No);
+
+        let on_failure = Restart::OnFailure { max_retries: 2 };
+        assert!(on_failure.restarts_after(1, 1) && !on_failure.restarts_after(1, 2) && !on_failure.restarts_after(0, 0));
+        assert!(Restart::OnFailure { max_retries: 0 }.restarts_after(1, 1000));
+        assert!(Restart::Always.restarts_after(0, 5) && !Restart::No.restarts_after(1, 0));
+        assert!(Restart::Always.starts_at_boot(true) && Restart::UnlessStopped.starts_at_boot(false));
+        assert!(!Restart::UnlessStopped.starts_at_boot(true) && !on_failure.starts_at_boot(false));
+        assert_eq!((on_failure.name(), on_failure.max_retries()), ("on-failure", 2));
     }
 }
