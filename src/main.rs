@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod format;
+mod template;
 mod tty;
 
 #[derive(Parser, Debug)]

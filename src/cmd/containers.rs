@@ -10,6 +10,7 @@ use clap::Args;
 use futures_util::StreamExt;
 
 use crate::format::{Table, ago};
+use crate::template::{CONTAINERS, Row, format_list};
 
 #[derive(Args, Debug)]
 pub struct StopArgs {
@@ -341,15 +342,6 @@ fn ps_fields(c: &berth_engine::api::ContainerSummary, no_trunc: bool) -> serde_j
     })
 }
 
-fn header_of(field: &str) -> String {
-    match field {
-        "ID" => "CONTAINER ID".into(),
-        "RunningFor" => "CREATED".into(),
-        "CreatedAt" => "CREATED AT".into(),
-        f => f.to_ascii_uppercase(),
-    }
-}
-
 pub async fn ps(engine: &dyn ContainerBackend, a: &PsArgs) -> Result<u8> {
     let filter = PsFilter::parse(&a.filter)?;
     let all = a.all || a.latest || a.last.is_some() || filter.needs_all();
@@ -366,9 +358,9 @@ pub async fn ps(engine: &dyn ContainerBackend, a: &PsArgs) -> Result<u8> {
         return Ok(0);
     }
     if let Some(f) = &a.format {
-        let rows: Vec<serde_json::Value> = v.iter().map(|c| ps_fields(c, a.no_trunc)).collect();
-        let default = "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
-        crate::format::print_rows(f, &rows, default, header_of)?;
+        let fields: Vec<serde_json::Value> = v.iter().map(|c| ps_fields(c, a.no_trunc)).collect();
+        let rows: Vec<Row> = fields.iter().zip(&v).map(|(f, c)| Row::new(f, Some(&c.labels))).collect();
+        print!("{}", format_list(Some(f), &CONTAINERS, &rows)?);
         return Ok(0);
     }
     let mut t = Table::new(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]);

@@ -4,6 +4,7 @@ use berth_engine::api::{ContainerBackend, ImageListOptions, ImageSummary, Remove
 use clap::Args;
 
 use crate::format::{Table, ago, human_size};
+use crate::template::{IMAGES, IMAGES_WITH_DIGESTS, Row, format_list};
 
 #[derive(Args, Debug, Default)]
 pub struct ImagesArgs {
@@ -150,18 +151,6 @@ fn image_rows(i: &ImageSummary, no_trunc: bool) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn image_header(field: &str) -> String {
-    match field {
-        "ID" => "IMAGE ID".into(),
-        "CreatedSince" => "CREATED".into(),
-        "CreatedAt" => "CREATED AT".into(),
-        "VirtualSize" => "SIZE".into(),
-        "SharedSize" => "SHARED SIZE".into(),
-        "UniqueSize" => "UNIQUE SIZE".into(),
-        f => f.to_ascii_uppercase(),
-    }
-}
-
 pub async fn images(engine: &dyn ContainerBackend, a: &ImagesArgs) -> Result<u8> {
     let mut opts = parse_filters(&a.filter)?;
     opts.all = a.all;
@@ -179,13 +168,10 @@ pub async fn images(engine: &dyn ContainerBackend, a: &ImagesArgs) -> Result<u8>
         return Ok(0);
     }
     if let Some(f) = &a.format {
-        let rows: Vec<serde_json::Value> = list.iter().flat_map(|i| image_rows(i, a.no_trunc)).collect();
-        let default = if a.digests {
-            "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-        } else {
-            "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-        };
-        crate::format::print_rows(f, &rows, default, image_header)?;
+        let fields: Vec<serde_json::Value> = list.iter().flat_map(|i| image_rows(i, a.no_trunc)).collect();
+        let rows: Vec<Row> = fields.iter().map(|f| Row::new(f, None)).collect();
+        let kind = if a.digests { &IMAGES_WITH_DIGESTS } else { &IMAGES };
+        print!("{}", format_list(Some(f), kind, &rows)?);
         return Ok(0);
     }
     let mut header = vec!["REPOSITORY", "TAG"];

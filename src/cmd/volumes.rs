@@ -7,6 +7,7 @@ use berth_engine::api::{ContainerBackend, EngineError, Volume, VolumeListOptions
 use clap::{Args, Subcommand};
 
 use crate::format::human_size;
+use crate::template::{Row, VOLUMES, format_list};
 
 #[derive(Subcommand, Debug)]
 pub enum VolumeCommand {
@@ -134,11 +135,10 @@ impl Filter {
     }
 }
 
-/// A volume as `volume ls --format` sees it: docker's keys, in its (sorted) order
-/// (docker's list has no creation time; the cluster-volume fields are "N/A" there too).
-fn fields(v: &Volume) -> serde_json::Value {
+/// docker's volume list context: its methods without arguments, as `{{json .}}` shows them.
+fn fields(v: &Volume) -> serde_json::Map<String, serde_json::Value> {
     let labels: Vec<String> = v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    serde_json::json!({
+    let json = serde_json::json!({
         "Availability": "N/A",
         "Driver": v.driver,
         "Group": "N/A",
@@ -149,7 +149,8 @@ fn fields(v: &Volume) -> serde_json::Value {
         "Scope": v.scope,
         "Size": "N/A",
         "Status": "N/A",
-    })
+    });
+    json.as_object().cloned().unwrap_or_default()
 }
 
 async fn ls(engine: &dyn ContainerBackend, a: &LsArgs) -> Result<u8> {
@@ -163,19 +164,9 @@ async fn ls(engine: &dyn ContainerBackend, a: &LsArgs) -> Result<u8> {
         }
         return Ok(0);
     }
-    if let Some(f) = &a.format {
-        let rows: Vec<serde_json::Value> = v.iter().map(fields).collect();
-        let header = |f: &str| if f == "Name" { "VOLUME NAME".to_string() } else { f.to_ascii_uppercase() };
-        crate::format::print_rows(f, &rows, "{{.Driver}}\t{{.Name}}", header)?;
-        return Ok(0);
-    }
-    // docker's tabwriter: columns at least 10 wide, 3 spaces of padding.
-    let w = v.iter().map(|x| x.driver.chars().count()).max().unwrap_or(0).max(6) + 3;
-    let w = w.max(10);
-    writeln!(out, "{:<w$}VOLUME NAME", "DRIVER")?;
-    for x in &v {
-        writeln!(out, "{:<w$}{}", x.driver, x.name)?;
-    }
+    let fields: Vec<_> = v.iter().map(fields).collect();
+    let rows: Vec<Row> = fields.iter().zip(&v).map(|(f, x)| Row { fields: f, labels: Some(&x.labels) }).collect();
+    write!(out, "{}", format_list(a.format.as_deref(), &VOLUMES, &rows)?)?;
     Ok(0)
 }
 
