@@ -243,6 +243,7 @@ mod tests {
             status: status.into(),
             exit_code: 0,
             labels: Default::default(),
+            ports: vec![],
         };
         let every = Duration::from_secs(1);
         assert_eq!(recheck_after(&[c("Up 2 hours"), c("Up 5 seconds")], every), every);

@@ -27,6 +27,7 @@ fn ctr(id: &str, name: &str, state: &str) -> ContainerSummary {
         status: if state == "running" { "Up 3 minutes".into() } else { "Exited (0) 1 minute ago".into() },
         exit_code: 0,
         labels: Default::default(),
+        ports: vec![],
     }
 }
 

@@ -64,6 +64,7 @@ fn ctr(n: u8, name: &str, image: &str, state: &str, status: &str) -> ContainerSu
         status: status.into(),
         exit_code: 0,
         labels: Default::default(),
+        ports: vec![],
     }
 }
 
