@@ -348,7 +348,8 @@ pub fn stop(db: &mut Db, root: &Path, container_id: &str) {
     {
         // After a reboot the file is a plain one: a fresh namespace lets the driver remove
         // the rest (DNS entries, rules), and the missing interface is no error then.
-        let live = netns::is_live(&path) || netns::create(&path).is_ok();
+        let ifnames: Vec<String> = sb.attachments.iter().map(|a| a.ifname.clone()).collect();
+        let live = netns::is_live(&path) || netns::create_for_teardown(&path, &ifnames).is_ok();
         let all: Vec<&Attachment> = sb.attachments.iter().collect();
         if live && let Err(e) = driver(root).teardown(&sb, &all) {
             tracing::debug!("network teardown of {container_id}: {e}");

@@ -23,6 +23,18 @@ pub fn path(root: &Path, container_id: &str) -> PathBuf {
 
 /// Make a new network namespace with `lo` up and bind-mount it at `path`.
 pub fn create(path: &Path) -> Result<()> {
+    create_with(path, &[])
+}
+
+/// [`create`], with dummy interfaces named `stand_ins` in it: a namespace lost with its
+/// interfaces (a reboot, or its file unmounted while nothing ran in it) is replaced by one
+/// where the driver's teardown finds the container's interfaces to delete, so it goes on to
+/// remove the bridge and the network's rules with the last container. Needs `ip`.
+pub fn create_for_teardown(path: &Path, stand_ins: &[String]) -> Result<()> {
+    create_with(path, stand_ins)
+}
+
+fn create_with(path: &Path, stand_ins: &[String]) -> Result<()> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).at(d)?;
     }
@@ -38,6 +50,14 @@ pub fn create(path: &Path) -> Result<()> {
     let res = mount(Some("/proc/thread-self/ns/net"), path, None::<&str>, MsFlags::MS_BIND, None::<&str>)
         .map_err(|e| ctx("mounting the network namespace", e))
         .and_then(|()| loopback_up().map_err(|e| EngineError::io_ctx("bringing up the loopback interface", e)));
+    for name in stand_ins {
+        // A child started from this thread is in the new namespace too.
+        let _ = std::process::Command::new("ip")
+            .args(["link", "add", name, "type", "dummy"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
     let back = setns(&orig, CloneFlags::CLONE_NEWNET);
     if let Err(e) = back {
         // Never go on in the wrong namespace.
