@@ -230,7 +230,8 @@ pub(crate) fn map_err(what: &str, kind: NotFound) -> impl Fn(BollardError) -> En
             NotFound::Volume => EngineError::VolumeNotFound(what.to_string()),
             NotFound::Network => EngineError::NetworkNotFound(what.to_string()),
         },
-        BollardError::DockerResponseServerError { status_code: 409, message } => EngineError::Conflict(message.clone()),
+        // 403: an operation the object's state forbids (a network with endpoints).
+        BollardError::DockerResponseServerError { status_code: 409 | 403, message } => EngineError::Conflict(message.clone()),
         BollardError::DockerResponseServerError { status_code: 400, message } => EngineError::InvalidArgument(message.clone()),
         _ => EngineError::Other(describe(&e)),
     }

@@ -41,6 +41,13 @@ pub(super) async fn list(d: &DockerBackend) -> Result<Vec<Network>> {
 }
 
 pub(super) async fn create(d: &DockerBackend, o: &NetworkCreate) -> Result<Network> {
+    // Daemons before API 1.44 make a second network of the same name unless asked not to
+    // (CheckDuplicate, which bollard's models no longer carry): look first, as the CLI did.
+    if let Ok(n) = d.client.inspect_network(&o.name, None::<bollard::query_parameters::InspectNetworkOptions>).await
+        && n.name.as_deref() == Some(o.name.as_str())
+    {
+        return Err(EngineError::Conflict(format!("network with name {} already exists", o.name)));
+    }
     let ipam = o.subnet.map(|s| Ipam {
         driver: Some("default".into()),
         config: Some(vec![BIpamConfig {
