@@ -360,8 +360,11 @@ impl Monitor {
             crate::volume::copy_up(&self.paths.rootfs(), &v.destination, &volumes::data_dir(&self.root, &v.name))
                 .map_err(|e| e.to_string())?;
         }
-        let net = crate::network::start(&mut self.db, &self.root, &self.rec).map_err(|e| e.to_string())?;
-        self.ports = net.held;
+        let mut net = crate::network::start(&mut self.db, &self.root, &self.rec).map_err(|e| e.to_string())?;
+        self.ports = std::mem::take(&mut net.held);
+        // The driver sets the namespace up while the bundle is written and the runtime
+        // builds the container; its process starts only once that is done.
+        let pending = net.pending.take();
         match &net.share_etc_from {
             Some(from) => {
                 for f in ["hostname", "hosts", "resolv.conf"] {
@@ -396,6 +399,9 @@ impl Monitor {
             }
         }
         if !self.rec.runtime.is_empty() {
+            if let Some(p) = pending {
+                p.wait().map_err(|e| e.to_string())?;
+            }
             return self.create_external(status, wait_attach, console, streams, (stdin, stdout, stderr));
         }
         let rt = runtime_root(&self.root);
@@ -450,6 +456,12 @@ impl Monitor {
             let _ = std::fs::remove_file(dir.join("console.sock"));
         }
         let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
+        if let Some(p) = pending
+            && let Err(e) = p.wait()
+        {
+            let _ = container.delete(true);
+            return Err(e.to_string());
+        }
         if wait_attach {
             // `run -i/-t`: the client attaches before the container can print anything.
             let _ = writeln!(status, "attach");

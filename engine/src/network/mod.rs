@@ -44,9 +44,41 @@ pub const DEFAULT_NETWORK: &str = "bridge";
 pub trait NetworkDriver {
     /// Attach the namespace to `attachments` (the sandbox's published ports too when
     /// `with_ports`).
-    fn setup(&self, sb: &Sandbox, attachments: &[&Attachment], with_ports: bool) -> Result<()>;
+    fn setup(&self, sb: &Sandbox, attachments: &[&Attachment], with_ports: bool) -> Result<()> {
+        self.begin_setup(sb, attachments, with_ports)?.wait()
+    }
+    /// [`NetworkDriver::setup`], started: the caller does other work (the runtime builds the
+    /// container) and waits before the container's process runs.
+    fn begin_setup(&self, sb: &Sandbox, attachments: &[&Attachment], with_ports: bool) -> Result<Pending>;
     /// Undo [`NetworkDriver::setup`] for `attachments`, from the same input.
     fn teardown(&self, sb: &Sandbox, attachments: &[&Attachment]) -> Result<()>;
+}
+
+/// A set-up under way (see [`NetworkDriver::begin_setup`]). Dropped without [`Pending::wait`]
+/// (the start failed on the way), it is still waited for: a teardown must not race it.
+pub struct Pending(Option<Box<dyn FnOnce() -> Result<()>>>);
+
+impl Pending {
+    pub fn new(wait: impl FnOnce() -> Result<()> + 'static) -> Self {
+        Pending(Some(Box::new(wait)))
+    }
+    pub fn wait(mut self) -> Result<()> {
+        self.0.take().map(|w| w()).unwrap_or(Ok(()))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(w) = self.0.take() {
+            let _ = w();
+        }
+    }
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pending")
+    }
 }
 
 pub fn driver(root: &Path) -> Box<dyn NetworkDriver> {
@@ -210,6 +242,9 @@ pub struct Started {
     /// `container:X`: X's directory, whose hostname/hosts/resolv.conf the container shares.
     pub share_etc_from: Option<PathBuf>,
     pub held: Vec<Held>,
+    /// The driver's set-up, still running: wait for it before the container's process
+    /// starts (a failure is the start's failure; the caller's cleanup tears down).
+    pub pending: Option<Pending>,
 }
 
 /// Set up the container's network before its process starts. Must run in a single-threaded
@@ -299,11 +334,13 @@ fn start_bridge(db: &mut Db, root: &Path, rec: &ContainerRecord, cfg: &RunConfig
     }
     let all: Vec<&Attachment> = sb.attachments.iter().collect();
     let drv = driver(root);
-    if let Err(e) = drv.setup(&sb, &all, true) {
-        let _ = drv.teardown(&sb, &all);
-        undo(db);
-        return Err(e);
-    }
+    let pending = match drv.begin_setup(&sb, &all, true) {
+        Ok(p) => p,
+        Err(e) => {
+            undo(db);
+            return Err(e);
+        }
+    };
     let first = &sb.attachments[0];
     let etc = EtcContext {
         ip: Some(first.ip),
@@ -311,7 +348,7 @@ fn start_bridge(db: &mut Db, root: &Path, rec: &ContainerRecord, cfg: &RunConfig
         nameservers: sb.attachments.iter().filter(|a| a.network.dns).map(|a| IpAddr::V4(a.network.gateway)).collect(),
         ..Default::default()
     };
-    Ok(Started { netns: Some(path), etc, share_etc_from: None, held })
+    Ok(Started { netns: Some(path), etc, share_etc_from: None, held, pending: Some(pending) })
 }
 
 fn lease(db: &mut Db, container_id: &str, c: &Connection, ifname: String, mac: Option<String>) -> Result<Attachment> {

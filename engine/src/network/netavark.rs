@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use super::{Attachment, NetworkDriver, Sandbox};
+use super::{Attachment, NetworkDriver, Pending, Sandbox};
 use crate::error::{EngineError, Result};
 
 pub const NETAVARK: &str = "/usr/lib/podman/netavark";
@@ -36,6 +36,11 @@ impl Netavark {
     }
 
     fn run(&self, verb: &str, netns: &Path, input: &Value) -> Result<String> {
+        self.spawn(verb, netns, input)?.finish()
+    }
+
+    /// Start `netavark VERB NETNS` with `input` on stdin; [`Running::finish`] waits for it.
+    fn spawn(&self, verb: &str, netns: &Path, input: &Value) -> Result<Running> {
         if !self.binary.exists() {
             return Err(EngineError::Unsupported(format!(
                 "networking needs netavark at {} (apt-get install netavark aardvark-dns iptables)",
@@ -59,7 +64,22 @@ impl Netavark {
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(input.to_string().as_bytes());
         }
-        let out = child.wait_with_output().map_err(|e| EngineError::io_ctx(format!("running {}", self.binary.display()), e))?;
+        Ok(Running { child, verb: verb.to_string(), binary: self.binary.clone() })
+    }
+}
+
+/// A netavark call under way.
+pub struct Running {
+    child: std::process::Child,
+    verb: String,
+    binary: PathBuf,
+}
+
+impl Running {
+    /// Wait for it: its output, or its error as one line.
+    pub fn finish(self) -> Result<String> {
+        let verb = self.verb;
+        let out = self.child.wait_with_output().map_err(|e| EngineError::io_ctx(format!("running {}", self.binary.display()), e))?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         if out.status.success() {
             return Ok(stdout);
@@ -155,8 +175,9 @@ pub fn options(sb: &Sandbox, attachments: &[&Attachment], with_ports: bool) -> V
 }
 
 impl NetworkDriver for Netavark {
-    fn setup(&self, sb: &Sandbox, attachments: &[&Attachment], with_ports: bool) -> Result<()> {
-        self.run("setup", &sb.netns, &options(sb, attachments, with_ports)).map(|_| ())
+    fn begin_setup(&self, sb: &Sandbox, attachments: &[&Attachment], with_ports: bool) -> Result<Pending> {
+        let running = self.spawn("setup", &sb.netns, &options(sb, attachments, with_ports))?;
+        Ok(Pending::new(move || running.finish().map(|_| ())))
     }
 
     fn teardown(&self, sb: &Sandbox, attachments: &[&Attachment]) -> Result<()> {
