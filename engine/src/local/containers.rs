@@ -205,10 +205,10 @@ fn plan_network(i: &Inner, o: &ContainerCreate) -> Result<NetPlan> {
     let conflict = |what: &str| Err(EngineError::InvalidArgument(format!("conflicting options: {what} and the network mode")));
     let want = o.network.as_deref().unwrap_or(DEFAULT_NETWORK);
     let user_only = |p: &NetPlan| -> Result<()> {
-        if o.ipv4.is_some() && !p.network.as_ref().is_some_and(|n| !n.builtin) {
+        if o.ipv4.is_some() && p.network.as_ref().is_none_or(|n| n.builtin) {
             return Err(EngineError::InvalidArgument("user specified IP address is supported on user defined networks only".into()));
         }
-        if !o.network_aliases.is_empty() && !p.network.as_ref().is_some_and(|n| !n.builtin) {
+        if !o.network_aliases.is_empty() && p.network.as_ref().is_none_or(|n| n.builtin) {
             return Err(EngineError::InvalidArgument(
                 "network-scoped alias is supported only for containers in user defined networks".into(),
             ));

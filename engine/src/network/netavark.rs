@@ -90,7 +90,7 @@ impl Running {
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
             .unwrap_or_else(|| {
                 let e = String::from_utf8_lossy(&out.stderr);
-                e.lines().filter(|l| !l.contains("syslog")).last().unwrap_or("no message").to_string()
+                e.lines().rfind(|l| !l.contains("syslog")).unwrap_or("no message").to_string()
             });
         Err(EngineError::Other(format!("netavark {verb}: {}", friendly(&msg))))
     }
