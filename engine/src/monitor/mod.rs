@@ -712,8 +712,6 @@ impl Monitor {
         }
         tracing::debug!("cleanup: runtime state removed");
         self.ports.clear();
-        crate::network::stop(&mut self.db, &self.root, &self.rec.id);
-        tracing::debug!("cleanup: network torn down");
         let _ = rootfs::unmount_rootfs(&self.paths);
         tracing::debug!("cleanup: unmounted");
         if last && self.rec.config.auto_remove {
@@ -724,6 +722,9 @@ impl Monitor {
             volumes::remove_unused(&mut self.db, &self.root, &anon);
             tracing::debug!("cleanup: row deleted");
         }
+        // Last: nobody waits for it (the row of a --rm container is gone already).
+        crate::network::stop(&mut self.db, &self.root, &self.rec.id);
+        tracing::debug!("cleanup: network torn down");
     }
 }
 

@@ -173,37 +173,47 @@ pub fn create(db: &mut Db, root: &Path, o: &NetworkCreate, builtin: bool) -> Res
     if store::by_name(db, &o.name)?.is_some() {
         return Err(EngineError::Conflict(format!("network with name {} already exists", o.name)));
     }
-    let taken = taken_subnets(db, root)?;
-    let (subnet, gateway) = match o.subnet {
-        Some(s) => (s, ipam::check_subnet(s, o.gateway, o.ip_range, &taken)?),
-        None => {
-            if o.gateway.is_some() || o.ip_range.is_some() {
-                return Err(EngineError::InvalidArgument("--gateway and --ip-range need --subnet".into()));
+    if o.subnet.is_none() && (o.gateway.is_some() || o.ip_range.is_some()) {
+        return Err(EngineError::InvalidArgument("--gateway and --ip-range need --subnet".into()));
+    }
+    let id = containers::new_id();
+    let bridge = bridge_name(root, &id, builtin, &o.options)?;
+    if store::list(db)?.iter().any(|n| n.bridge == bridge) {
+        return Err(EngineError::Conflict(format!("bridge name {bridge} is used by another network")));
+    }
+    // Another root may claim the subnet picked here first (tests make many roots at once):
+    // pick again then; a subnet the user named is theirs or an error.
+    let mut attempt = 0;
+    let rec = loop {
+        let taken = taken_subnets(db, root)?;
+        let (subnet, gateway) = match o.subnet {
+            Some(s) => (s, ipam::check_subnet(s, o.gateway, o.ip_range, &taken)?),
+            None => {
+                let s = ipam::pick_subnet(&taken)?;
+                (s, ipam::check_subnet(s, None, None, &[])?)
             }
-            let s = ipam::pick_subnet(&taken)?;
-            (s, ipam::check_subnet(s, None, None, &[])?)
+        };
+        let rec = NetworkRecord {
+            bridge: bridge.clone(),
+            id: id.clone(),
+            name: o.name.clone(),
+            driver: driver.clone(),
+            subnet,
+            gateway,
+            ip_range: o.ip_range,
+            internal: o.internal,
+            dns: !builtin,
+            builtin,
+            labels: o.labels.clone(),
+            options: o.options.clone(),
+            created: containers::now_nanos(),
+        };
+        match claims::claim(root, &rec) {
+            Ok(()) => break rec,
+            Err(EngineError::Conflict(_)) if o.subnet.is_none() && attempt < 20 => attempt += 1,
+            Err(e) => return Err(e),
         }
     };
-    let id = containers::new_id();
-    let rec = NetworkRecord {
-        bridge: bridge_name(root, &id, builtin, &o.options)?,
-        id,
-        name: o.name.clone(),
-        driver,
-        subnet,
-        gateway,
-        ip_range: o.ip_range,
-        internal: o.internal,
-        dns: !builtin,
-        builtin,
-        labels: o.labels.clone(),
-        options: o.options.clone(),
-        created: containers::now_nanos(),
-    };
-    if store::list(db)?.iter().any(|n| n.bridge == rec.bridge) {
-        return Err(EngineError::Conflict(format!("bridge name {} is used by another network", rec.bridge)));
-    }
-    claims::claim(root, &rec)?;
     if let Err(e) = store::insert(db, &rec) {
         claims::release(root, &rec);
         return Err(e);

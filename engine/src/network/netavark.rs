@@ -49,6 +49,7 @@ impl Netavark {
         }
         let dir = self.config_dir.join("aardvark-dns");
         std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+        let lock = host_lock()?;
         let mut child = Command::new(&self.binary)
             .arg("--config")
             .arg(&self.config_dir)
@@ -64,15 +65,32 @@ impl Netavark {
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(input.to_string().as_bytes());
         }
-        Ok(Running { child, verb: verb.to_string(), binary: self.binary.clone() })
+        Ok(Running { child, verb: verb.to_string(), binary: self.binary.clone(), _lock: lock })
     }
 }
+
+/// One netavark at a time on the host: it checks for its iptables chains and rules, then
+/// adds them, so two at once (two containers starting, or two state roots) fail with
+/// "Chain already exists" or "No chain by that name". Podman serialises its calls too.
+fn host_lock() -> Result<HostLock> {
+    let p = std::env::var_os("BERTH_NETAVARK_LOCK").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/run/berth/netavark.lock"));
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(|e| EngineError::io(d, e))?;
+    }
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&p).map_err(|e| EngineError::io(&p, e))?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| EngineError::io(&p, e.into()))
+}
+
+/// Released when dropped.
+type HostLock = nix::fcntl::Flock<std::fs::File>;
 
 /// A netavark call under way.
 pub struct Running {
     child: std::process::Child,
     verb: String,
     binary: PathBuf,
+    /// The host-wide lock, held until the call ends.
+    _lock: HostLock,
 }
 
 impl Running {
