@@ -265,7 +265,7 @@ fn networks_pane_creates_connects_and_removes_for_real() {
     b.ok(&["run", "-d", "--name", "net-user", "-p", "127.0.0.1::80", "testimg/busybox", "sleep", "1000"]);
     let port = b.ok(&["port", "net-user", "80"]).trim().to_string();
     // Wide enough for the PORTS column beside the detail.
-    let t = launch_sized(&b, 240, 40);
+    let t = launch_sized(&b, 300, 40);
     t.wait_for("net-user with its port", Duration::from_secs(10), |s| line_with(s, "net-user").is_some_and(|l| l.contains(&port[..12])));
     t.send(&["4"]);
     t.wait_for("the default network with its container", Duration::from_secs(5), |s| {
@@ -278,6 +278,8 @@ fn networks_pane_creates_connects_and_removes_for_real() {
     t.send(&["Enter"]);
     t.wait_for("the creation report", Duration::from_secs(5), |s| s.contains("Created network e2enet"));
     t.send(&["Escape"]);
+    t.wait_for("the report closed", Duration::from_secs(4), |s| !s.contains("Created network e2enet"));
+    std::thread::sleep(Duration::from_millis(300)); // an Escape read with the next key is alt-KEY
     t.wait_for("two networks", Duration::from_secs(5), |s| s.contains("Networks (2)"));
     // +: connect the running container to it (set up at once).
     t.send(&["/"]);
@@ -291,17 +293,20 @@ fn networks_pane_creates_connects_and_removes_for_real() {
     t.wait_for("the connect report", Duration::from_secs(10), |s| s.contains("Connected net-user to e2enet"));
     assert!(b.ok(&["exec", "net-user", "ls", "/sys/class/net"]).contains("eth1"));
     t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
     t.wait_for("its user listed", Duration::from_secs(5), |s| s.lines().any(|l| l.contains("e2enet") && l.contains("net-user")));
     // In use: refused with why; -: disconnect; then d removes it after a yes.
     t.send(&["d"]);
     t.wait_for("the in-use refusal", Duration::from_secs(4), |s| s.contains("in use by net-user"));
     t.send(&["Escape"]);
     t.wait_for("the refusal closed", Duration::from_secs(4), |s| !s.contains("in use by net-user"));
+    std::thread::sleep(Duration::from_millis(300));
     t.send(&["-"]);
     t.wait_for("the disconnect prompt", Duration::from_secs(4), |s| s.contains("Disconnect a container"));
     t.send(&["Enter"]);
     t.wait_for("the disconnect report", Duration::from_secs(10), |s| s.contains("Disconnected net-user from e2enet"));
     t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
     t.wait_for("no user left", Duration::from_secs(5), |s| s.lines().any(|l| l.contains("e2enet") && !l.contains("net-user")));
     t.send(&["d"]);
     t.wait_for("the question", Duration::from_secs(4), |s| s.contains("Remove network e2enet?"));

@@ -458,6 +458,13 @@ mod volumes {
     }
 }
 
+/// The PORTS column, on a list wide enough for it.
+#[test]
+fn containers_with_ports_260x30() {
+    let s = several();
+    insta::assert_snapshot!("containers_ports_260x30", render(&s, 260, 30));
+}
+
 mod networks {
     use super::*;
     use berth_engine::api::{IpamConfig, Network, NetworkContainer, NetworkIpam};

@@ -436,13 +436,25 @@ fn container_columns(width: u16, host: Option<u16>) -> Vec<(Col, Constraint)> {
 
 fn width_columns(width: u16) -> Vec<(Col, Constraint)> {
     use Constraint::{Fill, Length};
-    if width >= 110 {
+    if width >= 150 {
+        // Wide enough for docker's PORTS beside full names.
         vec![
             (Col::Name, Fill(2)),
             (Col::Image, Fill(2)),
             (Col::State, Length(10)),
             (Col::Status, Length(18)),
             (Col::Ports, Fill(3)),
+            (Col::Cpu, Length(6)),
+            (Col::Spark, Length(SPARK_W)),
+            (Col::MemFull, Length(19)),
+            (Col::Net, Length(15)),
+        ]
+    } else if width >= 110 {
+        vec![
+            (Col::Name, Fill(2)),
+            (Col::Image, Fill(2)),
+            (Col::State, Length(10)),
+            (Col::Status, Length(18)),
             (Col::Cpu, Length(6)),
             (Col::Spark, Length(SPARK_W)),
             (Col::MemFull, Length(19)),
