@@ -247,6 +247,7 @@ fn footprint(b: &Berth) -> Footprint {
         ports += links.lines().filter(|l| l.contains(&format!("master {br} "))).count();
         needles.push(n["IPAM"]["Config"][0]["Subnet"].as_str().unwrap().to_string());
         needles.push(id);
+        needles.push(format!(" {br} "));
     }
     let rules_text = String::from_utf8_lossy(&std::process::Command::new("iptables-save").output().unwrap().stdout).into_owned();
     let rules = rules_text.lines().filter(|l| needles.iter().any(|n| l.contains(n.as_str()))).map(String::from).collect();

@@ -81,6 +81,22 @@ fn host_lock() -> Result<HostLock> {
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| EngineError::io(&p, e.into()))
 }
 
+fn drop_isolation_rules(bridge: &str) {
+    let rules: [&[&str]; 2] = [
+        &["-t", "filter", "-D", "NETAVARK_ISOLATION_1", "-i", bridge, "!", "-o", bridge, "-j", "NETAVARK_ISOLATION_2", "--wait"],
+        &["-t", "filter", "-D", "NETAVARK_ISOLATION_2", "-o", bridge, "-j", "DROP", "--wait"],
+    ];
+    for args in rules {
+        // A rule may be there more than once.
+        for _ in 0..8 {
+            let ok = Command::new("iptables").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+            if !ok {
+                break;
+            }
+        }
+    }
+}
+
 /// Released when dropped.
 type HostLock = nix::fcntl::Flock<std::fs::File>;
 
@@ -199,6 +215,17 @@ impl NetworkDriver for Netavark {
     }
 
     fn teardown(&self, sb: &Sandbox, attachments: &[&Attachment]) -> Result<()> {
-        self.run("teardown", &sb.netns, &options(sb, attachments, true)).map(|_| ())
+        let r = self.run("teardown", &sb.netns, &options(sb, attachments, true)).map(|_| ());
+        // netavark 1.4 leaves the isolation rules of a network it removed completely (its
+        // existence check does not match the rule as iptables prints it back): once the
+        // bridge is gone, berth deletes them.
+        let _lock = host_lock()?;
+        for a in attachments {
+            let br = &a.network.bridge;
+            if !Path::new("/sys/class/net").join(br).exists() {
+                drop_isolation_rules(br);
+            }
+        }
+        r
     }
 }
