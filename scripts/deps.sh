@@ -4,7 +4,8 @@
 #   test: that, plus what the test suite drives (dockerd, a registry, skopeo, tmux, runc...)
 set -euo pipefail
 mode=${1:-run}
-pkgs=(libseccomp-dev pkg-config gcc libc6-dev)
+# netavark + aardvark-dns (in /usr/lib/podman/) and iptables: container networks and published ports
+pkgs=(libseccomp-dev pkg-config gcc libc6-dev netavark aardvark-dns iptables)
 if [ "$mode" = test ]; then
   pkgs+=(docker.io docker-registry skopeo runc busybox-static tmux apache2-utils zstd curl iproute2 jq util-linux)
 fi

@@ -119,6 +119,9 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(cmd::volumes::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(cmd::networks::NetworkCommand),
     /// Manage berth
     #[command(subcommand)]
     System(SystemCommand),

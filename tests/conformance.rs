@@ -626,6 +626,87 @@ async fn volumes_named_and_anonymous(c: &Ctx<'_>) {
     assert!(matches!(b.remove_volume(named, false).await, Err(EngineError::VolumeNotFound(_))));
 }
 
+/// A user network through the trait: a server found by its alias from another container on
+/// the network, its published port reached from the host on 127.0.0.1, the PORTS of the
+/// list, inspect's NetworkSettings and PortBindings, in-use refusal, connect/disconnect, prune.
+async fn networks_and_published_ports(c: &Ctx<'_>) {
+    let b = c.b;
+    let net = "berth-conf-net";
+    let n = b.create_network(&NetworkCreate { name: net.into(), ..Default::default() }).await.unwrap();
+    assert_eq!((n.name.as_str(), n.driver.as_str()), (net, "bridge"), "{n:?}");
+    assert!(!n.ipam.config.is_empty() && !n.ipam.config[0].subnet.is_empty(), "{n:?}");
+    let err = b.create_network(&NetworkCreate { name: net.into(), ..Default::default() }).await.unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)), "{err:?}");
+    let port = free_port();
+    let server = b
+        .create_container(&ContainerCreate {
+            image: IMAGE.into(),
+            name: Some("berth-conf-web".into()),
+            cmd: vec!["sh".into(), "-c".into(), "mkdir /w && echo net-ok > /w/i && exec httpd -f -p 80 -h /w".into()],
+            network: Some(net.into()),
+            network_aliases: vec!["webalias".into()],
+            ports: vec![PortSpec::parse(&format!("127.0.0.1:{port}:80")).unwrap()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    c.created.lock().unwrap().push(server.clone());
+    b.start_container(&server).await.unwrap();
+    // From the host, through the published port.
+    let mut body = String::new();
+    eventually("the published port to answer", async || {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = s.write_all(b"GET /i HTTP/1.0\r\n\r\n");
+        body.clear();
+        let _ = s.read_to_string(&mut body);
+        body.ends_with("net-ok\n")
+    })
+    .await;
+    let row = listed(b, &server, false).await.unwrap();
+    assert_eq!(format_ports(&row.ports), format!("127.0.0.1:{port}->80/tcp"), "{row:?}");
+    let i = b.inspect_container(&server).await.unwrap();
+    let ep = i.network_settings.networks.get(net).unwrap_or_else(|| panic!("{:?}", i.network_settings));
+    assert!(ep.aliases.iter().any(|a| a == "webalias"), "{ep:?}");
+    assert!(!ep.ip_address.is_empty() && !ep.network_id.is_empty(), "{ep:?}");
+    assert_eq!(i.host_config.network_mode, net);
+    let pb = i.host_config.port_bindings.get("80/tcp").cloned().flatten().unwrap_or_default();
+    assert_eq!((pb[0].host_ip.as_str(), pb[0].host_port.clone()), ("127.0.0.1", port.to_string()), "{pb:?}");
+    // Another container on the network finds it by alias.
+    let client = b
+        .create_container(&ContainerCreate {
+            image: IMAGE.into(),
+            cmd: vec!["wget".into(), "-qO-".into(), "http://webalias/i".into()],
+            network: Some(net.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    c.created.lock().unwrap().push(client.clone());
+    b.start_container(&client).await.unwrap();
+    assert_eq!(b.wait_container(&client).await.unwrap(), 0);
+    let logs: Vec<LogLine> = b.container_logs(&client, &LogOptions::default()).await.unwrap().map(|l| l.unwrap()).collect().await;
+    assert_eq!(logs.iter().map(|l| l.line.as_str()).collect::<String>(), "net-ok\n");
+    b.remove_container(&client, true).await.unwrap();
+    // In use: refused. Connect and disconnect a running container.
+    let err = b.remove_network(net).await.unwrap_err();
+    assert!(matches!(err, EngineError::Conflict(_)) && err.to_string().contains("active endpoints"), "{err:?}");
+    let other = c.run(&["sleep", "60"]).await;
+    b.connect_network(net, &NetworkConnect { container: other.clone(), aliases: vec!["late".into()], ipv4: None }).await.unwrap();
+    let nets = b.inspect_container(&other).await.unwrap().network_settings.networks;
+    assert!(nets.contains_key(net) && nets.contains_key("bridge"), "{nets:?}");
+    let listed_net = b.list_networks().await.unwrap().into_iter().find(|x| x.name == net).unwrap();
+    assert!(listed_net.users.unwrap_or_default().iter().any(|u| u == "berth-conf-web"));
+    b.disconnect_network(net, &other, false).await.unwrap();
+    assert!(!b.inspect_container(&other).await.unwrap().network_settings.networks.contains_key(net));
+    b.remove_container(&other, true).await.unwrap();
+    b.remove_container(&server, true).await.unwrap();
+    let r = b.prune_networks().await.unwrap();
+    assert!(r.removed.iter().any(|x| x == net), "{r:?}");
+    assert!(matches!(b.inspect_network(net).await, Err(EngineError::NetworkNotFound(_))));
+}
+
 async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
     let ctx = Ctx { b, registry, created: Default::default() };
     let checks = checks![
@@ -642,6 +723,7 @@ async fn suite(b: &dyn ContainerBackend, registry: &Registry) {
         events_follow_the_lifecycle,
         exec_and_attach_sessions,
         volumes_named_and_anonymous,
+        networks_and_published_ports,
     ];
     let mut failed = Vec::new();
     for (name, check) in checks {

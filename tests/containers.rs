@@ -189,8 +189,8 @@ fn isolation_from_inside() {
     let b = busybox();
     let sh = |script: &str| -> (i32, String, String) { run(&b, &["run", "--rm", "busybox", "sh", "-c", script]) };
     // Docker's 14 default capabilities, nothing more.
-    let (_, out, _) = sh("grep CapEff /proc/self/status");
-    assert_eq!(out.trim(), "CapEff:\t00000000a80425fb");
+    let (code, out, err) = sh("grep CapEff /proc/self/status");
+    assert_eq!(out.trim(), "CapEff:\t00000000a80425fb", "exit {code}: {err}");
     // Own hostname: the short ID by default, or -h.
     let (_, out, _) = sh("hostname");
     assert_eq!(out.trim().len(), 12);
@@ -209,13 +209,28 @@ fn isolation_from_inside() {
         assert_eq!(sh("wc -c < /proc/kcore").1.trim(), "0");
     }
     assert_eq!(sh("cat /proc/keys | wc -l").1.trim(), "0");
-    // Network: only loopback, and it is up.
+    // Network: its own interface on the default bridge and loopback, up (tests/networks.rs
+    // has the rest); with --network none only loopback.
     let (_, out, _) = sh("ls /sys/class/net; ping -c1 -W2 127.0.0.1 >/dev/null && echo pong");
+    assert_eq!(out, "eth0\nlo\npong\n");
+    let (_, out, _) = run(
+        &b,
+        &["run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net; ping -c1 -W2 127.0.0.1 >/dev/null && echo pong"],
+    );
     assert_eq!(out, "lo\npong\n");
     // --network host sees the host's interfaces.
-    let host_ifs = std::fs::read_dir("/sys/class/net").unwrap().count();
+    // (Other tests' veths and bridges come and go meanwhile: the host's own ones are compared.)
+    let own = |n: &str| !(n.starts_with("veth") || n.starts_with("berth") || n.starts_with("br-"));
+    let mut host_ifs: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| own(n))
+        .collect();
+    host_ifs.sort();
     let (_, out, _) = run(&b, &["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]);
-    assert_eq!(out.lines().count(), host_ifs);
+    let mut seen: Vec<String> = out.split_whitespace().filter(|n| own(n)).map(String::from).collect();
+    seen.sort();
+    assert_eq!(seen, host_ifs);
     // --privileged: all capabilities we hold, no seccomp, mount works.
     let (code, out, err) =
         run(&b, &["run", "--rm", "--privileged", "busybox", "sh", "-c", "mount -t tmpfs none /tmp && grep Seccomp: /proc/self/status"]);
@@ -244,8 +259,8 @@ fn user_env_workdir_from_flags_and_image() {
     let (_, out, _) = run(&b, &["run", "--rm", "-e", "A=1", "--env-file", envf.to_str().unwrap(), "busybox", "env"]);
     assert!(out.lines().any(|l| l == "A=1") && out.lines().any(|l| l == "FROM_FILE=yes"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("PATH=/usr/local/sbin")), "{out}");
-    let (_, out, _) = run(&b, &["run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint"]);
-    assert_eq!(out, "via entrypoint\n");
+    let (code, out, err) = run(&b, &["run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint"]);
+    assert_eq!(out, "via entrypoint\n", "exit {code}: {err}");
 }
 
 #[test]

@@ -88,7 +88,11 @@ fn line_with<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
 /// A shell in tmux (prompt `READY$ `) running the dashboard on `b`'s state root; the shell
 /// prints `DASH_RC=<code>` when the dashboard exits.
 fn launch(b: &Berth) -> Tmux {
-    let t = Tmux::start(160, 40);
+    launch_sized(b, 160, 40)
+}
+
+fn launch_sized(b: &Berth, cols: u16, rows: u16) -> Tmux {
+    let t = Tmux::start(cols, rows);
     t.send(&["PS1='READY$ '", "Enter"]);
     t.wait_for("the shell prompt", Duration::from_secs(5), |s| s.contains("READY$"));
     let cmd = format!(
@@ -245,6 +249,72 @@ fn volumes_list_removes_and_prunes_for_real() {
     assert_eq!(b.ok(&["volume", "ls", "-q"]), "e2e-busy\n");
     t.send(&["Escape"]);
     t.wait_for("the report closed", Duration::from_secs(4), |s| !s.contains("Pruned 1 volume(s)"));
+    t.send(&["q"]);
+    t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
+}
+
+#[test]
+fn networks_pane_creates_connects_and_removes_for_real() {
+    if !std::path::Path::new("/usr/lib/podman/netavark").exists() {
+        eprintln!("SKIP: netavark is not installed (bash scripts/deps.sh test)");
+        return;
+    }
+    let b = Berth::new();
+    let _cleanup = Cleanup(&b);
+    b.ok(&["load", "-i", images().join("busybox.tar").to_str().unwrap()]);
+    b.ok(&["run", "-d", "--name", "net-user", "-p", "127.0.0.1::80", "testimg/busybox", "sleep", "1000"]);
+    let port = b.ok(&["port", "net-user", "80"]).trim().to_string();
+    // Wide enough for the PORTS column beside the detail.
+    let t = launch_sized(&b, 300, 40);
+    t.wait_for("net-user with its port", Duration::from_secs(10), |s| line_with(s, "net-user").is_some_and(|l| l.contains(&port[..12])));
+    t.send(&["4"]);
+    t.wait_for("the default network with its container", Duration::from_secs(5), |s| {
+        s.contains("Networks (1)") && s.lines().any(|l| l.contains("bridge") && l.contains("net-user"))
+    });
+    // n: create, with a name.
+    t.send(&["n"]);
+    t.wait_for("the name prompt", Duration::from_secs(4), |s| s.contains("Create network"));
+    t.send(&["-l", "e2enet"]);
+    t.send(&["Enter"]);
+    t.wait_for("the creation report", Duration::from_secs(5), |s| s.contains("Created network e2enet"));
+    t.send(&["Escape"]);
+    t.wait_for("the report closed", Duration::from_secs(4), |s| !s.contains("Created network e2enet"));
+    std::thread::sleep(Duration::from_millis(300)); // an Escape read with the next key is alt-KEY
+    t.wait_for("two networks", Duration::from_secs(5), |s| s.contains("Networks (2)"));
+    // +: connect the running container to it (set up at once).
+    t.send(&["/"]);
+    t.send(&["-l", "e2enet"]);
+    t.send(&["Enter"]);
+    t.wait_for("the filtered list", Duration::from_secs(4), |s| s.contains("Networks (1)"));
+    t.send(&["+"]);
+    t.wait_for("the container prompt", Duration::from_secs(4), |s| s.contains("Connect a container"));
+    t.send(&["-l", "net-user"]);
+    t.send(&["Enter"]);
+    t.wait_for("the connect report", Duration::from_secs(10), |s| s.contains("Connected net-user to e2enet"));
+    assert!(b.ok(&["exec", "net-user", "ls", "/sys/class/net"]).contains("eth1"));
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.wait_for("its user listed", Duration::from_secs(5), |s| s.lines().any(|l| l.contains("e2enet") && l.contains("net-user")));
+    // In use: refused with why; -: disconnect; then d removes it after a yes.
+    t.send(&["d"]);
+    t.wait_for("the in-use refusal", Duration::from_secs(4), |s| s.contains("in use by net-user"));
+    t.send(&["Escape"]);
+    t.wait_for("the refusal closed", Duration::from_secs(4), |s| !s.contains("in use by net-user"));
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["-"]);
+    t.wait_for("the disconnect prompt", Duration::from_secs(4), |s| s.contains("Disconnect a container"));
+    t.send(&["Enter"]);
+    t.wait_for("the disconnect report", Duration::from_secs(10), |s| s.contains("Disconnected net-user from e2enet"));
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.wait_for("no user left", Duration::from_secs(5), |s| s.lines().any(|l| l.contains("e2enet") && !l.contains("net-user")));
+    t.send(&["d"]);
+    t.wait_for("the question", Duration::from_secs(4), |s| s.contains("Remove network e2enet?"));
+    t.send(&["y"]);
+    t.wait_for("the removal report", Duration::from_secs(5), |s| s.contains("Removed network e2enet"));
+    assert!(b.fails(&["network", "inspect", "e2enet"]).contains("not found"));
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
     t.send(&["q"]);
     t.wait_for("the shell after quitting", Duration::from_secs(5), |s| s.lines().any(|l| l == "DASH_RC=0"));
 }

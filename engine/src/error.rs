@@ -15,6 +15,8 @@ pub enum EngineError {
     ContainerNotFound(String),
     #[error("No such volume: {0}")]
     VolumeNotFound(String),
+    #[error("network {0} not found")]
+    NetworkNotFound(String),
     #[error("{0}")]
     Conflict(String),
     #[error("invalid digest {0:?}")]

@@ -32,6 +32,7 @@ pub mod multi;
 pub(crate) mod build;
 pub(crate) mod ctrfs;
 pub(crate) mod error;
+pub(crate) mod network;
 pub(crate) mod runtime;
 pub(crate) mod shell;
 internal!(image, registry, stats, store, volume);

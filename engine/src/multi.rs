@@ -754,6 +754,57 @@ impl ContainerBackend for MultiBackend {
         }
         Ok(report)
     }
+
+    // Network names and IDs are qualified like volume names; connect/disconnect go to the
+    // network's endpoint, with the container's own qualification dropped.
+    async fn list_networks(&self) -> Result<Vec<Network>> {
+        let r = Self::fan_out(self.eps.clone(), move |b| Box::pin(async move { b.list_networks().await })).await;
+        Self::merge(r, |ep, n| {
+            n.name = qualify(ep, &n.name);
+            n.id = qualify(ep, &n.id);
+        })
+    }
+
+    async fn create_network(&self, opts: &NetworkCreate) -> Result<Network> {
+        let (ep, b, n) = self.backend_for(&opts.name)?;
+        let mut net = b.create_network(&NetworkCreate { name: n.to_string(), ..opts.clone() }).await?;
+        net.name = qualify(&ep.name, &net.name);
+        net.id = qualify(&ep.name, &net.id);
+        Ok(net)
+    }
+
+    async fn inspect_network(&self, name: &str) -> Result<Network> {
+        let (ep, b, n) = self.backend_for(name)?;
+        let mut net = b.inspect_network(n).await?;
+        net.name = qualify(&ep.name, &net.name);
+        net.id = qualify(&ep.name, &net.id);
+        Ok(net)
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        let (_, b, n) = self.backend_for(name)?;
+        b.remove_network(n).await
+    }
+
+    async fn prune_networks(&self) -> Result<NetworkPruneReport> {
+        let mut report = NetworkPruneReport::default();
+        for ep in self.scope() {
+            let r = ep.backend()?.prune_networks().await?;
+            report.removed.extend(r.removed.iter().map(|n| qualify(&ep.name, n)));
+        }
+        Ok(report)
+    }
+
+    async fn connect_network(&self, network: &str, opts: &NetworkConnect) -> Result<()> {
+        let (_, b, n) = self.backend_for(network)?;
+        let container = split(&opts.container).1.to_string();
+        b.connect_network(n, &NetworkConnect { container, ..opts.clone() }).await
+    }
+
+    async fn disconnect_network(&self, network: &str, container: &str, force: bool) -> Result<()> {
+        let (_, b, n) = self.backend_for(network)?;
+        b.disconnect_network(n, split(container).1, force).await
+    }
 }
 
 #[cfg(test)]

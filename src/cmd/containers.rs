@@ -334,7 +334,7 @@ fn ps_fields(c: &berth_engine::api::ContainerSummary, no_trunc: bool) -> serde_j
         "Names": c.name,
         "Networks": "",
         "Platform": null,
-        "Ports": "",
+        "Ports": berth_engine::api::format_ports(&c.ports),
         "RunningFor": ago(c.created),
         "Size": "0B",
         "State": c.state,
@@ -371,7 +371,7 @@ pub async fn ps(engine: &dyn ContainerBackend, a: &PsArgs) -> Result<u8> {
             command_cell(&c.command, a.no_trunc),
             ago(c.created),
             c.status.clone(),
-            String::new(),
+            berth_engine::api::format_ports(&c.ports),
             c.name.clone(),
         ]);
     }

@@ -14,6 +14,7 @@ pub mod boot;
 pub mod containers;
 pub mod ctrfs;
 pub mod images;
+pub mod networks;
 pub mod registry;
 pub mod run;
 pub mod template;
@@ -180,6 +181,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => run::exec(engine, a).await,
         Command::Events(a) => containers::events(engine, a).await,
         Command::Volume(c) => volumes::run(engine, c).await,
+        Command::Network(c) => networks::run(engine, c).await,
         Command::Image(ImageCommand::Prune(a)) => images::prune(engine, a).await,
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => watch::stats(engine, a).await,
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => watch::top(engine, a).await,

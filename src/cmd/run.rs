@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
-use berth_engine::api::{AttachOptions, ContainerBackend, ContainerCreate, EngineError, ExecOptions};
+use berth_engine::api::{
+    AttachOptions, ContainerBackend, ContainerCreate, EngineError, ExecOptions, ExposedPort, ExtraHost, MacAddress, PortSpec,
+};
 use berth_engine::detach_keys::DetachKeys;
 use clap::{Args, ValueEnum};
 
@@ -65,9 +67,39 @@ pub struct CreateFlags {
     /// Tune container pids limit (set -1 for unlimited)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
-    /// Connect a container to a network (default, none, host)
+    /// Connect a container to a network (bridge, host, none, container:NAME, or a network's name)
     #[arg(long, alias = "net")]
     pub network: Option<String>,
+    /// Publish a container's port(s) to the host ([IP:][HOST[-HOST]:]CTR[-CTR][/tcp|udp])
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// Set custom DNS servers
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip, or host:host-gateway)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
     /// Restart policy to apply when a container exits
     #[arg(long)]
     pub restart: Option<String>,
@@ -261,7 +293,41 @@ impl CreateFlags {
             }
             None => None,
         };
+        let ports = self.publish.iter().map(|p| PortSpec::parse(p)).collect::<Result<Vec<_>, _>>()?;
+        let expose = self
+            .expose
+            .iter()
+            .map(|e| ExposedPort::parse(e).map_err(|_| anyhow::anyhow!("invalid range format for --expose: {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        let ipv4 = self
+            .ip
+            .as_deref()
+            .map(|ip| {
+                ip.parse::<std::net::Ipv4Addr>()
+                    .map_err(|_| anyhow::anyhow!("invalid argument {ip:?} for \"--ip\" flag: invalid IPv4 address"))
+            })
+            .transpose()?;
+        let dns = self
+            .dns
+            .iter()
+            .map(|d| {
+                d.parse::<std::net::IpAddr>()
+                    .map_err(|_| anyhow::anyhow!("invalid argument {d:?} for \"--dns\" flag: {d} is not an ip address"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let extra_hosts = self.add_host.iter().map(|h| ExtraHost::parse(h)).collect::<Result<Vec<_>, _>>()?;
+        let mac_address = self.mac_address.as_deref().map(MacAddress::parse).transpose()?;
         Ok(ContainerCreate {
+            ports,
+            publish_all: self.publish_all,
+            expose,
+            network_aliases: self.network_alias.clone(),
+            ipv4,
+            mac_address,
+            dns,
+            dns_search: self.dns_search.clone(),
+            dns_options: self.dns_option.clone(),
+            extra_hosts,
             image: self.image.clone(),
             name: self.name.clone(),
             cmd: self.command.clone(),

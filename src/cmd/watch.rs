@@ -266,13 +266,23 @@ pub async fn port(engine: &dyn ContainerBackend, a: &PortArgs) -> Result<u8> {
     let c = engine.inspect_container(&a.container).await?;
     let want = a.port.as_ref().map(|p| if p.contains('/') { p.clone() } else { format!("{p}/tcp") });
     let mut found = false;
-    for (port, bindings) in &c.network_settings.ports {
+    // docker lists them by port number, then protocol.
+    let mut ports: Vec<_> = c.network_settings.ports.iter().collect();
+    ports.sort_by_key(|(k, _)| {
+        let (n, proto) = k.split_once('/').unwrap_or((k.as_str(), ""));
+        (n.parse::<u32>().unwrap_or(0), proto.to_string())
+    });
+    for (port, bindings) in ports {
         if want.as_ref().is_some_and(|w| w != port) {
             continue;
         }
         for b in bindings.iter().flatten() {
             found = true;
-            let ip = if b.host_ip.is_empty() { "0.0.0.0" } else { &b.host_ip };
+            let ip = match b.host_ip.as_str() {
+                "" => "0.0.0.0".to_string(),
+                v6 if v6.contains(':') => format!("[{v6}]"),
+                v4 => v4.to_string(),
+            };
             if want.is_some() {
                 println!("{ip}:{}", b.host_port);
             } else {

@@ -124,6 +124,23 @@ pub const VOLUMES: ListKind = ListKind {
     has_label: true,
 };
 
+/// `network ls`.
+pub const NETWORKS: ListKind = ListKind {
+    type_name: "*formatter.networkContext",
+    headers: &[
+        ("ID", "NETWORK ID"),
+        ("Name", "NAME"),
+        ("Driver", "DRIVER"),
+        ("Scope", "SCOPE"),
+        ("IPv6", "IPV6"),
+        ("Internal", "INTERNAL"),
+        ("Labels", "LABELS"),
+        ("CreatedAt", "CREATED AT"),
+    ],
+    default_table: "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+    has_label: true,
+};
+
 /// `stats`.
 #[allow(dead_code, reason = "stats keeps its own streaming table for now")]
 pub const STATS: ListKind = ListKind {

@@ -26,6 +26,7 @@ use crate::message::{Action, Message};
 use crate::panes::Pane;
 use crate::panes::containers::ContainersPane;
 use crate::panes::images::ImagesPane;
+use crate::panes::networks::NetworksPane;
 use crate::panes::volumes::VolumesPane;
 use crate::terminal::{KeyOutcome, Sessions};
 use crate::text_field::Filter;
@@ -38,6 +39,7 @@ pub struct App {
     pub containers: ContainersPane,
     pub images: ImagesPane,
     pub volumes: VolumesPane,
+    pub networks: NetworksPane,
     /// The selected container's tabs (beside the containers list).
     pub detail: Detail,
     /// A dialog on top of everything; it gets every key.
@@ -59,6 +61,7 @@ impl App {
             containers: ContainersPane::default(),
             images: ImagesPane::default(),
             volumes: VolumesPane::default(),
+            networks: NetworksPane::default(),
             detail: Detail::default(),
             dialog: None,
             terminal: Sessions::default(),
@@ -121,6 +124,7 @@ impl App {
                 Pane::Containers => self.containers.filter_key(k, ctx),
                 Pane::Images => self.images.filter_key(k, ctx),
                 Pane::Volumes => self.volumes.filter_key(k, ctx),
+                Pane::Networks => self.networks.filter_key(k, ctx),
             };
             return Some(Handled { redraw, ..Handled::default() });
         }
@@ -161,6 +165,8 @@ impl App {
             Some(Pane::Images)
         } else if is(&keys.volumes_pane, k) {
             Some(Pane::Volumes)
+        } else if is(&keys.networks_pane, k) {
+            Some(Pane::Networks)
         } else {
             None
         };
@@ -180,6 +186,7 @@ impl App {
             Pane::Containers => self.containers.on_key(k, ctx),
             Pane::Images => self.images.on_key(k, ctx),
             Pane::Volumes => self.volumes.on_key(k, ctx),
+            Pane::Networks => self.networks.on_key(k, ctx),
         };
         if h.is_some() {
             return h;
@@ -231,6 +238,7 @@ impl App {
             Pane::Containers => &self.containers.filter,
             Pane::Images => &self.images.filter,
             Pane::Volumes => &self.volumes.filter,
+            Pane::Networks => &self.networks.filter,
         }
     }
 
@@ -253,6 +261,7 @@ impl App {
                     Pane::Containers => self.containers.move_by(ctx, wheel),
                     Pane::Images => self.images.move_by(ctx, wheel),
                     Pane::Volumes => self.volumes.move_by(ctx, wheel),
+                    Pane::Networks => self.networks.move_by(ctx, wheel),
                 },
             }
             return true;
@@ -267,6 +276,7 @@ impl App {
                     Pane::Containers => self.containers.selected = row,
                     Pane::Images => self.images.selected = row,
                     Pane::Volumes => self.volumes.selected = row,
+                    Pane::Networks => self.networks.selected = row,
                 }
                 self.detail.focused = false;
             }
@@ -290,15 +300,16 @@ impl App {
             }
             Message::Images(Ok(list)) => self.images.set_list(ctx, list),
             Message::Volumes(Ok(list)) => self.volumes.set_list(ctx, list),
+            Message::Networks(Ok(list)) => self.networks.set_list(ctx, list),
             // A failing refresh repeats every interval: say it once, not every second.
-            Message::Containers(Err(e)) | Message::Images(Err(e)) | Message::Volumes(Err(e)) => {
+            Message::Containers(Err(e)) | Message::Images(Err(e)) | Message::Volumes(Err(e)) | Message::Networks(Err(e)) => {
                 if self.refresh_error.as_ref() == Some(&e) {
                     return false;
                 }
                 self.refresh_error = Some(e.clone());
                 self.error(e)
             }
-            Message::VolumesChanged(Ok(report)) => self.show(Notice::info(report)),
+            Message::VolumesChanged(Ok(report)) | Message::NetworksChanged(Ok(report)) => self.show(Notice::info(report)),
             Message::Removed(Ok(items)) => {
                 let lines: Vec<String> = items
                     .iter()
@@ -317,6 +328,7 @@ impl App {
             Message::Committed(Ok((image, name))) => self.show(crate::dialogs::commit::committed(&image, &name)),
             Message::Done(Ok(())) => false,
             Message::VolumesChanged(Err(e))
+            | Message::NetworksChanged(Err(e))
             | Message::Removed(Err(e))
             | Message::Pruned(Err(e))
             | Message::Done(Err(e))
@@ -439,6 +451,7 @@ impl App {
         self.containers.marked.retain(|id| ctx.in_view(id));
         self.images.clamp(ctx);
         self.volumes.clamp(ctx);
+        self.networks.clamp(ctx);
     }
 
     // ---- drawing ----
@@ -460,12 +473,14 @@ impl App {
             Pane::Containers => self.containers.draw(f, a.list, ctx, !self.detail.focused && !self.terminal.focused, hits),
             Pane::Images => self.images.draw(f, a.list, ctx, hits),
             Pane::Volumes => self.volumes.draw(f, a.list, ctx, hits),
+            Pane::Networks => self.networks.draw(f, a.list, ctx, hits),
         }
         if let Some(d) = a.detail {
             match self.focus {
                 Pane::Containers => self.detail.draw(f, d, ctx, &self.containers, hits),
                 Pane::Images => self.images.draw_detail(f, d, ctx),
                 Pane::Volumes => self.volumes.draw_detail(f, d, ctx),
+                Pane::Networks => self.networks.draw_detail(f, d, ctx),
             }
         }
         footer::draw(f, a.footer, ctx, self.footer());
@@ -497,6 +512,7 @@ impl App {
             (Pane::Containers, true) => self.detail.hints(keys),
             (Pane::Images, _) => ImagesPane::hints(keys),
             (Pane::Volumes, _) => VolumesPane::hints(keys),
+            (Pane::Networks, _) => NetworksPane::hints(keys),
         })
     }
 }

@@ -2,8 +2,8 @@
 //! (lists, stats, a tab's data, an action's result), and [`Action`]s, the work a key asks
 //! the event loop to start. Neither knows about panes, so any pane or dialog can name them.
 use berth_engine::api::{
-    ContainerCreate, ContainerSummary, FsChange, HistoryItem, ImageSummary, LogLine, ProgressEvent, PruneReport, RemovedImage, StatsSample,
-    SystemInfo, TopResult, Volume,
+    ContainerCreate, ContainerSummary, FsChange, HistoryItem, ImageSummary, LogLine, Network, ProgressEvent, PruneReport, RemovedImage,
+    StatsSample, SystemInfo, TopResult, Volume,
 };
 use berth_engine::multi::EndpointStatus;
 
@@ -15,6 +15,9 @@ pub enum Message {
     Volumes(Result<Vec<Volume>, String>),
     /// A volume removed (its name) or volumes pruned.
     VolumesChanged(Result<String, String>),
+    Networks(Result<Vec<Network>, String>),
+    /// A network created, removed, pruned, (dis)connected: what happened.
+    NetworksChanged(Result<String, String>),
     /// One batch from the stats stream, received at unix second `now`.
     Stats {
         samples: Vec<StatsSample>,
@@ -114,6 +117,17 @@ pub enum Action {
     PruneImages,
     RemoveVolume(String),
     PruneVolumes,
+    CreateNetwork(String),
+    RemoveNetwork(String),
+    PruneNetworks,
+    ConnectNetwork {
+        network: String,
+        container: String,
+    },
+    DisconnectNetwork {
+        network: String,
+        container: String,
+    },
     Pull(String),
     History(String),
     Refresh,

@@ -65,6 +65,13 @@ pub fn spawn_refresher(
                 if tx.send(Message::Volumes(volumes)).await.is_err() {
                     return;
                 }
+                let networks = match backend.list_networks().await {
+                    Err(berth_engine::api::EngineError::Unsupported(_)) => Ok(vec![]),
+                    r => r.map_err(|e| e.to_string()),
+                };
+                if tx.send(Message::Networks(networks)).await.is_err() {
+                    return;
+                }
             }
             if let Some(m) = &multi
                 && tx.send(Message::Endpoints(m.endpoints())).await.is_err()
@@ -201,6 +208,39 @@ pub fn run_action(a: Action, backend: Arc<dyn ContainerBackend>, tx: mpsc::Sende
                 refresh.notify_one();
                 Some(Message::VolumesChanged(r.map_err(|e| e.to_string())))
             }
+            Action::CreateNetwork(name) => {
+                let o = berth_engine::api::NetworkCreate { name: name.clone(), ..Default::default() };
+                let r = backend
+                    .create_network(&o)
+                    .await
+                    .map(|n| format!("Created network {name} ({})", n.ipam.config.first().map(|c| c.subnet.as_str()).unwrap_or("")));
+                refresh.notify_one();
+                Some(Message::NetworksChanged(r.map_err(|e| e.to_string())))
+            }
+            Action::RemoveNetwork(name) => {
+                let r = backend.remove_network(&name).await.map(|()| format!("Removed network {name}"));
+                refresh.notify_one();
+                Some(Message::NetworksChanged(r.map_err(|e| e.to_string())))
+            }
+            Action::PruneNetworks => {
+                let r = backend.prune_networks().await.map(|r| format!("Pruned {} network(s)", r.removed.len()));
+                refresh.notify_one();
+                Some(Message::NetworksChanged(r.map_err(|e| e.to_string())))
+            }
+            Action::ConnectNetwork { network, container } => {
+                let o = berth_engine::api::NetworkConnect { container: container.clone(), ..Default::default() };
+                let r = backend.connect_network(&network, &o).await.map(|()| format!("Connected {container} to {network}"));
+                refresh.notify_one();
+                Some(Message::NetworksChanged(r.map_err(|e| e.to_string())))
+            }
+            Action::DisconnectNetwork { network, container } => {
+                let r = backend
+                    .disconnect_network(&network, &container, false)
+                    .await
+                    .map(|()| format!("Disconnected {container} from {network}"));
+                refresh.notify_one();
+                Some(Message::NetworksChanged(r.map_err(|e| e.to_string())))
+            }
             Action::History(image) => {
                 let result = backend.image_history(&image).await.map_err(|e| e.to_string());
                 Some(Message::History { image, result })
@@ -243,6 +283,7 @@ mod tests {
             status: status.into(),
             exit_code: 0,
             labels: Default::default(),
+            ports: vec![],
         };
         let every = Duration::from_secs(1);
         assert_eq!(recheck_after(&[c("Up 2 hours"), c("Up 5 seconds")], every), every);

@@ -7,15 +7,17 @@ pub enum Pane {
     Containers,
     Images,
     Volumes,
+    Networks,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 3] = [Pane::Containers, Pane::Images, Pane::Volumes];
+    pub const ALL: [Pane; 4] = [Pane::Containers, Pane::Images, Pane::Volumes, Pane::Networks];
     pub fn title(self) -> &'static str {
         match self {
             Pane::Containers => "Containers",
             Pane::Images => "Images",
             Pane::Volumes => "Volumes",
+            Pane::Networks => "Networks",
         }
     }
     /// The next (or previous) list, round them all.

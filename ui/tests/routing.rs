@@ -27,6 +27,7 @@ fn ctr(id: &str, name: &str, state: &str) -> ContainerSummary {
         status: if state == "running" { "Up 3 minutes".into() } else { "Exited (0) 1 minute ago".into() },
         exit_code: 0,
         labels: Default::default(),
+        ports: vec![],
     }
 }
 
@@ -237,6 +238,49 @@ mod lists {
     }
 
     #[test]
+    fn networks_pane_creates_connects_and_refuses_removing_one_in_use() {
+        let mut s = app();
+        let net = |n: &str, users: &[&str]| berth_engine::api::Network {
+            name: n.into(),
+            driver: "bridge".into(),
+            users: Some(users.iter().map(|u| u.to_string()).collect()),
+            ..Default::default()
+        };
+        s.update(Message::Networks(Ok(vec![net("appnet", &["web"]), net("bridge", &[]), net("idle", &[])])));
+        ch(&mut s, '4');
+        assert_eq!(s.focus, Pane::Networks);
+        // In use, and the default network: refused with the reason.
+        assert_eq!(ch(&mut s, 'd').action, None);
+        assert!(matches!(&s.dialog, Some(Dialog::Notice(n)) if n.error && n.text.contains("in use by web")), "{:?}", s.dialog);
+        key(&mut s, KeyCode::Esc);
+        ch(&mut s, 'j');
+        assert_eq!(ch(&mut s, 'd').action, None);
+        assert!(matches!(&s.dialog, Some(Dialog::Notice(n)) if n.error && n.text.contains("pre-defined")), "{:?}", s.dialog);
+        key(&mut s, KeyCode::Esc);
+        ch(&mut s, 'j');
+        ch(&mut s, 'd');
+        assert_eq!(ch(&mut s, 'y').action, Some(Action::RemoveNetwork("idle".into())));
+        // Create: a name, then enter.
+        ch(&mut s, 'n');
+        for c in "newnet".chars() {
+            ch(&mut s, c);
+        }
+        assert_eq!(key(&mut s, KeyCode::Enter).action, Some(Action::CreateNetwork("newnet".into())));
+        // Connect a container to the selected network.
+        ch(&mut s, 'g');
+        ch(&mut s, '+');
+        for c in "worker".chars() {
+            ch(&mut s, c);
+        }
+        let want = Action::ConnectNetwork { network: "appnet".into(), container: "worker".into() };
+        assert_eq!(key(&mut s, KeyCode::Enter).action, Some(want));
+        // Disconnect offers the first connected container.
+        ch(&mut s, '-');
+        let want = Action::DisconnectNetwork { network: "appnet".into(), container: "web".into() };
+        assert_eq!(key(&mut s, KeyCode::Enter).action, Some(want));
+    }
+
+    #[test]
     fn volumes_pane_removes_after_a_yes_and_refuses_one_in_use() {
         let mut s = app();
         let vol = |n: &str, users: &[&str]| berth_engine::api::Volume {
@@ -246,10 +290,12 @@ mod lists {
             ..Default::default()
         };
         s.update(Message::Volumes(Ok(vec![vol("busy", &["web"]), vol("idle", &[])])));
-        // Tab goes round the three lists; 3 jumps to the volumes.
+        // Tab goes round the four lists; 3 jumps to the volumes.
         key(&mut s, KeyCode::Tab);
         key(&mut s, KeyCode::Tab);
         assert_eq!(s.focus, Pane::Volumes);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.focus, Pane::Networks);
         key(&mut s, KeyCode::Tab);
         assert_eq!(s.focus, Pane::Containers);
         ch(&mut s, '3');

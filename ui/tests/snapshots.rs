@@ -64,6 +64,7 @@ fn ctr(n: u8, name: &str, image: &str, state: &str, status: &str) -> ContainerSu
         status: status.into(),
         exit_code: 0,
         labels: Default::default(),
+        ports: vec![],
     }
 }
 
@@ -96,7 +97,16 @@ fn several() -> App {
         img(4, &["hello:latest"], 60 * 60 * 24 * 400, 12_000),
     ])));
     s.update(Message::Containers(Ok(vec![
-        ctr(1, "web", "127.0.0.1:5000/app:v2", "running", "Up 3 minutes"),
+        ContainerSummary {
+            // Published: docker's PORTS column.
+            ports: vec![berth_engine::api::ContainerPort {
+                ip: "0.0.0.0".into(),
+                private_port: 80,
+                public_port: 8080,
+                protocol: "tcp".into(),
+            }],
+            ..ctr(1, "web", "127.0.0.1:5000/app:v2", "running", "Up 3 minutes")
+        },
         ctr(2, "worker", "busybox", "running", "Up 2 hours"),
         ctr(3, "cache", "busybox", "paused", "Up 5 minutes (Paused)"),
         ctr(4, "job-1", "busybox", "exited", "Exited (0) 10 minutes ago"),
@@ -445,6 +455,76 @@ mod volumes {
         e.update(Message::Volumes(Ok(vec![])));
         e.focus = Pane::Volumes;
         insta::assert_snapshot!("volumes_empty_80x24", render(&e, 80, 24));
+    }
+}
+
+/// The PORTS column, on a list wide enough for it.
+#[test]
+fn containers_with_ports_260x30() {
+    let s = several();
+    insta::assert_snapshot!("containers_ports_260x30", render(&s, 260, 30));
+}
+
+mod networks {
+    use super::*;
+    use berth_engine::api::{IpamConfig, Network, NetworkContainer, NetworkIpam};
+    use berth_ui::panes::Pane;
+
+    fn net(name: &str, subnet: &str, users: &[&str]) -> Network {
+        let containers = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                (
+                    format!("{:02x}", i + 1).repeat(32),
+                    NetworkContainer {
+                        name: u.to_string(),
+                        ipv4_address: format!("{}.{}/24", subnet.trim_end_matches(".0/24"), i + 2),
+                        mac_address: format!("02:42:0a:59:00:{:02x}", i + 2),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        Network {
+            name: name.into(),
+            id: format!("{:02x}", name.len()).repeat(32),
+            driver: "bridge".into(),
+            created: "2027-01-15T08:00:00Z".into(),
+            scope: "local".into(),
+            ipam: NetworkIpam {
+                driver: "default".into(),
+                config: vec![IpamConfig { subnet: subnet.into(), gateway: subnet.replace(".0/24", ".1"), ..Default::default() }],
+                ..Default::default()
+            },
+            containers,
+            users: Some(users.iter().map(|u| u.to_string()).collect()),
+            ..Default::default()
+        }
+    }
+
+    /// The default network in use, a user network with two containers (selected: its
+    /// details list their addresses), an unused one (dimmed).
+    #[test]
+    fn networks_pane() {
+        let mut s = several();
+        s.update(Message::Networks(Ok(vec![
+            net("appnet", "10.89.1.0/24", &["db", "web"]),
+            net("bridge", "10.89.0.0/24", &["worker"]),
+            net("idle", "10.89.2.0/24", &[]),
+        ])));
+        s.focus = Pane::Networks;
+        both!("networks", &s);
+        // Asking before a prune; asking which container to connect.
+        press(&mut s, KeyCode::Char('X'));
+        insta::assert_snapshot!("networks_prune_80x24", render(&s, 80, 24));
+        press(&mut s, KeyCode::Esc);
+        press(&mut s, KeyCode::Char('+'));
+        insta::assert_snapshot!("networks_connect_80x24", render(&s, 80, 24));
+        let mut e = empty();
+        e.update(Message::Networks(Ok(vec![])));
+        e.focus = Pane::Networks;
+        insta::assert_snapshot!("networks_empty_80x24", render(&e, 80, 24));
     }
 }
 

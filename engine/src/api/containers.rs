@@ -24,8 +24,26 @@ pub struct ContainerCreate {
     pub labels: std::collections::BTreeMap<String, String>,
     pub restart: Option<String>,
     pub auto_remove: bool,
-    /// `default`, `none` or `host`.
+    /// `--network`: None or `bridge` (the default network), `host`, `none`,
+    /// `container:NAME`, or a network's name or ID.
     pub network: Option<String>,
+    /// `-p/--publish`.
+    pub ports: Vec<PortSpec>,
+    /// `-P/--publish-all`: every exposed port (the image's and `expose`) on a free host port.
+    pub publish_all: bool,
+    /// `--expose`.
+    pub expose: Vec<ExposedPort>,
+    /// `--network-alias`: more DNS names on user networks.
+    pub network_aliases: Vec<String>,
+    /// `--ip`: the address on the (user) network.
+    pub ipv4: Option<std::net::Ipv4Addr>,
+    pub mac_address: Option<MacAddress>,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    pub dns: Vec<std::net::IpAddr>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// `--add-host`.
+    pub extra_hosts: Vec<ExtraHost>,
     pub privileged: bool,
     pub memory: Option<i64>,
     pub memory_swap: Option<i64>,
@@ -65,6 +83,9 @@ pub struct ContainerSummary {
     pub status: String,
     pub exit_code: i64,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Published and exposed ports (docker's `Ports`; `format_ports` makes the PORTS column).
+    #[serde(default)]
+    pub ports: Vec<ContainerPort>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -119,6 +140,18 @@ pub struct HostConfig {
     pub cap_add: Option<Vec<String>>,
     pub cap_drop: Option<Vec<String>>,
     pub binds: Option<Vec<String>>,
+    /// `-p` as asked for: `"80/tcp": [{"HostIp": "", "HostPort": "8080"}]`.
+    #[serde(deserialize_with = "null_default")]
+    pub port_bindings: std::collections::BTreeMap<String, Option<Vec<PortBinding>>>,
+    pub publish_all_ports: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub dns: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub dns_options: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub dns_search: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub extra_hosts: Vec<String>,
     /// The OCI runtime: `berth` (built in), or the `--runtime` path; docker's runtime name.
     pub runtime: String,
 }
@@ -176,6 +209,8 @@ pub struct PortBinding {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct EndpointSettings {
+    #[serde(deserialize_with = "null_default")]
+    pub aliases: Vec<String>,
     #[serde(rename = "NetworkID")]
     pub network_id: String,
     #[serde(rename = "EndpointID")]

@@ -14,6 +14,7 @@ pub use crate::image::config::ContainerConfig;
 mod containers;
 mod ctrfs;
 mod images;
+mod networks;
 mod sessions;
 mod system;
 mod volumes;
@@ -21,6 +22,7 @@ mod volumes;
 pub use containers::*;
 pub use ctrfs::*;
 pub use images::*;
+pub use networks::*;
 pub use sessions::*;
 pub use system::*;
 pub use volumes::*;
@@ -203,6 +205,37 @@ pub trait ContainerBackend: Send + Sync {
     async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
         let _ = all;
         Err(EngineError::Unsupported("volumes on this backend".into()))
+    }
+
+    // --- Networks (docker's /networks endpoints). `name` is a name, an ID or an ID prefix.
+    async fn list_networks(&self) -> Result<Vec<Network>> {
+        Err(EngineError::Unsupported("networks on this backend".into()))
+    }
+    async fn create_network(&self, opts: &NetworkCreate) -> Result<Network> {
+        let _ = opts;
+        Err(EngineError::Unsupported("networks on this backend".into()))
+    }
+    async fn inspect_network(&self, name: &str) -> Result<Network> {
+        let _ = name;
+        Err(EngineError::Unsupported("networks on this backend".into()))
+    }
+    /// A network a container is connected to is refused, naming the containers.
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        let _ = name;
+        Err(EngineError::Unsupported("networks on this backend".into()))
+    }
+    /// Remove the user-defined networks no container is connected to.
+    async fn prune_networks(&self) -> Result<NetworkPruneReport> {
+        Err(EngineError::Unsupported("networks on this backend".into()))
+    }
+    /// Connect a container (set up at once if it runs; at its next start otherwise).
+    async fn connect_network(&self, network: &str, opts: &NetworkConnect) -> Result<()> {
+        let _ = (network, opts);
+        Err(EngineError::Unsupported("networks on this backend".into()))
+    }
+    async fn disconnect_network(&self, network: &str, container: &str, force: bool) -> Result<()> {
+        let _ = (network, container, force);
+        Err(EngineError::Unsupported("networks on this backend".into()))
     }
 
     /// A cheap value that changes whenever the lists (containers, images) may have changed,

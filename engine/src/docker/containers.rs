@@ -34,7 +34,29 @@ pub(super) async fn create(d: &DockerBackend, o: &ContainerCreate) -> Result<Str
             _ => binds.push(b.clone()),
         }
     }
+    let (exposed_ports, port_bindings) = super::networks::port_config(o);
+    // `--network-alias`/`--ip` go in the endpoint config of the network named by --network.
+    let networking_config = match o.network.as_deref().unwrap_or("bridge") {
+        n if !o.network_aliases.is_empty() || o.ipv4.is_some() || o.mac_address.is_some() => {
+            let ep = bollard::models::EndpointSettings {
+                aliases: (!o.network_aliases.is_empty()).then(|| o.network_aliases.clone()),
+                mac_address: o.mac_address.map(|m| m.to_string()),
+                ipam_config: o
+                    .ipv4
+                    .map(|ip| bollard::models::EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+                ..Default::default()
+            };
+            Some(bollard::models::NetworkingConfig { endpoints_config: Some([(n.to_string(), ep)].into_iter().collect()) })
+        }
+        _ => None,
+    };
     let host = HostConfig {
+        port_bindings,
+        publish_all_ports: o.publish_all.then_some(true),
+        dns: (!o.dns.is_empty()).then(|| o.dns.iter().map(|d| d.to_string()).collect()),
+        dns_search: (!o.dns_search.is_empty()).then(|| o.dns_search.clone()),
+        dns_options: (!o.dns_options.is_empty()).then(|| o.dns_options.clone()),
+        extra_hosts: (!o.extra_hosts.is_empty()).then(|| o.extra_hosts.iter().map(|h| h.to_string()).collect()),
         binds: (!binds.is_empty()).then_some(binds),
         memory: o.memory,
         memory_swap: o.memory_swap,
@@ -66,6 +88,8 @@ pub(super) async fn create(d: &DockerBackend, o: &ContainerCreate) -> Result<Str
         labels: (!o.labels.is_empty()).then(|| o.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         host_config: Some(host),
         volumes: (!anon.is_empty()).then_some(anon),
+        exposed_ports,
+        networking_config,
         ..Default::default()
     };
     let mut b = CreateContainerOptionsBuilder::default();
@@ -99,6 +123,17 @@ pub(super) async fn list(d: &DockerBackend, o: &ContainerListOptions) -> Result<
                 status,
                 exit_code,
                 labels: c.labels.unwrap_or_default().into_iter().collect(),
+                ports: c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| ContainerPort {
+                        ip: p.ip.unwrap_or_default(),
+                        private_port: p.private_port,
+                        public_port: p.public_port.unwrap_or(0),
+                        protocol: p.typ.map(|t| t.to_string()).unwrap_or_default(),
+                    })
+                    .collect(),
             }
         })
         .collect())

@@ -13,6 +13,7 @@ use crate::api::*;
 mod containers;
 mod ctrfs;
 mod images;
+mod networks;
 mod session;
 mod stats;
 mod volumes;
@@ -227,8 +228,10 @@ pub(crate) fn map_err(what: &str, kind: NotFound) -> impl Fn(BollardError) -> En
             NotFound::Image => EngineError::ImageNotFound(what.to_string()),
             NotFound::Container => EngineError::ContainerNotFound(what.to_string()),
             NotFound::Volume => EngineError::VolumeNotFound(what.to_string()),
+            NotFound::Network => EngineError::NetworkNotFound(what.to_string()),
         },
-        BollardError::DockerResponseServerError { status_code: 409, message } => EngineError::Conflict(message.clone()),
+        // 403: an operation the object's state forbids (a network with endpoints).
+        BollardError::DockerResponseServerError { status_code: 409 | 403, message } => EngineError::Conflict(message.clone()),
         BollardError::DockerResponseServerError { status_code: 400, message } => EngineError::InvalidArgument(message.clone()),
         _ => EngineError::Other(describe(&e)),
     }
@@ -239,6 +242,7 @@ pub(crate) enum NotFound {
     Image,
     Container,
     Volume,
+    Network,
 }
 
 #[async_trait]
@@ -448,6 +452,28 @@ impl ContainerBackend for DockerBackend {
 
     async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
         volumes::prune(self, all).await
+    }
+
+    async fn list_networks(&self) -> Result<Vec<Network>> {
+        networks::list(self).await
+    }
+    async fn create_network(&self, opts: &NetworkCreate) -> Result<Network> {
+        networks::create(self, opts).await
+    }
+    async fn inspect_network(&self, name: &str) -> Result<Network> {
+        networks::inspect(self, name).await
+    }
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        networks::remove(self, name).await
+    }
+    async fn prune_networks(&self) -> Result<NetworkPruneReport> {
+        networks::prune(self).await
+    }
+    async fn connect_network(&self, network: &str, opts: &NetworkConnect) -> Result<()> {
+        networks::connect(self, network, opts).await
+    }
+    async fn disconnect_network(&self, network: &str, container: &str, force: bool) -> Result<()> {
+        networks::disconnect(self, network, container, force).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! (or after every monitor was killed). There is no daemon, so a boot unit runs this once
 //! (`assets/berth-boot.service`). Containers that still have a live monitor are left alone;
 //! the others have their stale runtime state cleared (the runtime's state dir and cgroup,
-//! the rootfs mount; an active record becomes Exited (255), as docker shows a container
+//! the rootfs mount, the network set-up; an active record becomes Exited (255), as docker shows a container
 //! killed by a crash), and those whose restart policy is `always`, or `unless-stopped` and
 //! not stopped by the user, are started again. `--rm` containers caught running are
 //! removed, as docker removes them when it restarts.
@@ -45,15 +45,18 @@ pub(crate) fn boot(i: &Inner, exe: &Path) -> Result<Vec<BootItem>> {
         if alive(rec.monitor_pid, rec.monitor_start) {
             continue;
         }
+        // A sandbox without a running container: its network outlived it (a killed monitor).
+        let has_net = crate::network::sandbox(&i.images.db(), &rec.id)?.is_some();
         let paths = Paths::new(&i.root, &rec.id);
         let was_active = matches!(rec.state, State::Running | State::Paused | State::Restarting);
-        let stale = was_active || rootfs::is_mounted(&paths.rootfs()) || has_runtime_state(&i.root, &rec);
+        let stale = was_active || has_net || rootfs::is_mounted(&paths.rootfs()) || has_runtime_state(&i.root, &rec);
         if !stale && rec.state == State::Created {
             continue;
         }
         // Orphans of a killed monitor go too: nothing would record their exit.
         monitor::delete_runtime_state(&i.root, &rec);
         rootfs::unmount_rootfs(&paths)?;
+        crate::network::stop(&mut i.images.db(), &i.root, &rec.id);
         if was_active {
             let mut db = i.images.db();
             containers::set_exited(&mut db, &rec.id, 255, false, "the host or the container's monitor went down")?;
@@ -76,6 +79,18 @@ pub(crate) fn boot(i: &Inner, exe: &Path) -> Result<Vec<BootItem>> {
         } else if stale {
             out.push(item(BootAction::Cleaned));
         }
+    }
+    // Sandboxes of containers that are gone (`--rm` ones whose monitor died mid-teardown).
+    let orphans: Vec<String> = {
+        let db = i.images.db();
+        crate::store::networks::sandboxes(&db)?
+            .into_iter()
+            .map(|s| s.container_id)
+            .filter(|id| containers::get(&db, id).ok().flatten().is_none())
+            .collect()
+    };
+    for id in orphans {
+        crate::network::stop(&mut i.images.db(), &i.root, &id);
     }
     Ok(out)
 }

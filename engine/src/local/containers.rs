@@ -18,6 +18,7 @@ use crate::runtime::bundle::Paths;
 use crate::runtime::names::{random_name, valid_name};
 use crate::runtime::process::alive;
 use crate::store::containers::{self as state, ContainerRecord, Restart, RunConfig, State, new_id, now_nanos};
+use crate::store::networks as net_store;
 use crate::store::volumes;
 
 /// `HostConfig.Runtime` of a container on the built-in runtime (youki's libcontainer).
@@ -32,12 +33,7 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
     {
         return Err(EngineError::InvalidArgument(format!("Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
     }
-    let network = match o.network.as_deref() {
-        None | Some("default") | Some("bridge") => "default",
-        Some("none") => "none",
-        Some("host") => "host",
-        Some(n) => return Err(EngineError::InvalidArgument(format!("network {n} not found"))),
-    };
+    let net = plan_network(i, o)?;
     let restart = o.restart.as_deref().map(Restart::parse).transpose()?.unwrap_or_default();
     if o.auto_remove && restart != Restart::No {
         return Err(EngineError::InvalidArgument("conflicting options: cannot specify both --restart and --rm".into()));
@@ -96,6 +92,15 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         env.push(format!("{k}={v}"));
     }
     let (binds, volumes) = plan_mounts(&o.binds, cc.volumes.as_ref())?;
+    // docker's ExposedPorts: the image's, `--expose` and every published container port.
+    let mut exposed: Vec<ExposedPort> = Vec::new();
+    for k in cc.exposed_ports.as_ref().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+        exposed.push(ExposedPort::parse(&k).map_err(|e| EngineError::InvalidImage(format!("EXPOSE {k}: {e}")))?);
+    }
+    exposed.extend(o.expose.iter().copied());
+    exposed.extend(o.ports.iter().map(|p| ExposedPort { ports: p.container_ports, protocol: p.protocol }));
+    exposed.sort();
+    exposed.dedup();
     let mut labels: BTreeMap<String, String> = cc.labels.clone().unwrap_or_default();
     labels.extend(o.labels.clone());
     let id = new_id();
@@ -111,7 +116,15 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         labels,
         restart,
         auto_remove: o.auto_remove,
-        network: network.into(),
+        network: net.mode.clone(),
+        ports: if net.own_network { o.ports.clone() } else { vec![] },
+        exposed,
+        publish_all: o.publish_all && net.own_network,
+        dns: o.dns.clone(),
+        dns_search: o.dns_search.clone(),
+        dns_options: o.dns_options.clone(),
+        extra_hosts: o.extra_hosts.clone(),
+        mac_address: o.mac_address,
         privileged: o.privileged,
         memory: o.memory,
         memory_swap: o.memory_swap,
@@ -133,6 +146,10 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
             config.workdir
         )));
     }
+    // A host port that is taken now would fail the start: say so before anything exists.
+    if config.ports.iter().any(|p| p.host_ports.is_some()) {
+        drop(crate::network::ports::reserve(&config.ports, &[], false)?);
+    }
     let name = o.name.clone().map(|n| n.trim_start_matches('/').to_string()).unwrap_or_else(random_name);
     let mut rec = ContainerRecord::created(id.clone(), name, img.id.to_string(), o.image.clone(), config, now_nanos());
     rec.runtime = runtime;
@@ -152,7 +169,11 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         Ok(name) => {
             let mut rec = rec;
             rec.name = name;
-            if let Err(e) = attach_volumes(i, &rec) {
+            let attached = attach_volumes(i, &rec).and_then(|()| match &net.network {
+                Some(n) => net_store::connect(&mut i.images.db(), &rec.id, &n.id, &o.network_aliases, o.ipv4),
+                None => Ok(()),
+            });
+            if let Err(e) = attached {
                 let anon = volumes::anonymous_of(&i.images.db(), &rec.id).unwrap_or_default();
                 let _ = state::delete(&mut i.images.db(), &rec.id);
                 volumes::remove_unused(&mut i.images.db(), &i.root, &anon);
@@ -167,6 +188,70 @@ pub(crate) fn create(i: &Inner, o: &ContainerCreate) -> Result<String> {
         }
     }
     Ok(id)
+}
+
+/// Where `--network` puts the container, checked against the other network flags.
+struct NetPlan {
+    /// The stored mode (`bridge`, a network's name, `host`, `none`, `container:<id>`).
+    mode: String,
+    /// The network to connect it to at create.
+    network: Option<net_store::NetworkRecord>,
+    /// A namespace of its own with an address (ports can be published).
+    own_network: bool,
+}
+
+fn plan_network(i: &Inner, o: &ContainerCreate) -> Result<NetPlan> {
+    use crate::network::{DEFAULT_NETWORK, ensure_default};
+    let conflict = |what: &str| Err(EngineError::InvalidArgument(format!("conflicting options: {what} and the network mode")));
+    let want = o.network.as_deref().unwrap_or(DEFAULT_NETWORK);
+    let user_only = |p: &NetPlan| -> Result<()> {
+        if o.ipv4.is_some() && p.network.as_ref().is_none_or(|n| n.builtin) {
+            return Err(EngineError::InvalidArgument("user specified IP address is supported on user defined networks only".into()));
+        }
+        if !o.network_aliases.is_empty() && p.network.as_ref().is_none_or(|n| n.builtin) {
+            return Err(EngineError::InvalidArgument(
+                "network-scoped alias is supported only for containers in user defined networks".into(),
+            ));
+        }
+        Ok(())
+    };
+    let plan = match want {
+        "" | "default" | DEFAULT_NETWORK => {
+            let n = ensure_default(&mut i.images.db(), &i.root)?;
+            NetPlan { mode: DEFAULT_NETWORK.into(), network: Some(n), own_network: true }
+        }
+        "host" | "none" => NetPlan { mode: want.into(), network: None, own_network: false },
+        c if c.starts_with("container:") => {
+            let other = state::resolve(&i.images.db(), &c["container:".len()..])?;
+            if !o.ports.is_empty() || o.publish_all {
+                return conflict("port publishing");
+            }
+            if o.hostname.is_some() {
+                return conflict("hostname");
+            }
+            if !o.dns.is_empty() || !o.dns_search.is_empty() || !o.dns_options.is_empty() {
+                return conflict("dns");
+            }
+            if !o.extra_hosts.is_empty() {
+                return conflict("custom host-to-IP mapping");
+            }
+            if o.mac_address.is_some() {
+                return conflict("mac-address");
+            }
+            NetPlan { mode: format!("container:{}", other.id), network: None, own_network: false }
+        }
+        name => {
+            let n = net_store::resolve(&i.images.db(), name)?;
+            NetPlan { mode: n.name.clone(), network: Some(n), own_network: true }
+        }
+    };
+    user_only(&plan)?;
+    if let (Some(ip), Some(n)) = (o.ipv4, &plan.network)
+        && !n.subnet.contains(&ip)
+    {
+        return Err(EngineError::InvalidArgument(format!("invalid address {ip}: it does not belong to network {} ({})", n.name, n.subnet)));
+    }
+    Ok(plan)
 }
 
 /// `net_admin`, `CAP_NET_ADMIN` -> `CAP_NET_ADMIN`; `all` -> `ALL`; unknown names are an error.
@@ -259,6 +344,8 @@ fn refresh(i: &Inner, rec: ContainerRecord) -> Result<ContainerRecord> {
     }
     state::set_exited(&mut db, &fresh.id, 255, false, "the container's monitor exited unexpectedly")?;
     state::clear_monitor(&mut db, &fresh.id)?;
+    // Nobody else will tear its network down (done once: the sandbox row goes with it).
+    crate::network::stop(&mut db, &i.root, &fresh.id);
     state::get(&db, &fresh.id)?.ok_or_else(|| EngineError::ContainerNotFound(fresh.id.clone()))
 }
 
@@ -286,6 +373,7 @@ pub(crate) fn start(i: &Inner, exe: &Path, id: &str, wait_attach: bool) -> Resul
     // A monitor killed mid-run leaves the runtime's state, the cgroup and the mount behind.
     monitor::delete_runtime_state(&i.root, &rec);
     let _ = crate::runtime::rootfs::unmount_rootfs(&Paths::new(&i.root, &rec.id));
+    crate::network::stop(&mut i.images.db(), &i.root, &rec.id);
     match monitor::spawn(exe, &i.root, &rec.id, wait_attach) {
         Ok(s) => Ok(Some(s)),
         Err(e) => {
@@ -393,6 +481,7 @@ pub(crate) fn remove(i: &Inner, id: &str, force: bool, volumes: bool) -> Result<
         std::thread::sleep(Duration::from_millis(10));
     }
     monitor::delete_runtime_state(&i.root, &rec);
+    crate::network::stop(&mut i.images.db(), &i.root, &rec.id);
     let paths = Paths::new(&i.root, &rec.id);
     monitor::remove_container_files(&paths)?;
     let anon = if volumes { self::volumes::anonymous_of(&i.images.db(), &rec.id)? } else { vec![] };
@@ -497,8 +586,38 @@ pub(crate) fn status_text(rec: &ContainerRecord, now: i64) -> String {
     }
 }
 
+/// docker's `Ports` of a `ps` row: while running, the published ports and the exposed
+/// ones that are not published.
+fn ports_of(r: &ContainerRecord, sb: Option<&crate::network::Sandbox>) -> Vec<ContainerPort> {
+    if !matches!(r.state, State::Running | State::Paused) {
+        return vec![];
+    }
+    let published = sb.map(|s| s.ports.as_slice()).unwrap_or_default();
+    let mut out: Vec<ContainerPort> = published
+        .iter()
+        .map(|p| ContainerPort {
+            ip: p.host_ip_text(),
+            private_port: p.container_port,
+            public_port: p.host_port,
+            protocol: p.protocol.to_string(),
+        })
+        .collect();
+    for e in &r.config.exposed {
+        for port in e.ports.iter() {
+            if !published.iter().any(|p| p.container_port == port && p.protocol == e.protocol) {
+                out.push(ContainerPort { ip: String::new(), private_port: port, public_port: 0, protocol: e.protocol.to_string() });
+            }
+        }
+    }
+    out
+}
+
 pub(crate) fn list(i: &Inner, o: &ContainerListOptions) -> Result<Vec<ContainerSummary>> {
     let recs = state::list(&i.images.db())?;
+    let sandboxes: std::collections::HashMap<String, crate::network::Sandbox> = net_store::sandboxes(&i.images.db())?
+        .into_iter()
+        .filter_map(|r| Some((r.container_id, serde_json::from_str(&r.config).ok()?)))
+        .collect();
     let now = now_nanos();
     let mut out = Vec::new();
     for r in recs {
@@ -517,6 +636,7 @@ pub(crate) fn list(i: &Inner, o: &ContainerListOptions) -> Result<Vec<ContainerS
             status: status_text(&r, now),
             exit_code: r.exit_code as i64,
             labels: r.config.labels.clone(),
+            ports: ports_of(&r, sandboxes.get(&r.id)),
         });
     }
     Ok(out)
@@ -569,7 +689,7 @@ pub(crate) fn inspect(i: &Inner, id: &str) -> Result<ContainerInspect> {
             ..host_config(&r.config)
         },
         mounts: mounts(&i.root, &r.config),
-        network_settings: network_settings(&r, running),
+        network_settings: network_settings(i, &r, running)?,
         log_path: Paths::new(&i.root, &r.id).log(&r.id).display().to_string(),
         driver: "overlay2".into(),
         platform: "linux".into(),
@@ -581,6 +701,23 @@ fn network_mode(c: &RunConfig) -> &str {
         "default" => "bridge",
         n => n,
     }
+}
+
+/// `-p` as docker's `HostConfig.PortBindings` keeps it.
+fn port_bindings(c: &RunConfig) -> BTreeMap<String, Option<Vec<PortBinding>>> {
+    let mut out: BTreeMap<String, Option<Vec<PortBinding>>> = BTreeMap::new();
+    for p in &c.ports {
+        for (k, cport) in p.container_ports.iter().enumerate() {
+            let host_port = match p.host_ports {
+                Some(h) if h.len() == p.container_ports.len() => (h.start as usize + k).to_string(),
+                Some(h) => h.to_string(),
+                None => String::new(),
+            };
+            let b = PortBinding { host_ip: p.host_ip.map(|i| i.to_string()).unwrap_or_default(), host_port };
+            out.entry(format!("{cport}/{}", p.protocol)).or_insert_with(|| Some(vec![])).get_or_insert_with(Vec::new).push(b);
+        }
+    }
+    out
 }
 
 fn host_config(c: &RunConfig) -> HostConfig {
@@ -598,6 +735,12 @@ fn host_config(c: &RunConfig) -> HostConfig {
         // Docker writes null, not [], for an empty list.
         cap_add: (!c.cap_add.is_empty()).then(|| c.cap_add.clone()),
         cap_drop: (!c.cap_drop.is_empty()).then(|| c.cap_drop.clone()),
+        port_bindings: port_bindings(c),
+        publish_all_ports: c.publish_all,
+        dns: c.dns.iter().map(|d| d.to_string()).collect(),
+        dns_options: c.dns_options.clone(),
+        dns_search: c.dns_search.clone(),
+        extra_hosts: c.extra_hosts.iter().map(|h| h.to_string()).collect(),
         binds: {
             // docker lists binds and named volumes here, not anonymous ones.
             let named = c
@@ -647,13 +790,64 @@ fn mounts(root: &Path, c: &RunConfig) -> Vec<MountPoint> {
     out
 }
 
-fn network_settings(r: &ContainerRecord, running: bool) -> NetworkSettings {
-    let mode = network_mode(&r.config).to_string();
-    NetworkSettings {
-        sandbox_key: if running && r.config.network != "host" { format!("/proc/{}/ns/net", r.pid) } else { String::new() },
-        networks: [(mode, EndpointSettings::default())].into_iter().collect(),
+/// `NetworkSettings`: every connected network, with its address while the container runs.
+fn network_settings(i: &Inner, r: &ContainerRecord, running: bool) -> Result<NetworkSettings> {
+    use crate::network::Mode;
+    let db = i.images.db();
+    let sb = if running { crate::network::sandbox(&db, &r.id)? } else { None };
+    let mut out = NetworkSettings {
+        sandbox_key: match (&sb, running, crate::network::mode(&r.config.network)) {
+            (Some(s), _, _) => s.netns.display().to_string(),
+            (None, true, Mode::Container(_) | Mode::None) => format!("/proc/{}/ns/net", r.pid),
+            _ => String::new(),
+        },
         ..Default::default()
+    };
+    match crate::network::mode(&r.config.network) {
+        Mode::Host | Mode::None => {
+            out.networks.insert(r.config.network.clone(), EndpointSettings::default());
+        }
+        Mode::Container(_) => {}
+        Mode::Bridge => {
+            for c in net_store::connections(&db, &r.id)? {
+                let att = sb.as_ref().and_then(|s| s.attachments.iter().find(|a| a.network.id == c.network.id));
+                let mut aliases = c.aliases.clone();
+                if !c.network.builtin {
+                    aliases.push(r.id[..12].to_string());
+                }
+                let e = EndpointSettings {
+                    aliases: if c.network.builtin { vec![] } else { aliases },
+                    network_id: c.network.id.clone(),
+                    endpoint_id: att.map(|a| a.endpoint_id.clone()).unwrap_or_default(),
+                    gateway: att.map(|a| a.network.gateway.to_string()).unwrap_or_default(),
+                    ip_address: att.map(|a| a.ip.to_string()).unwrap_or_default(),
+                    ip_prefix_len: att.map(|a| i64::from(a.network.subnet.prefix_len())).unwrap_or(0),
+                    mac_address: att.map(|a| a.mac.clone()).unwrap_or_default(),
+                };
+                if out.ip_address.is_empty() && att.is_some() {
+                    out.ip_address = e.ip_address.clone();
+                    out.gateway = e.gateway.clone();
+                    out.mac_address = e.mac_address.clone();
+                }
+                out.networks.insert(c.network.name.clone(), e);
+            }
+            if running {
+                for p in sb.as_ref().map(|s| s.ports.as_slice()).unwrap_or_default() {
+                    out.ports
+                        .entry(format!("{}/{}", p.container_port, p.protocol))
+                        .or_insert_with(|| Some(vec![]))
+                        .get_or_insert_with(Vec::new)
+                        .push(PortBinding { host_ip: p.host_ip_text(), host_port: p.host_port.to_string() });
+                }
+                for e in &r.config.exposed {
+                    for port in e.ports.iter() {
+                        out.ports.entry(format!("{port}/{}", e.protocol)).or_insert(None);
+                    }
+                }
+            }
+        }
     }
+    Ok(out)
 }
 
 /// Path of the json-file log.

@@ -14,6 +14,7 @@ mod boot;
 mod containers;
 mod ctrfs;
 mod images;
+mod networks;
 mod session;
 mod volumes;
 pub mod watch;
@@ -355,5 +356,32 @@ impl ContainerBackend for LocalEngine {
 
     async fn prune_volumes(&self, all: bool) -> Result<VolumePruneReport> {
         self.blocking(move |i| volumes::prune(i, all)).await
+    }
+
+    async fn list_networks(&self) -> Result<Vec<Network>> {
+        self.blocking(networks::list).await
+    }
+    async fn create_network(&self, opts: &NetworkCreate) -> Result<Network> {
+        let opts = opts.clone();
+        self.blocking(move |i| networks::create(i, &opts)).await
+    }
+    async fn inspect_network(&self, name: &str) -> Result<Network> {
+        let name = name.to_string();
+        self.blocking(move |i| networks::inspect(i, &name)).await
+    }
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        let name = name.to_string();
+        self.blocking(move |i| networks::remove(i, &name)).await
+    }
+    async fn prune_networks(&self) -> Result<NetworkPruneReport> {
+        self.blocking(networks::prune).await
+    }
+    async fn connect_network(&self, network: &str, opts: &NetworkConnect) -> Result<()> {
+        let (network, opts) = (network.to_string(), opts.clone());
+        self.blocking(move |i| networks::connect(i, &network, &opts)).await
+    }
+    async fn disconnect_network(&self, network: &str, container: &str, force: bool) -> Result<()> {
+        let (network, container) = (network.to_string(), container.to_string());
+        self.blocking(move |i| networks::disconnect(i, &network, &container, force)).await
     }
 }

@@ -3,7 +3,9 @@
 //! `build()` forks with clone3 and runs Rust in the child. It mounts the rootfs, writes the
 //! bundle, creates and starts the container as its own child, writes the container's
 //! output to the json-file log, `waitpid`s the init, records exit code, finish time and OOM
-//! kill in the database, then removes the cgroup and the mount (and everything with --rm).
+//! kill in the database, then removes the cgroup, the network set-up and the mount (and
+//! everything with --rm). The network is set up before the container is built
+//! (`crate::network::start`: a namespace file the spec points at), in this same process.
 //!
 //! The process that asked for the start ([`spawn`]) gets a status pipe: `ok <pid>` once the
 //! container runs (or `error <code> <message>`), then `exit <code>` when it ends — so
@@ -208,6 +210,8 @@ struct Monitor {
     pty: Option<OwnedFd>,
     attach: Option<std::os::unix::net::UnixListener>,
     clients: Vec<Client>,
+    /// Reservations of the published host ports, held while the container runs.
+    ports: Vec<crate::network::Held>,
 }
 
 struct Client {
@@ -232,7 +236,7 @@ impl Monitor {
         let db = Db::open(root)?;
         let rec = containers::get(&db, id)?.ok_or_else(|| EngineError::ContainerNotFound(id.to_string()))?;
         let paths = Paths::new(root, id);
-        Ok(Self { root: root.to_path_buf(), db, rec, paths, input: None, pty: None, attach: None, clients: Vec::new() })
+        Ok(Self { root: root.to_path_buf(), db, rec, paths, input: None, pty: None, attach: None, clients: Vec::new(), ports: Vec::new() })
     }
 
     fn run(&mut self, status: &mut std::fs::File, wait_attach: bool) -> i32 {
@@ -319,6 +323,9 @@ impl Monitor {
         let _ = containers::delete(&mut self.db, &self.rec.id);
         let trashed = volumes::remove_unused_later(&mut self.db, &self.root, &anon);
         containers::event(&mut self.db, &self.rec, "destroy", &[]);
+        // The host ports are free before anyone learns of the exit (a `run -p` right after
+        // must find them free); the network's teardown follows in `cleanup`.
+        self.ports.clear();
         let _ = writeln!(status, "exit {code}");
         self.cleanup(container, true);
         if moved {
@@ -353,7 +360,20 @@ impl Monitor {
             crate::volume::copy_up(&self.paths.rootfs(), &v.destination, &volumes::data_dir(&self.root, &v.name))
                 .map_err(|e| e.to_string())?;
         }
-        bundle::write_bundle(&self.rec, &self.paths).map_err(|e| e.to_string())?;
+        let mut net = crate::network::start(&mut self.db, &self.root, &self.rec).map_err(|e| e.to_string())?;
+        self.ports = std::mem::take(&mut net.held);
+        // The driver sets the namespace up while the bundle is written and the runtime
+        // builds the container; its process starts only once that is done.
+        let pending = net.pending.take();
+        match &net.share_etc_from {
+            Some(from) => {
+                for f in ["hostname", "hosts", "resolv.conf"] {
+                    std::fs::copy(from.join(f), self.paths.dir.join(f)).map_err(|e| format!("{}: {e}", from.join(f).display()))?;
+                }
+            }
+            None => crate::network::etc::write(&self.paths.dir, &self.rec.config, &net.etc).map_err(|e| e.to_string())?,
+        }
+        bundle::write_bundle(&self.rec, &self.paths, net.netns.as_deref()).map_err(|e| e.to_string())?;
         let log_path = self.paths.log(&self.rec.id);
         std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
         let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
@@ -379,6 +399,9 @@ impl Monitor {
             }
         }
         if !self.rec.runtime.is_empty() {
+            if let Some(p) = pending {
+                p.wait().map_err(|e| e.to_string())?;
+            }
             return self.create_external(status, wait_attach, console, streams, (stdin, stdout, stderr));
         }
         let rt = runtime_root(&self.root);
@@ -433,11 +456,11 @@ impl Monitor {
             let _ = std::fs::remove_file(dir.join("console.sock"));
         }
         let pid = container.pid().map(|p| p.as_raw()).unwrap_or(0);
-        if self.rec.config.network != "host"
-            && let Err(e) = loopback_up(pid)
+        if let Some(p) = pending
+            && let Err(e) = p.wait()
         {
             let _ = container.delete(true);
-            return Err(format!("bringing up the loopback interface: {e}"));
+            return Err(e.to_string());
         }
         if wait_attach {
             // `run -i/-t`: the client attaches before the container can print anything.
@@ -492,11 +515,6 @@ impl Monitor {
             let _ = rt.delete(&id);
             Err(msg)
         };
-        if self.rec.config.network != "host"
-            && let Err(e) = loopback_up(pid)
-        {
-            return fail(&rt, format!("bringing up the loopback interface: {e}"));
-        }
         if wait_attach {
             let _ = writeln!(status, "attach");
             let l = self.attach.as_ref().expect("attach socket");
@@ -693,6 +711,7 @@ impl Monitor {
             None => delete_runtime_state(&self.root, &self.rec),
         }
         tracing::debug!("cleanup: runtime state removed");
+        self.ports.clear();
         let _ = rootfs::unmount_rootfs(&self.paths);
         tracing::debug!("cleanup: unmounted");
         if last && self.rec.config.auto_remove {
@@ -703,6 +722,9 @@ impl Monitor {
             volumes::remove_unused(&mut self.db, &self.root, &anon);
             tracing::debug!("cleanup: row deleted");
         }
+        // Last: nobody waits for it (the row of a --rm container is gone already).
+        crate::network::stop(&mut self.db, &self.root, &self.rec.id);
+        tracing::debug!("cleanup: network torn down");
     }
 }
 
@@ -746,36 +768,6 @@ pub(crate) fn receive_pty(l: &std::os::unix::net::UnixListener) -> std::io::Resu
         }
     }
     Err(std::io::Error::other("no descriptor received"))
-}
-
-/// Set `lo` up in the network namespace of `pid`, as docker does. A forked child joins the
-/// namespace so the monitor's own stays untouched (the monitor is single-threaded: fork is safe).
-fn loopback_up(pid: i32) -> std::io::Result<()> {
-    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))?;
-    // SAFETY: single-threaded process; the child only makes async-signal-safe calls.
-    let child = unsafe { libc::fork() };
-    if child < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    if child == 0 {
-        unsafe {
-            let mut ok = libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) == 0;
-            let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-            ok &= sock >= 0;
-            let mut req: libc::ifreq = std::mem::zeroed();
-            for (i, b) in b"lo\0".iter().enumerate() {
-                req.ifr_name[i] = *b as libc::c_char;
-            }
-            ok = ok && libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) == 0;
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            ok = ok && libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) == 0;
-            libc::_exit(if ok { 0 } else { 1 });
-        }
-    }
-    match waitpid(Pid::from_raw(child), None) {
-        Ok(WaitStatus::Exited(_, 0)) => Ok(()),
-        _ => Err(std::io::Error::other("could not set lo up in the container's network namespace")),
-    }
 }
 
 /// Reap children; the exit code of `pid` once it has ended.

@@ -1,8 +1,9 @@
 //! The OCI bundle of a container: `config.json` (written with oci-spec) built from the
 //! container's [`RunConfig`] the way docker builds its spec — Docker's 14 default
 //! capabilities, its default seccomp profile, masked and read-only /proc and /sys paths, a
-//! fresh /dev, pid/mount/uts/ipc/net namespaces, cgroup limits — plus the
-//! /etc/hostname, /etc/hosts and /etc/resolv.conf files that are bind-mounted into it.
+//! fresh /dev, pid/mount/uts/ipc/net namespaces (the network one is the container's
+//! namespace file when it has one), cgroup limits — and the mounts of the /etc/hostname,
+//! /etc/hosts and /etc/resolv.conf files the network set-up wrote.
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -201,34 +202,6 @@ pub fn resolve_user(rootfs: &Path, user: &str) -> Result<ResolvedUser> {
     Ok(ResolvedUser { uid, gid, additional_gids, home })
 }
 
-/// Write hostname/hosts/resolv.conf into the container dir (bind-mounted into the container).
-pub fn write_etc_files(paths: &Paths, cfg: &RunConfig) -> Result<()> {
-    let d = &paths.dir;
-    std::fs::write(d.join("hostname"), format!("{}\n", cfg.hostname)).at(d.join("hostname"))?;
-    let hosts = if cfg.network == "host" {
-        std::fs::read_to_string("/etc/hosts").unwrap_or_default()
-    } else {
-        format!(
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n\
-             ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t{}\n",
-            cfg.hostname
-        )
-    };
-    std::fs::write(d.join("hosts"), hosts).at(d.join("hosts"))?;
-    // Like docker: the host's resolv.conf, without loopback resolvers a private netns cannot reach.
-    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let mut out: String = host
-        .lines()
-        .filter(|l| cfg.network == "host" || !l.trim_start().starts_with("nameserver") || !(l.contains(" 127.") || l.contains(" ::1")))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    if !out.lines().any(|l| l.trim_start().starts_with("nameserver")) && cfg.network != "none" {
-        out.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-    }
-    std::fs::write(d.join("resolv.conf"), out).at(d.join("resolv.conf"))?;
-    Ok(())
-}
-
 /// Build the spec for `rec`, whose overlay rootfs is mounted at `paths.rootfs()`.
 /// A throttle rate no disk reaches: the rule only turns accounting on.
 const UNREACHABLE_BPS: u64 = 1 << 50;
@@ -251,7 +224,9 @@ fn v1_accounting_device(dir: &Path) -> Option<(u64, u64)> {
     Some((ma.parse().ok()?, mi.parse().ok()?))
 }
 
-pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
+/// `netns`: the network namespace to join (the container's namespace file, or another
+/// container's); None makes a new one (or none at all with `--network host`).
+pub fn build_spec(rec: &ContainerRecord, paths: &Paths, netns: Option<&Path>) -> Result<Spec> {
     let cfg = &rec.config;
     let rootfs = paths.rootfs();
     let user = resolve_user(&rootfs, &cfg.user)?;
@@ -283,7 +258,10 @@ pub fn build_spec(rec: &ContainerRecord, paths: &Paths) -> Result<Spec> {
     let caps = effective_caps(cfg);
     let mut ns = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"})];
     if cfg.network != "host" {
-        ns.push(json!({"type": "network"}));
+        ns.push(match netns {
+            Some(p) => json!({"type": "network", "path": p}),
+            None => json!({"type": "network"}),
+        });
     }
     let d = &paths.dir;
     let bind = |src: PathBuf, dst: &str| json!({"destination": dst, "type": "bind", "source": src, "options": ["rbind", "rprivate"]});
@@ -412,10 +390,10 @@ fn swap_accounted() -> bool {
     Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() || Path::new("/sys/fs/cgroup/memory.swap.max").exists()
 }
 
-/// Write `config.json` into the container dir (the bundle).
-pub fn write_bundle(rec: &ContainerRecord, paths: &Paths) -> Result<()> {
-    write_etc_files(paths, &rec.config)?;
-    let spec = build_spec(rec, paths)?;
+/// Write `config.json` into the container dir (the bundle); the /etc files it mounts are
+/// written by the network set-up (`crate::network::etc`).
+pub fn write_bundle(rec: &ContainerRecord, paths: &Paths, netns: Option<&Path>) -> Result<()> {
+    let spec = build_spec(rec, paths, netns)?;
     let p = paths.dir.join("config.json");
     if rec.runtime.is_empty() {
         return spec.save(&p).map_err(|e| EngineError::Spec { path: p.clone(), source: e });
@@ -440,7 +418,7 @@ mod tests {
         let paths = Paths { dir: t.path().to_path_buf() };
         std::fs::create_dir_all(paths.rootfs().join("etc")).unwrap();
         std::fs::write(paths.rootfs().join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
-        serde_json::to_value(build_spec(&record(cfg), &paths).unwrap()).unwrap()
+        serde_json::to_value(build_spec(&record(cfg), &paths, None).unwrap()).unwrap()
     }
 
     #[test]

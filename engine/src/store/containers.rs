@@ -122,8 +122,21 @@ pub struct RunConfig {
     pub labels: BTreeMap<String, String>,
     pub restart: Restart,
     pub auto_remove: bool,
-    /// `default` (own namespace with loopback), `none`, `host`.
+    /// docker's NetworkMode: `host`, `none`, `container:<id>`, or the name of the primary
+    /// network (`bridge` or a user network; the connections are `container_networks` rows;
+    /// `default` in records made before networks existed means `bridge`).
     pub network: String,
+    /// `-p` as asked for (host ports are picked at each start).
+    pub ports: Vec<crate::api::PortSpec>,
+    /// The image's `EXPOSE` and `--expose`.
+    pub exposed: Vec<crate::api::ExposedPort>,
+    /// `-P`.
+    pub publish_all: bool,
+    pub dns: Vec<std::net::IpAddr>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    pub extra_hosts: Vec<crate::api::ExtraHost>,
+    pub mac_address: Option<crate::api::MacAddress>,
     pub privileged: bool,
     pub memory: Option<i64>,
     pub memory_swap: Option<i64>,

@@ -107,6 +107,53 @@ CREATE TABLE container_volumes (
 );
 CREATE INDEX container_volumes_volume ON container_volumes(volume);
 "#,
+    r#"
+CREATE TABLE networks (
+    id        TEXT PRIMARY KEY,            -- 64 hex
+    name      TEXT NOT NULL UNIQUE,        -- `bridge` is the default network
+    driver    TEXT NOT NULL,               -- bridge
+    subnet    TEXT NOT NULL,               -- 10.89.0.0/24
+    gateway   TEXT NOT NULL,               -- the bridge's address (and aardvark-dns's)
+    ip_range  TEXT NOT NULL DEFAULT '',    -- containers' addresses come from here ('' = the subnet)
+    internal  INTEGER NOT NULL DEFAULT 0,  -- no route out
+    dns       INTEGER NOT NULL DEFAULT 1,  -- names answered by aardvark-dns (user networks)
+    bridge    TEXT NOT NULL,               -- the host's bridge interface
+    builtin   INTEGER NOT NULL DEFAULT 0,  -- the default network: never removed
+    labels    TEXT NOT NULL DEFAULT '{}',  -- JSON object
+    options   TEXT NOT NULL DEFAULT '{}',  -- JSON object (-o)
+    created   INTEGER NOT NULL             -- unix nanoseconds
+);
+-- What a container is connected to, kept while it is stopped; the first row is its primary network.
+CREATE TABLE container_networks (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    network_id   TEXT NOT NULL REFERENCES networks(id),
+    aliases      TEXT NOT NULL DEFAULT '[]', -- JSON array (--network-alias, connect --alias)
+    ipv4         TEXT NOT NULL DEFAULT '',   -- --ip / connect --ip ('' = any)
+    PRIMARY KEY (container_id, network_id)
+);
+CREATE INDEX container_networks_network ON container_networks(network_id);
+-- A set-up container's address on a network (the IP lease). No foreign key to containers:
+-- a lease lives until the network is torn down, which may be after the row is gone (--rm).
+CREATE TABLE endpoints (
+    network_id   TEXT NOT NULL REFERENCES networks(id),
+    container_id TEXT NOT NULL,
+    ip           TEXT NOT NULL,
+    mac          TEXT NOT NULL,
+    endpoint_id  TEXT NOT NULL,
+    ifname       TEXT NOT NULL,
+    PRIMARY KEY (network_id, container_id),
+    UNIQUE (network_id, ip)
+);
+CREATE INDEX endpoints_container ON endpoints(container_id);
+-- A container's network namespace (a bind-mounted file) and what the driver set up in it,
+-- kept until it is torn down (teardown needs the same input as setup).
+CREATE TABLE sandboxes (
+    container_id TEXT PRIMARY KEY,
+    netns        TEXT NOT NULL,
+    config       TEXT NOT NULL,            -- JSON: network::Sandbox
+    created      INTEGER NOT NULL
+);
+"#,
 ];
 
 /// A connection to the state database.
@@ -196,6 +243,10 @@ impl Db {
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     pub fn err(&self, source: rusqlite::Error) -> EngineError {

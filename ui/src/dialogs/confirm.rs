@@ -38,6 +38,14 @@ impl Confirm {
         Confirm { title: "Volumes", question: "Remove the anonymous volumes no container uses?".into(), action: Action::PruneVolumes }
     }
 
+    pub fn remove_network(name: &str) -> Self {
+        Confirm { title: "Networks", question: format!("Remove network {name}?"), action: Action::RemoveNetwork(name.to_string()) }
+    }
+
+    pub fn prune_networks() -> Self {
+        Confirm { title: "Networks", question: "Remove the networks no container is connected to?".into(), action: Action::PruneNetworks }
+    }
+
     pub fn on_key(&self, k: &KeyEvent) -> Reply {
         match k.code {
             KeyCode::Char('y' | 'Y') | KeyCode::Enter => Reply::Done(self.action.clone()),

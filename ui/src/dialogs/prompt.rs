@@ -13,6 +13,9 @@ use crate::text_field::TextField;
 pub enum PromptKind {
     Rename { id: String },
     Command,
+    CreateNetwork,
+    Connect { network: String },
+    Disconnect { network: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +27,19 @@ pub struct Prompt {
 impl Prompt {
     pub fn rename(id: &str, name: &str) -> Self {
         Prompt { kind: PromptKind::Rename { id: id.to_string() }, field: TextField::new("New name", name) }
+    }
+
+    pub fn create_network() -> Self {
+        Prompt { kind: PromptKind::CreateNetwork, field: TextField::new("Network name", "") }
+    }
+
+    /// Which container to connect to `network`.
+    pub fn connect(network: &str) -> Self {
+        Prompt { kind: PromptKind::Connect { network: network.to_string() }, field: TextField::new("Container", "") }
+    }
+
+    pub fn disconnect(network: &str, container: &str) -> Self {
+        Prompt { kind: PromptKind::Disconnect { network: network.to_string() }, field: TextField::new("Container", container) }
     }
 
     pub fn command() -> Self {
@@ -39,6 +55,11 @@ impl Prompt {
                     _ if text.is_empty() => Reply::Ignored,
                     PromptKind::Rename { id } => Reply::Done(Action::Rename { id: id.clone(), name: text }),
                     PromptKind::Command => Reply::Command(text),
+                    PromptKind::CreateNetwork => Reply::Done(Action::CreateNetwork(text)),
+                    PromptKind::Connect { network } => Reply::Done(Action::ConnectNetwork { network: network.clone(), container: text }),
+                    PromptKind::Disconnect { network } => {
+                        Reply::Done(Action::DisconnectNetwork { network: network.clone(), container: text })
+                    }
                 }
             }
             _ if self.field.edit(k) => Reply::Changed,
@@ -50,6 +71,9 @@ impl Prompt {
         let title = match self.kind {
             PromptKind::Rename { .. } => "Rename container",
             PromptKind::Command => "Command (ctx, ctx NAME, ctx all, q)",
+            PromptKind::CreateNetwork => "Create network",
+            PromptKind::Connect { .. } => "Connect a container",
+            PromptKind::Disconnect { .. } => "Disconnect a container",
         };
         (title.into(), field_text(&self.field, ctx), Style::default())
     }

@@ -379,6 +379,7 @@ impl ContainersPane {
             Col::Net => {
                 Cell::from(last.map(|l| format!("{} / {}", human_size(l.net_rx), human_size(l.net_tx))).unwrap_or_else(|| "-".into()))
             }
+            Col::Ports => Cell::from(berth_engine::api::format_ports(&c.ports)),
         }
     }
 }
@@ -395,6 +396,8 @@ enum Col {
     Mem,
     MemFull,
     Net,
+    /// docker's PORTS (`0.0.0.0:8080->80/tcp`).
+    Ports,
 }
 
 impl Col {
@@ -407,7 +410,7 @@ impl Col {
             Col::Cpu | Col::Spark => SortKey::Cpu,
             Col::Mem | Col::MemFull => SortKey::Mem,
             Col::Net => SortKey::Net,
-            Col::Host => return None,
+            Col::Host | Col::Ports => return None,
         })
     }
     fn title(self) -> &'static str {
@@ -415,6 +418,7 @@ impl Col {
             Col::Spark => "CPU 60s",
             Col::MemFull => "MEM / LIMIT",
             Col::Host => "HOST",
+            Col::Ports => "PORTS",
             c => c.sort_key().map(|k| k.title()).unwrap_or(""),
         }
     }
@@ -432,7 +436,20 @@ fn container_columns(width: u16, host: Option<u16>) -> Vec<(Col, Constraint)> {
 
 fn width_columns(width: u16) -> Vec<(Col, Constraint)> {
     use Constraint::{Fill, Length};
-    if width >= 110 {
+    if width >= 150 {
+        // Wide enough for docker's PORTS beside full names.
+        vec![
+            (Col::Name, Fill(2)),
+            (Col::Image, Fill(2)),
+            (Col::State, Length(10)),
+            (Col::Status, Length(18)),
+            (Col::Ports, Fill(3)),
+            (Col::Cpu, Length(6)),
+            (Col::Spark, Length(SPARK_W)),
+            (Col::MemFull, Length(19)),
+            (Col::Net, Length(15)),
+        ]
+    } else if width >= 110 {
         vec![
             (Col::Name, Fill(2)),
             (Col::Image, Fill(2)),

@@ -1,9 +1,10 @@
-//! The list panes, one file each (containers, images, volumes): each owns its rows, its
+//! The list panes, one file each (containers, images, volumes, networks): each owns its rows, its
 //! selection and filter, its keys and its drawing (the list and the detail box beside it).
 //! What they share lives here: which pane is which, moving a selection, the title line
 //! naming every pane, and recording drawn rows for the mouse.
 pub mod containers;
 pub mod images;
+pub mod networks;
 pub mod volumes;
 
 use crossterm::event::KeyEvent;
